@@ -1,0 +1,31 @@
+# The two commands: `make run` (the system on the embedded default) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install run test bench lint
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Migrate, seed the demo, build the dev model if missing, then run web + workers + scheduler (Ctrl-C stops all).
+run: install
+	HF_HUB_OFFLINE=1 bash scripts/run_local.sh
+
+## The whole suite. Honours DATABASE_URL and CELERY_BROKER_URL (default: SQLite + filesystem broker).
+test: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Every benchmark in quick mode; appends a dated row per figure to bench/RESULTS.md.
+bench: install
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/run_all.py --quick
+
+lint: install
+	$(BIN)/ruff check prefcontent workers models_store tests bench

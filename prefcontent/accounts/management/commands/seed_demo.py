@@ -1,0 +1,59 @@
+"""Create (idempotently) a demo organization, brand, user and API key.
+
+`--json` prints one object: organization, brand_id, username, password, api_key. The API key
+secret cannot be read back from the database (only its hash is kept), so each run issues a
+fresh demo key and revokes the previous one.
+"""
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from prefcontent.accounts import services
+from prefcontent.accounts.models import ApiKey, Membership, Organization
+from prefcontent.brands.models import Brand
+from prefcontent.core.principal import SYSTEM
+from prefcontent.core.roles import OWNER, SCOPES
+
+DEMO_ORG = "demo"
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo-password-123"
+DEMO_KEY_NAME = "demo-cms"
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization, brand, user and API key (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print the credentials as one JSON object.")
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        org, _ = Organization.objects.get_or_create(slug=DEMO_ORG, defaults={"name": "Demo Org"})
+        user, created = get_user_model().objects.get_or_create(username=DEMO_USER)
+        if created or not user.check_password(DEMO_PASSWORD):
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        Membership.objects.update_or_create(organization=org, user=user, defaults={"role": OWNER})
+        brand, _ = Brand.objects.get_or_create(
+            organization=org, slug="acme-outdoor",
+            defaults={"name": "Acme Outdoor", "voice": "Friendly, concrete, never pushy. Short sentences."},
+        )
+        for old in ApiKey.objects.usable().filter(brand=brand, name=DEMO_KEY_NAME):
+            services.api_key_revoke(principal=SYSTEM, api_key=old)
+        issued = services.api_key_create(principal=SYSTEM, brand=brand, name=DEMO_KEY_NAME, scopes=list(SCOPES))
+        result = {
+            "organization": org.slug,
+            "brand_id": brand.pk,
+            "username": DEMO_USER,
+            "password": DEMO_PASSWORD,
+            "api_key": issued.plaintext,
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+        else:
+            for key, value in result.items():
+                self.stdout.write(f"{key}: {value}")

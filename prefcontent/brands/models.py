@@ -1,0 +1,26 @@
+"""Brands: the tenant unit that owns content, experiments, data and adapters."""
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Brand(models.Model):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="brands")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80)
+    voice = models.TextField(blank=True, help_text="Brand voice and guidelines, used in every prompt.")
+    locale = models.CharField(max_length=16, default="en-US")
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="uniq_brand_slug_per_org")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def setting(self, key: str, default):
+        """A brand setting with the product default (e.g. `decision_threshold` 0.95)."""
+        return self.settings.get(key, default) if isinstance(self.settings, dict) else default

@@ -1,0 +1,54 @@
+"""Writes for brands."""
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from prefcontent.accounts.models import Organization
+from prefcontent.accounts.services import audit_record
+from prefcontent.brands.models import Brand
+from prefcontent.core.errors import Conflict, InvalidInput
+from prefcontent.core.principal import Principal
+
+EDITABLE_FIELDS = ("name", "voice", "locale", "settings")
+
+
+def brand_create(
+    *, principal: Principal, organization: Organization, name: str, slug: str = "", voice: str = "",
+    locale: str = "en-US", settings: dict | None = None,
+) -> Brand:
+    principal.require("brands.manage", organization_id=organization.pk)
+    slug = slug or slugify(name)[:80]
+    if not slug:
+        raise InvalidInput("A brand needs a name that makes a slug.", code="invalid_slug")
+    try:
+        with transaction.atomic():
+            brand = Brand.objects.create(
+                organization=organization, name=name, slug=slug, voice=voice, locale=locale, settings=settings or {}
+            )
+            audit_record(principal=principal, organization_id=organization.pk, brand_id=brand.pk,
+                         action="brand.create", target=brand)
+    except IntegrityError:
+        raise Conflict(f"A brand with slug '{slug}' already exists in this organization.") from None
+    return brand
+
+
+@transaction.atomic
+def brand_update(*, principal: Principal, brand: Brand, **changes) -> Brand:
+    principal.require("brands.edit", organization_id=brand.organization_id)
+    changed = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+    for key, value in changed.items():
+        setattr(brand, key, value)
+    brand.save(update_fields=list(changed) or None)
+    audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand.pk,
+                 action="brand.update", target=brand, data={"fields": sorted(changed)})
+    return brand
+
+
+def brand_delete(*, principal: Principal, brand: Brand) -> None:
+    """Erase a brand and every row that belongs to it (artifacts: see brand erasure in later apps)."""
+    principal.require("brands.manage", organization_id=brand.organization_id)
+    with transaction.atomic():
+        audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand.pk,
+                     action="brand.delete", target=brand, data={"name": brand.name})
+        brand.delete()

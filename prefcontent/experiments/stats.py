@@ -1,0 +1,333 @@
+"""Statistics engine for A/B/n experiments on conversion rates (plain module, no Django).
+
+Per arm: the rate with a Wilson interval, the Beta-Binomial posterior's probability to be
+best and expected loss, and a pooled two-proportion z-test against control with Holm
+correction across arms. Across arms: a chi-square sample-ratio-mismatch check. The
+decision names a winner only when an arm's probability to be best reaches the threshold,
+every arm has its minimum sample, and no sample-ratio mismatch is flagged.
+`thompson_weights` turns the same posteriors into traffic weights.
+
+Every result is deterministic: posterior quantities are Monte Carlo estimates from a
+seeded generator, so the same counts and seed always give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+DEFAULT_DRAWS = 100_000
+# Rows of posterior draws per chunk, so memory stays flat however many draws are asked for.
+_CHUNK_DRAWS = 20_000
+
+
+@dataclass(frozen=True)
+class ArmCounts:
+    """Observed counts of one arm."""
+
+    arm_id: str  # stable identifier of the arm
+    trials: int  # exposures (e.g. impressions, sends)
+    successes: int  # conversions among those exposures
+    expected_share: float | None = None  # planned traffic share; None on every arm means equal split
+
+    def __post_init__(self) -> None:
+        if self.trials < 0 or not 0 <= self.successes <= self.trials:
+            raise ValueError(f"arm {self.arm_id!r}: need 0 <= successes <= trials, got {self}")
+        if self.expected_share is not None and not self.expected_share > 0:
+            raise ValueError(f"arm {self.arm_id!r}: expected_share must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ArmStats:
+    """Everything the engine says about one arm."""
+
+    arm_id: str  # the arm
+    trials: int  # exposures analysed
+    successes: int  # conversions analysed
+    rate: float  # successes / trials, 0.0 with no trials
+    wilson_low: float  # lower bound of the (1 - alpha) Wilson interval
+    wilson_high: float  # upper bound of the (1 - alpha) Wilson interval
+    prob_best: float  # posterior probability that this arm has the highest rate
+    expected_loss: float  # posterior E[max rate - this rate]: what choosing it costs if wrong
+    p_value_vs_control: float | None  # two-sided pooled z-test vs control; None for control
+    p_value_holm: float | None  # Holm-adjusted across non-control arms; None for control
+    z: float | None  # z statistic of (rate - control rate); None for control
+    lift_vs_control: float | None  # (rate - control) / control; None for control or control rate 0
+    significant: bool  # p_value_holm < alpha (always False for control)
+    has_min_sample: bool  # trials >= min_sample
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The engine's verdict on one experiment at one moment."""
+
+    control_id: str  # arm the frequentist tests compare against
+    arms: tuple[ArmStats, ...]  # per-arm results, in input order
+    srm_p_value: float  # chi-square p-value of observed vs planned traffic split
+    srm_flag: bool  # srm_p_value < srm_p: assignment is broken, do not decide
+    ready: bool  # every arm has its minimum sample and no SRM: the data can support a decision
+    winner_id: str | None  # arm whose prob_best reached prob_threshold while ready, else None
+    reason: str  # why there is (or is not) a winner, for people
+    alpha: float  # significance level used for intervals and tests
+    prob_threshold: float  # probability to be best a winner needs
+    min_sample: int  # trials every arm needs
+    srm_p: float  # SRM p-value below which the flag is raised
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["arms"] = list(data["arms"])
+        return data
+
+    def arm(self, arm_id: str) -> ArmStats:
+        for arm in self.arms:
+            if arm.arm_id == arm_id:
+                return arm
+        raise KeyError(arm_id)
+
+
+def wilson_interval(successes: int, trials: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Two-sided Wilson score interval, as statsmodels proportion_confint(method="wilson")."""
+    if trials == 0:
+        return 0.0, 1.0
+    crit = float(sps.norm.isf(alpha / 2))
+    p = successes / trials
+    denom = 1 + crit**2 / trials
+    center = (p + crit**2 / (2 * trials)) / denom
+    half = crit * math.sqrt(p * (1 - p) / trials + crit**2 / (4 * trials**2)) / denom
+    # Exactly 0 (1) when no (every) trial succeeded; floating point error would miss it.
+    low = 0.0 if successes == 0 else max(0.0, center - half)
+    high = 1.0 if successes == trials else min(1.0, center + half)
+    return low, high
+
+
+def two_proportion_ztest(s1: int, n1: int, s2: int, n2: int) -> tuple[float, float]:
+    """Pooled two-sided z-test of p1 - p2, as statsmodels proportions_ztest; (z, p_value).
+
+    With no trials on a side, or a pooled rate of 0 or 1, there is no evidence either
+    way: (0.0, 1.0) rather than the NaN statsmodels returns.
+    """
+    if n1 == 0 or n2 == 0:
+        return 0.0, 1.0
+    pooled = (s1 + s2) / (n1 + n2)
+    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if var <= 0:
+        return 0.0, 1.0
+    z = (s1 / n1 - s2 / n2) / math.sqrt(var)
+    return z, float(2 * sps.norm.sf(abs(z)))
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm step-down adjusted p-values, as statsmodels multipletests(method="holm")."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    if m == 0:
+        return []
+    order = np.argsort(p, kind="stable")
+    stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(stepped)
+    return adjusted.tolist()
+
+
+def srm_p_value(arms: Sequence[ArmCounts]) -> float:
+    """Chi-square goodness-of-fit p-value of trials vs planned shares, as scipy chisquare."""
+    observed = np.array([arm.trials for arm in arms], dtype=float)
+    total = observed.sum()
+    if len(arms) < 2 or total == 0:
+        return 1.0
+    expected = total * _planned_shares(arms)
+    statistic = float(((observed - expected) ** 2 / expected).sum())
+    return float(sps.chi2.sf(statistic, len(arms) - 1))
+
+
+def posterior_summary(
+    arms: Sequence[ArmCounts],
+    *,
+    prior: tuple[float, float] = (1.0, 1.0),
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+) -> tuple[list[float], list[float]]:
+    """(prob_best, expected_loss) per arm under Beta(prior + counts) posteriors.
+
+    Monte Carlo with a seeded generator: deterministic for given inputs, with standard
+    error below 0.002 on probabilities at the default 100k draws.
+    """
+    a0, b0 = prior
+    if not (a0 > 0 and b0 > 0):
+        raise ValueError(f"prior parameters must be positive, got {prior}")
+    if draws < 1:
+        raise ValueError("draws must be at least 1")
+    alpha = np.array([a0 + arm.successes for arm in arms], dtype=float)
+    beta = np.array([b0 + arm.trials - arm.successes for arm in arms], dtype=float)
+    rng = np.random.default_rng(seed)
+    wins = np.zeros(len(arms))
+    loss = np.zeros(len(arms))
+    done = 0
+    while done < draws:
+        rows = min(_CHUNK_DRAWS, draws - done)
+        samples = rng.beta(alpha, beta, size=(rows, len(arms)))
+        best = samples.max(axis=1)
+        wins += np.bincount(samples.argmax(axis=1), minlength=len(arms))
+        loss += (best[:, None] - samples).sum(axis=0)
+        done += rows
+    return (wins / draws).tolist(), (loss / draws).tolist()
+
+
+def analyze(
+    arms: Sequence[ArmCounts],
+    control_id: str,
+    *,
+    alpha: float = 0.05,
+    prob_threshold: float = 0.95,
+    min_sample: int = 100,
+    srm_p: float = 0.001,
+    prior: tuple[float, float] = (1.0, 1.0),
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+) -> Analysis:
+    """Analyse an experiment's counts and decide whether it has a winner."""
+    _check_arms(arms)
+    if control_id not in {arm.arm_id for arm in arms}:
+        raise ValueError(f"control {control_id!r} is not one of the arms")
+    if not 0 < alpha < 1 or not 0 < prob_threshold <= 1 or min_sample < 0:
+        raise ValueError("need 0 < alpha < 1, 0 < prob_threshold <= 1 and min_sample >= 0")
+    control = next(arm for arm in arms if arm.arm_id == control_id)
+    prob_best, expected_loss = posterior_summary(arms, prior=prior, draws=draws, seed=seed)
+
+    tests = {
+        arm.arm_id: two_proportion_ztest(arm.successes, arm.trials, control.successes, control.trials)
+        for arm in arms
+        if arm.arm_id != control_id
+    }
+    holm = dict(zip(tests, holm_adjust([p for _, p in tests.values()]), strict=True))
+    control_rate = _rate(control)
+
+    results = []
+    for arm, p_best, loss in zip(arms, prob_best, expected_loss, strict=True):
+        low, high = wilson_interval(arm.successes, arm.trials, alpha)
+        is_control = arm.arm_id == control_id
+        z, p_value = (None, None) if is_control else tests[arm.arm_id]
+        p_holm = None if is_control else holm[arm.arm_id]
+        lift = None if is_control or control_rate == 0 else (_rate(arm) - control_rate) / control_rate
+        results.append(
+            ArmStats(
+                arm_id=arm.arm_id,
+                trials=arm.trials,
+                successes=arm.successes,
+                rate=_rate(arm),
+                wilson_low=low,
+                wilson_high=high,
+                prob_best=p_best,
+                expected_loss=loss,
+                p_value_vs_control=p_value,
+                p_value_holm=p_holm,
+                z=z,
+                lift_vs_control=lift,
+                significant=p_holm is not None and p_holm < alpha,
+                has_min_sample=arm.trials >= min_sample,
+            )
+        )
+
+    srm_value = srm_p_value(arms)
+    srm_flag = srm_value < srm_p
+    short = [arm for arm in results if not arm.has_min_sample]
+    leader = max(results, key=lambda arm: arm.prob_best)
+    ready = not short and not srm_flag
+    winner = leader.arm_id if ready and leader.prob_best >= prob_threshold else None
+
+    blockers = []
+    if srm_flag:
+        blockers.append(
+            f"sample ratio mismatch (chi-square p={srm_value:.3g} < {srm_p:g}): the traffic split "
+            "differs from the plan, fix assignment before deciding"
+        )
+    if short:
+        listed = ", ".join(f"{arm.arm_id} ({arm.trials})" for arm in short)
+        blockers.append(f"arms below the minimum sample of {min_sample} trials: {listed}")
+    if leader.prob_best < prob_threshold:
+        blockers.append(
+            f"no arm reached probability to be best {prob_threshold:g} "
+            f"(leader {leader.arm_id} at {leader.prob_best:.3f})"
+        )
+    if winner is not None:
+        reason = (
+            f"{winner} is best with probability {leader.prob_best:.3f} >= {prob_threshold:g} "
+            f"(expected loss {leader.expected_loss:.4g}); every arm has at least {min_sample} trials; "
+            f"no sample ratio mismatch (p={srm_value:.3g})"
+        )
+        if leader.p_value_holm is not None:
+            reason += f"; Holm-adjusted p={leader.p_value_holm:.3g} vs control {control_id}"
+    else:
+        reason = "no winner: " + "; ".join(blockers)
+
+    return Analysis(
+        control_id=control_id,
+        arms=tuple(results),
+        srm_p_value=srm_value,
+        srm_flag=srm_flag,
+        ready=ready,
+        winner_id=winner,
+        reason=reason,
+        alpha=alpha,
+        prob_threshold=prob_threshold,
+        min_sample=min_sample,
+        srm_p=srm_p,
+    )
+
+
+def thompson_weights(
+    arms: Sequence[ArmCounts],
+    *,
+    floor: float = 0.05,
+    min_sample: int = 100,
+    prior: tuple[float, float] = (1.0, 1.0),
+    draws: int = 20_000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Traffic weights per arm: equal split during warm-up, then Thompson with a floor.
+
+    Until every arm has `min_sample` trials each arm gets 1/k. After that each arm gets
+    floor + (1 - k * floor) * P(arm is best), so weights sum to 1 and none is below floor.
+    """
+    _check_arms(arms)
+    k = len(arms)
+    if not 0 <= floor <= 1 / k:
+        raise ValueError(f"floor must be between 0 and 1/{k} for {k} arms, got {floor}")
+    if any(arm.trials < min_sample for arm in arms):
+        return {arm.arm_id: 1 / k for arm in arms}
+    prob_best, _ = posterior_summary(arms, prior=prior, draws=draws, seed=seed)
+    return {arm.arm_id: floor + (1 - k * floor) * p for arm, p in zip(arms, prob_best, strict=True)}
+
+
+def _rate(arm: ArmCounts) -> float:
+    return arm.successes / arm.trials if arm.trials else 0.0
+
+
+def _planned_shares(arms: Sequence[ArmCounts]) -> np.ndarray:
+    shares = [arm.expected_share for arm in arms]
+    if all(share is None for share in shares):
+        return np.full(len(arms), 1 / len(arms))
+    if any(share is None for share in shares):
+        raise ValueError("give expected_share on every arm or on none")
+    planned = np.array(shares, dtype=float)
+    return planned / planned.sum()
+
+
+def _check_arms(arms: Sequence[ArmCounts]) -> None:
+    if len(arms) < 2:
+        raise ValueError("an experiment needs at least two arms")
+    ids = [arm.arm_id for arm in arms]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"arm ids must be unique, got {ids}")
+    _planned_shares(arms)

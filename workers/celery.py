@@ -1,0 +1,41 @@
+"""The Celery app: queues `default`, `gpu` (training, concurrency 1) and `generate` (long-lived model).
+
+Settings come from Django's settings (CELERY_*). Tasks are thin: they take ids and call a
+service. The request id of the HTTP request that caused a task travels in its headers.
+"""
+from __future__ import annotations
+
+import os
+
+from celery import Celery, signals
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prefcontent.settings")
+
+app = Celery("prefcontent")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("default"), Queue("gpu"), Queue("generate"))
+app.conf.task_default_queue = "default"
+app.conf.task_routes = {
+    "workers.tasks.training.*": {"queue": "gpu"},
+    "workers.tasks.generation.*": {"queue": "generate"},
+}
+app.autodiscover_tasks(["workers"], related_name="tasks")
+
+
+@signals.before_task_publish.connect
+def _attach_request_id(headers=None, **_):
+    from prefcontent.core.logging import current_request_id
+
+    rid = current_request_id()
+    if headers is not None and rid and "request_id" not in headers:
+        headers["request_id"] = rid
+
+
+@signals.task_prerun.connect
+def _restore_request_id(task=None, **_):
+    from prefcontent.core.logging import request_id_var
+
+    rid = getattr(task.request, "request_id", None) or (task.request.headers or {}).get("request_id", "") \
+        if task is not None and task.request is not None else ""
+    request_id_var.set(rid or "")
