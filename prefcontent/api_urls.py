@@ -4,4 +4,10 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("prefcontent.accounts.urls")),
     path("", include("prefcontent.brands.urls")),
+    path("", include("prefcontent.content.urls")),
+    path("", include("prefcontent.experiments.urls")),
+    path("", include("prefcontent.preferences.urls")),
+    path("", include("prefcontent.training.urls")),
+    path("", include("prefcontent.adapters.urls")),
+    path("", include("prefcontent.generation.urls")),
 ]

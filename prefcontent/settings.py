@@ -45,6 +45,13 @@ INSTALLED_APPS = [
     "prefcontent.core",
     "prefcontent.accounts",
     "prefcontent.brands",
+    "prefcontent.content",
+    "prefcontent.experiments",
+    "prefcontent.preferences",
+    "prefcontent.training",
+    "prefcontent.adapters",
+    "prefcontent.generation",
+    "prefcontent.dashboard",
 ]
 
 MIDDLEWARE = [

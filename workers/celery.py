@@ -16,11 +16,21 @@ app = Celery("prefcontent")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("gpu"), Queue("generate"))
 app.conf.task_default_queue = "default"
+# Tasks named workers.tasks.gpu.* / workers.tasks.generate.* go to the GPU / generation workers.
 app.conf.task_routes = {
-    "workers.tasks.training.*": {"queue": "gpu"},
-    "workers.tasks.generation.*": {"queue": "generate"},
+    "workers.tasks.gpu.*": {"queue": "gpu"},
+    "workers.tasks.generate.*": {"queue": "generate"},
 }
 app.autodiscover_tasks(["workers"], related_name="tasks")
+
+
+def _beat_schedule() -> dict:
+    from workers.schedule import BEAT_SCHEDULE
+
+    return BEAT_SCHEDULE
+
+
+app.conf.beat_schedule = _beat_schedule()
 
 
 @signals.before_task_publish.connect

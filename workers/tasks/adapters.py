@@ -1,0 +1,1 @@
+"""Celery tasks of the adapters domain: thin, take ids, call services."""

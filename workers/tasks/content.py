@@ -1,0 +1,1 @@
+"""Celery tasks of the content domain: thin, take ids, call services."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the experiments domain: thin, take ids, call services."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the generation domain: thin, take ids, call services."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the preferences domain: thin, take ids, call services."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the training domain: thin, take ids, call services."""
