@@ -52,9 +52,11 @@ INSTALLED_APPS = [
     "prefcontent.adapters",
     "prefcontent.generation",
     "prefcontent.dashboard",
+    "simulation",  # the closed-loop simulation: not product code, drives the product through its services
 ]
 
 MIDDLEWARE = [
+    "prefcontent.core.metrics_middleware.PrometheusMiddleware",
     "prefcontent.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,0 +1,273 @@
+"""One closed loop per brand, through the real code paths.
+
+Round 0 generates with the base model; every later round first trains on what the previous
+rounds' experiments taught (snapshot → training run on a real Celery worker → gate → promote),
+then generates with the brand's active adapter. Each round: generate for several briefs,
+run an experiment per brief with simulated readers (assignment + event ingestion), let the
+decision rules conclude them, build pairs (guardrail filters included), and measure.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+
+from simulation.audience import SimBrand, default_brands
+from simulation.metrics import ceiling_ctr, distinct_n, valid_rate, violation_rate
+from simulation.traffic import send_traffic
+
+
+@dataclass
+class SimConfig:
+    rounds: int = 4  # round 0 (base model) plus rounds-1 trained rounds
+    brands: int = 2  # how many of the default brands take part
+    briefs: int = 4  # briefs (experiments) per brand and round
+    candidates: int = 8  # generated candidates per brief (n)
+    arms: int = 4  # arms per experiment (compliant, distinct candidates)
+    units: int = 1500  # simulated readers per experiment
+    views_per_unit: int = 8  # impressions per reader
+    min_sample_per_arm: int = 1000  # impressions an arm needs before a decision
+    train_steps: int = 60  # DPO optimizer steps per training run
+    learning_rate: float = 5e-4
+    beta: float = 0.1
+    temperature: float = 1.0
+    max_new_tokens: int = 40
+    seed: int = 0
+    job_timeout_s: float = 900.0
+
+
+@dataclass
+class RoundReport:
+    round: int
+    adapter_version: int | None
+    true_ctr: float
+    valid_rate: float
+    violation_rate: float
+    distinct2: float
+    generated: int
+    experiments: int
+    concluded: int
+    pairs_active: int
+    training: dict = field(default_factory=dict)
+
+
+def _wait(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(poll_s)
+    raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+class BrandLoop:
+    """The loop for one simulated brand, owned by a simulation organization."""
+
+    def __init__(self, sim: SimBrand, *, org, owner, cfg: SimConfig, log: Callable[[str], None]):
+        from prefcontent.accounts.services import api_key_create
+        from prefcontent.brands.compliance import check_text, compliance_rules_for
+        from prefcontent.brands.compliance_services import compliance_rule_create
+        from prefcontent.brands.models import Brand
+        from prefcontent.core.principal import principal_for_api_key, principal_for_user
+
+        self.sim, self.cfg, self.log = sim, cfg, log
+        self.principal = principal_for_user(owner)
+        self.brand, created = Brand.objects.get_or_create(
+            organization=org, slug=sim.name.lower(),
+            defaults={"name": sim.name, "voice": sim.voice,
+                      # "flag" keeps violating candidates visible so the report can count them;
+                      # the simulation never puts a flagged candidate into an experiment.
+                      "settings": {"compliance_mode": "flag", "auto_promote": True}},
+        )
+        if created:
+            for phrase in sim.rules.get("banned_phrases", []):
+                compliance_rule_create(principal=self.principal, brand=self.brand, kind="banned_phrase", pattern=phrase)
+            if sim.rules.get("max_discount_pct") is not None:
+                compliance_rule_create(principal=self.principal, brand=self.brand, kind="max_discount",
+                                       limit=float(sim.rules["max_discount_pct"]))
+        issued = api_key_create(principal=self.principal, brand=self.brand, name="simulation",
+                                scopes=["assign", "events:write"])
+        from prefcontent.accounts.models import ApiKey
+
+        self.key_principal = principal_for_api_key(ApiKey.objects.select_related("brand").get(pk=issued.api_key.pk))
+        rules = compliance_rules_for(self.brand)
+        self.allowed = lambda text: check_text(rules, text, sim.channel).ok
+        self.rng = random.Random(cfg.seed * 1000 + sum(map(ord, sim.name)))
+        self.reports: list[RoundReport] = []
+        self.last_texts: list[str] = []
+
+    # -- one round -------------------------------------------------------------------------
+
+    def _briefs(self, round_no: int):
+        from prefcontent.content.models import Brief
+
+        briefs = []
+        for i in range(self.cfg.briefs):
+            product = self.sim.products[i % len(self.sim.products)]
+            tone = self.sim.tones[(i + round_no) % len(self.sim.tones)]
+            brief, _ = Brief.objects.get_or_create(
+                brand=self.brand, title=f"{product} / {tone}",
+                defaults={"product": product, "audience": "everyone", "tone": tone, "locale": self.brand.locale},
+            )
+            briefs.append(brief)
+        return briefs
+
+    def _generate(self, briefs, round_no: int) -> list:
+        from prefcontent.generation.models import GenerationJob
+        from prefcontent.generation.services import generation_job_create, sampling_params
+
+        jobs = []
+        for i, brief in enumerate(briefs):
+            params = sampling_params(n=self.cfg.candidates, temperature=self.cfg.temperature, top_p=1.0,
+                                     max_new_tokens=self.cfg.max_new_tokens,
+                                     seed=self.cfg.seed * 100_000 + round_no * 100 + i)
+            jobs.append(generation_job_create(principal=self.principal, brand=self.brand, brief=brief,
+                                              channel=self.sim.channel, params=params))
+        ids = [j.pk for j in jobs]
+        _wait(lambda: GenerationJob.objects.filter(pk__in=ids, state__in=GenerationJob.TERMINAL).count() == len(ids),
+              self.cfg.job_timeout_s, "generation jobs")
+        failed = GenerationJob.objects.filter(pk__in=ids, state=GenerationJob.State.FAILED)
+        if failed.exists():
+            job = failed.first()
+            raise RuntimeError(f"generation job {job.pk} failed: {job.error_code} {job.error_message}")
+        return list(GenerationJob.objects.filter(pk__in=ids).prefetch_related("candidates__variant"))
+
+    def _experiment(self, job, round_no: int):
+        from prefcontent.experiments.services import ArmSpec, experiment_create, experiment_transition
+
+        stored = [c for c in job.candidates.all() if c.variant_id and not c.violations]
+        seen, arms = set(), []
+        for c in stored:
+            if c.variant.content_hash not in seen:
+                seen.add(c.variant.content_hash)
+                arms.append(c.variant)
+        arms = arms[: self.cfg.arms]
+        if len(arms) < 2:
+            return None
+        experiment = experiment_create(
+            principal=self.principal, brand=self.brand, name=f"sim r{round_no} job {job.pk}", brief=job.brief,
+            arms=[ArmSpec(variant=v, is_control=(i == 0)) for i, v in enumerate(arms)],
+            primary_metric="click", min_sample_per_arm=self.cfg.min_sample_per_arm,
+        )
+        return experiment_transition(principal=self.principal, experiment=experiment, action="start")
+
+    def _decide(self, experiment) -> bool:
+        from prefcontent.experiments.decisions import experiment_decide, experiment_stop
+
+        result = experiment_decide(principal=self.principal, experiment=experiment)
+        if result.decision is None:
+            result = experiment_stop(principal=self.principal, experiment=experiment)
+        return result.experiment.status == "concluded"
+
+    def run_round(self, round_no: int) -> RoundReport:
+        from prefcontent.adapters.selectors import adapter_active_for
+        from prefcontent.preferences.models import PreferencePair
+
+        active = adapter_active_for(self.brand)
+        briefs = self._briefs(round_no)
+        jobs = self._generate(briefs, round_no)
+        texts = [c.text for job in jobs for c in job.candidates.all() if c.text]
+        allowed_texts = [t for t in texts if self.allowed(t)]
+        experiments = [e for e in (self._experiment(job, round_no) for job in jobs) if e is not None]
+        concluded = 0
+        for experiment in experiments:
+            send_traffic(key_principal=self.key_principal, experiment_id=experiment.pk, audience=self.sim.audience,
+                         units=self.cfg.units, views_per_unit=self.cfg.views_per_unit, rng=self.rng)
+            concluded += self._decide(experiment)
+        concluded_ids = [e.pk for e in experiments]
+        # Pairs are built by the preferences task the decision enqueued on a worker; wait for it.
+        from prefcontent.experiments.models import Experiment
+
+        winners = list(Experiment.objects.filter(pk__in=concluded_ids, status="concluded").values_list("pk", flat=True))
+        _wait(lambda: set(PreferencePair.objects.filter(experiment_id__in=winners)
+                          .values_list("experiment_id", flat=True).distinct()) == set(winners),
+              self.cfg.job_timeout_s, "preference pairs")
+        self.last_texts = allowed_texts
+        report = RoundReport(
+            round=round_no, adapter_version=active.version if active else None,
+            true_ctr=self.sim.audience.true_ctr(allowed_texts), valid_rate=valid_rate(texts),
+            violation_rate=violation_rate(texts, self.allowed), distinct2=distinct_n(texts),
+            generated=len(texts), experiments=len(experiments), concluded=concluded,
+            pairs_active=PreferencePair.objects.filter(brand=self.brand, status="active").count(),
+        )
+        self.reports.append(report)
+        self.log(f"{self.sim.name} round {round_no}: adapter={report.adapter_version} true_ctr={report.true_ctr:.4f} "
+                 f"valid={report.valid_rate:.2f} violations={report.violation_rate:.2f} "
+                 f"distinct2={report.distinct2:.2f} concluded={concluded}/{len(experiments)} "
+                 f"pairs={report.pairs_active}")
+        return report
+
+    def train(self) -> dict:
+        """Snapshot the active pairs and train on a real worker; the gate decides promotion."""
+        from prefcontent.adapters.selectors import adapter_active_for
+        from prefcontent.core.errors import DomainError
+        from prefcontent.preferences.snapshots import snapshot_create
+        from prefcontent.training.models import TrainingRun
+        from prefcontent.training.services import training_run_create
+
+        try:
+            snapshot = snapshot_create(principal=self.principal, brand=self.brand, name="simulation")
+        except DomainError as exc:
+            self.log(f"{self.sim.name}: no training this round ({exc.message})")
+            return {"state": "skipped", "reason": exc.message}
+        run = training_run_create(
+            principal=self.principal, brand=self.brand, snapshot=snapshot, parent_adapter=None,
+            hyperparameters={"max_steps": self.cfg.train_steps, "lr": self.cfg.learning_rate, "beta": self.cfg.beta,
+                             "seed": self.cfg.seed},
+        )
+        _wait(lambda: TrainingRun.objects.get(pk=run.pk).state not in ("queued", "running"),
+              self.cfg.job_timeout_s, f"training run {run.pk}", poll_s=1.0)
+        run.refresh_from_db()
+        active = adapter_active_for(self.brand)
+        outcome = {"run": run.pk, "state": run.state, "pairs": snapshot.counts if hasattr(snapshot, "counts") else None,
+                   "active_version": active.version if active else None, "error": run.error[:300]}
+        self.log(f"{self.sim.name}: training run {run.pk} {run.state}; active adapter v{outcome['active_version']}")
+        return outcome
+
+
+def simulation_owner(org_slug: str = "simulation"):
+    from prefcontent.accounts.models import Membership, Organization
+
+    org, _ = Organization.objects.get_or_create(slug=org_slug, defaults={"name": "Simulation"})
+    user, _ = get_user_model().objects.get_or_create(username="simulation")
+    Membership.objects.update_or_create(organization=org, user=user, defaults={"role": "owner"})
+    return org, user
+
+
+def run_simulation(cfg: SimConfig, *, log: Callable[[str], None] = print) -> dict:
+    org, owner = simulation_owner(f"simulation-{cfg.seed}")
+    sims = default_brands(seed=cfg.seed)[: cfg.brands]
+    loops = [BrandLoop(sim, org=org, owner=owner, cfg=cfg, log=log) for sim in sims]
+    for round_no in range(cfg.rounds):
+        for loop in loops:
+            if round_no > 0:
+                outcome = loop.train()
+            loop.run_round(round_no)
+            if round_no > 0:
+                loop.reports[-1].training = outcome
+    return build_report(loops, cfg)
+
+
+def build_report(loops: list[BrandLoop], cfg: SimConfig) -> dict:
+    from dataclasses import asdict
+
+    brands = {}
+    for loop in loops:
+        rounds = [asdict(r) for r in loop.reports]
+        first, last = loop.reports[0], loop.reports[-1]
+        others = [o for o in loops if o is not loop]
+        entry = {
+            "rounds": rounds,
+            "lift": (last.true_ctr / first.true_ctr - 1.0) if first.true_ctr else None,
+            "ceiling_ctr": ceiling_ctr(loop.sim.audience, loop.allowed, channel=loop.sim.channel,
+                                       products=loop.sim.products, seed=cfg.seed),
+        }
+        if others:
+            other = others[0]
+            entry["cross_ctr"] = other.sim.audience.true_ctr(loop.last_texts)
+            entry["other_adapter_ctr"] = loop.sim.audience.true_ctr(other.last_texts)
+        brands[loop.sim.name] = entry
+    return {"config": asdict(cfg), "brands": brands}

@@ -1,0 +1,38 @@
+"""Per-round measurements of generated copy: validity, diversity, compliance, true CTR, ceiling."""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from simulation.audience import Audience
+from workers.ml.devmodel import grammar
+
+
+def valid_rate(texts: list[str]) -> float:
+    return sum(grammar.parse(t) is not None for t in texts) / len(texts) if texts else 0.0
+
+
+def distinct_n(texts: list[str], n: int = 2) -> float:
+    """Unique word n-grams over all n-grams across the texts (1.0 = no repetition)."""
+    grams = [tuple(words[i:i + n]) for t in texts for words in [t.lower().split()] for i in range(len(words) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def violation_rate(texts: list[str], allowed: Callable[[str], bool]) -> float:
+    return sum(not allowed(t) for t in texts) / len(texts) if texts else 0.0
+
+
+def ceiling_ctr(audience: Audience, allowed: Callable[[str], bool], *, channel: str, products: tuple[str, ...],
+                samples: int = 20_000, seed: int = 0) -> float:
+    """The best true click probability an allowed grammatical text reaches (a sampled search).
+
+    A lower bound of the true maximum: the grammar is sampled broadly, across tones and products,
+    and the best allowed text found is kept.
+    """
+    rng = random.Random(seed)
+    best = 0.0
+    for _ in range(samples):
+        text = grammar.generate_text(rng, channel, product=rng.choice(products), tone=rng.choice(grammar.TONES))
+        if allowed(text):
+            best = max(best, audience.click_probability(text))
+    return best
