@@ -1,0 +1,236 @@
+"""Serving engine vs a naive one-request-at-a-time server, on this CPU, in one run.
+
+8 brand adapters (ranks 8/16/32/64) over one small random Llama; 64 requests from those
+brands arrive in a fixed staggered pattern. The engine serves them with continuous
+mixed-adapter batching; the naive server switches the active adapter and calls
+`model.generate` for one request at a time. Prints `name=value` lines.
+
+    python bench/generate.py            # full
+    python bench/generate.py --quick    # under a minute
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+from peft import PeftModel
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.utils import logging as hf_logging
+
+from workers.ml.serving import (
+    Engine,
+    EngineConfig,
+    GenerateRequest,
+    GenerateResult,
+    dir_checksum,
+)
+from workers.ml.serving.random_adapters import make_random_adapter
+from workers.ml.tiny import build_tiny_model
+
+BRANDS = 8
+REQUESTS = 64
+RANKS = (8, 16, 32, 64)
+PROMPTS = [
+    "Write a headline for an email subject line about a spring sale.",
+    "Brand voice: friendly, concise, no hype. Product: shoes. Audience: runners.",
+    "Last chance:",
+    "Meet the lightest headphones",
+    "Why pay more? Smart watches",
+    "New arrivals: summer dresses for every occasion",
+]
+
+
+def build_workload(adapters: list[Path], *, max_new_tokens: int) -> list[tuple[float, GenerateRequest]]:
+    """64 (arrival offset in s, request) pairs; waves of 8 every 20 ms, fixed by a seeded RNG."""
+    rng = random.Random(7)
+    digests = [dir_checksum(path) for path in adapters]  # production requests carry one; loads verify it
+    workload = []
+    for i in range(REQUESTS):
+        brand = rng.randrange(BRANDS)
+        request = GenerateRequest(
+            prompt=rng.choice(PROMPTS),
+            adapter_id=f"brand-{brand}",
+            adapter_path=str(adapters[brand]),
+            adapter_sha256=digests[brand],
+            n=1 if rng.random() < 0.75 else 2,
+            temperature=0.8,
+            top_p=0.95,
+            max_new_tokens=rng.randint(max_new_tokens // 2, max_new_tokens),
+            seed=i,
+        )
+        workload.append(((i // 8) * 0.020, request))
+    return workload
+
+
+def run_engine(engine: Engine, workload: list[tuple[float, GenerateRequest]]) -> tuple[float, list[GenerateResult]]:
+    """Submit each request at its arrival offset from a client thread; return (seconds, results)."""
+    futures = [None] * len(workload)
+    start = time.perf_counter()
+
+    def client() -> None:
+        for i, (offset, request) in enumerate(workload):
+            delay = start + offset - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            futures[i] = engine.submit(request)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    thread.join()
+    results = [future.result() for future in futures]
+    return time.perf_counter() - start, results
+
+
+def first_request_per_brand(workload: list[tuple[float, GenerateRequest]]) -> list[GenerateRequest]:
+    """Warm-up requests: every brand's first request, so timed runs start with adapters loaded."""
+    return list({request.adapter_id: request for _, request in reversed(workload)}.values())
+
+
+def run_naive(model_dir: Path, adapters: list[Path], workload: list[tuple[float, GenerateRequest]]) -> tuple[float, int]:
+    """Switch adapter and `generate` per request, in arrival order; return (seconds, tokens)."""
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+    model = PeftModel.from_pretrained(model, str(adapters[0]), adapter_name="brand-0")
+    for brand in range(1, BRANDS):
+        model.load_adapter(str(adapters[brand]), adapter_name=f"brand-{brand}")
+    model.eval()
+
+    def serve(request: GenerateRequest) -> int:
+        model.set_adapter(request.adapter_id)
+        prompt = [tokenizer.bos_token_id] + tokenizer.encode(request.prompt, add_special_tokens=False)
+        torch.manual_seed(request.seed)
+        output = model.generate(
+            input_ids=torch.tensor([prompt]),
+            attention_mask=torch.ones((1, len(prompt)), dtype=torch.long),
+            do_sample=True,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            top_k=0,  # same sampling rule as the engine: temperature + nucleus only
+            max_new_tokens=request.max_new_tokens,
+            num_return_sequences=request.n,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        completion = output[:, len(prompt):]
+        special = (completion == tokenizer.eos_token_id) | (completion == tokenizer.pad_token_id)
+        return int((~special).sum())
+
+    with torch.inference_mode():
+        for request in first_request_per_brand(workload):
+            serve(request)
+        start = time.perf_counter()
+        tokens = sum(serve(request) for _, request in workload)
+    return time.perf_counter() - start, tokens
+
+
+def measure_engine(model_dir: Path, workload, lora: str, batching: str) -> dict[str, float]:
+    engine = Engine(model_dir, EngineConfig(lora=lora, batching=batching, max_adapters=BRANDS))
+    try:
+        # Cold loads (checksum + read + attach) happen here, one request per brand, so the
+        # timed run measures a warm cache.
+        for request in first_request_per_brand(workload):
+            engine.generate(request)
+        cold_ms = statistics.mean(engine.stats.adapter_load_ms)
+        seconds, results = run_engine(engine, workload)
+    finally:
+        engine.close()
+    latencies = sorted(r.elapsed_ms for r in results)
+    tokens = sum(sum(r.token_counts) for r in results)
+    return {
+        "tokens_per_s": tokens / seconds,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))],
+        "cold_load_ms": cold_ms,
+        "max_rows": engine.stats.max_active_rows,
+    }
+
+
+def measure_unbatched(model_dir: Path, workload) -> float:
+    """Tokens/s of the engine's own decode loop fed one request at a time (no batching)."""
+    engine = Engine(model_dir, EngineConfig(max_adapters=BRANDS))
+    try:
+        for request in first_request_per_brand(workload):
+            engine.generate(request)
+        start = time.perf_counter()
+        tokens = sum(sum(engine.generate(request).token_counts) for _, request in workload)
+        return tokens / (time.perf_counter() - start)
+    finally:
+        engine.close()
+
+
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median throughput (the CPU is shared, so single runs are noisy)."""
+    return sorted(runs, key=lambda run: run["tokens_per_s"])[len(runs) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="shorter completions, one run, default engine only")
+    parser.add_argument("--hidden", type=int, default=128, help="hidden size of the random Llama (dev model: 128)")
+    parser.add_argument("--layers", type=int, default=4, help="decoder layers of the random Llama (dev model: 4)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for both servers")
+    parser.add_argument("--model", help="an existing base model directory (e.g. the built dev model) instead")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    hf_logging.disable_progress_bar()  # keep stdout to name=value lines
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    max_new_tokens = 24 if args.quick else 48
+    repeats = 1 if args.quick else 3
+    default = EngineConfig()
+    alternatives = [] if args.quick else [("peft", "mixed"), ("peft", "grouped"), ("segmented", "grouped")]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(args.model) if args.model else build_tiny_model(
+            Path(tmp) / "model",
+            hidden_size=args.hidden,
+            num_layers=args.layers,
+            num_heads=4,
+            intermediate_size=args.hidden * 11 // 4,
+            vocab_size=1024,
+        )
+        adapters = [
+            make_random_adapter(model_dir, Path(tmp) / f"brand-{b}", seed=b, rank=RANKS[b % len(RANKS)])
+            for b in range(BRANDS)
+        ]
+        workload = build_workload(adapters, max_new_tokens=max_new_tokens)
+        engine_runs, naive_runs = [], []
+        for _ in range(repeats):  # interleaved, so load from other processes hits both alike
+            engine_runs.append(measure_engine(model_dir, workload, default.lora, default.batching))
+            seconds, tokens = run_naive(model_dir, adapters, workload)
+            naive_runs.append({"tokens_per_s": tokens / seconds})
+        others = {f"{lora}_{batching}": measure_engine(model_dir, workload, lora, batching)
+                  for lora, batching in alternatives}
+        unbatched = None if args.quick else measure_unbatched(model_dir, workload)
+
+    engine, naive = median_run(engine_runs), median_run(naive_runs)["tokens_per_s"]
+    model = args.model or f"random_llama_h{args.hidden}_l{args.layers}"
+    print(f"gen_model={model}")
+    print(f"gen_workload=requests:{REQUESTS},brands:{BRANDS},max_new_tokens:{max_new_tokens},threads:{args.threads}")
+    print(f"gen_engine_config=lora:{default.lora},batching:{default.batching},runs:{repeats}")
+    print(f"gen_engine_tokens_per_s={engine['tokens_per_s']:.1f}")
+    print(f"gen_naive_tokens_per_s={naive:.1f}")
+    print(f"gen_speedup={engine['tokens_per_s'] / naive:.2f}")
+    print(f"gen_p50_ms={engine['p50_ms']:.1f}")
+    print(f"gen_p99_ms={engine['p99_ms']:.1f}")
+    print(f"adapter_cold_load_ms={engine['cold_load_ms']:.1f}")
+    print(f"gen_engine_max_batch_rows={engine['max_rows']}")
+    for name, figures in others.items():
+        print(f"gen_engine_{name}_tokens_per_s={figures['tokens_per_s']:.1f}")
+    if unbatched is not None:
+        print(f"gen_engine_unbatched_tokens_per_s={unbatched:.1f}")
+
+
+if __name__ == "__main__":
+    main()
