@@ -12,8 +12,10 @@ handler500 = "prefcontent.core.errors.handler500"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", include("prefcontent.core.metrics_urls")),
     path("api/v1/", include("prefcontent.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("prefcontent.dashboard.urls")),
 ]

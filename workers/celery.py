@@ -8,13 +8,17 @@ from __future__ import annotations
 import os
 
 from celery import Celery, signals
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prefcontent.settings")
 
+QUEUES = ("default", "gpu", "generate")
+
 app = Celery("prefcontent")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("default"), Queue("gpu"), Queue("generate"))
+app.conf.task_queues = tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES)
+app.conf.task_default_exchange = "default"
+app.conf.task_default_routing_key = "default"
 app.conf.task_default_queue = "default"
 # Tasks named workers.tasks.gpu.* / workers.tasks.generate.* go to the GPU / generation workers.
 app.conf.task_routes = {
@@ -46,6 +50,9 @@ def _attach_request_id(headers=None, **_):
 def _restore_request_id(task=None, **_):
     from prefcontent.core.logging import request_id_var
 
-    rid = getattr(task.request, "request_id", None) or (task.request.headers or {}).get("request_id", "") \
-        if task is not None and task.request is not None else ""
+    request = getattr(task, "request", None)
+    if request is None or request.is_eager:
+        # An eager task runs inside its caller (a request, a test) and keeps the caller's id.
+        return
+    rid = getattr(request, "request_id", None) or (request.headers or {}).get("request_id", "")
     request_id_var.set(rid or "")

@@ -1,0 +1,52 @@
+#!/bin/sh
+# One image, several roles: `entrypoint.sh <role> [extra args]` (tini runs this as PID 1's child).
+#   web       gunicorn on :8000 (PORT)
+#   worker    celery worker on $CELERY_QUEUES with $CELERY_CONCURRENCY processes; serves its
+#             metrics on :$METRICS_EXPORTER_PORT when that is set
+#   beat      the one periodic-task scheduler (django-celery-beat's database scheduler)
+#   migrate   apply database migrations, then exit
+#   flower    Flower on :5555 (FLOWER_PORT), against the same broker
+#   <other>   run that command as is (e.g. `python manage.py createsuperuser`)
+set -eu
+
+role="${1:-web}"
+[ "$#" -gt 0 ] && shift
+
+# prometheus_client's multiprocess files belong to one container's lifetime: start empty.
+if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+  # Empty it but keep the folder: it may be a mounted volume.
+  find "$PROMETHEUS_MULTIPROC_DIR" -mindepth 1 -delete
+fi
+
+case "$role" in
+  web)
+    exec gunicorn --config deploy/gunicorn.conf.py prefcontent.wsgi:application "$@"
+    ;;
+  worker)
+    CELERY_QUEUES="${CELERY_QUEUES:-default}"
+    if [ -n "${METRICS_EXPORTER_PORT:-}" ]; then
+      python -m prefcontent.core.metrics_exporter --port "$METRICS_EXPORTER_PORT" &
+    fi
+    # exec: celery receives SIGTERM itself and does a warm shutdown (finishes running tasks).
+    exec celery -A workers.celery worker \
+      --queues "$CELERY_QUEUES" \
+      --concurrency "${CELERY_CONCURRENCY:-2}" \
+      --hostname "${CELERY_QUEUES%%,*}@%h" \
+      --task-events \
+      "$@"
+    ;;
+  beat)
+    exec celery -A workers.celery beat \
+      --scheduler django_celery_beat.schedulers:DatabaseScheduler --pidfile= "$@"
+    ;;
+  migrate)
+    exec python manage.py migrate --noinput "$@"
+    ;;
+  flower)
+    exec celery -A workers.celery flower --port="${FLOWER_PORT:-5555}" "$@"
+    ;;
+  *)
+    exec "$role" "$@"
+    ;;
+esac
