@@ -41,6 +41,8 @@ def send_traffic(*, key_principal, experiment_id: int, audience: Audience, units
         assigned = assignment_for_unit(principal=key_principal, experiment_id=experiment_id, unit_id=unit)
         p = prob_cache.setdefault(assigned.arm_id, audience.click_probability(assigned.text))
         for _ in range(views_per_unit):
+            if len(batch) >= EVENT_BATCH - 1:  # room for an impression and its click
+                flush()
             batch.append({"event_id": uuid.UUID(int=rng.getrandbits(128)).hex, "experiment": experiment_id,
                           "arm": assigned.arm_id, "type": "impression", "unit_id": unit, "timestamp": time.time()})
             result.impressions += 1
@@ -48,7 +50,5 @@ def send_traffic(*, key_principal, experiment_id: int, audience: Audience, units
                 batch.append({"event_id": uuid.UUID(int=rng.getrandbits(128)).hex, "experiment": experiment_id,
                               "arm": assigned.arm_id, "type": "click", "unit_id": unit, "timestamp": time.time()})
                 result.clicks += 1
-            if len(batch) >= EVENT_BATCH:
-                flush()
     flush()
     return result
