@@ -1,0 +1,49 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from workers.ml.config import LOSS_TYPES
+from workers.ml.losses import preference_loss
+
+PC, PR = torch.tensor([-10.0, -12.0, -9.0]), torch.tensor([-11.0, -11.5, -9.5])
+RC, RR = torch.tensor([-10.5, -12.0, -9.2]), torch.tensor([-10.8, -11.0, -9.1])
+LEN_C, LEN_R = torch.tensor([4.0, 5.0, 3.0]), torch.tensor([6.0, 2.0, 3.0])
+
+
+def run(loss_type, pc=PC, pr=PR, rc=RC, rr=RR, lc=LEN_C, lr=LEN_R, **kw):
+    return preference_loss(pc, pr, rc, rr, beta=0.5, loss_type=loss_type, chosen_tokens=lc, rejected_tokens=lr, **kw)
+
+
+def test_sigmoid_at_the_reference_is_log_two():
+    out = preference_loss(PC, PR, PC, PR, beta=0.1, loss_type="sigmoid")
+    assert out.loss.item() == pytest.approx(math.log(2))
+    assert out.chosen_rewards.abs().max() == 0 and out.rejected_rewards.abs().max() == 0
+
+
+@pytest.mark.parametrize("loss_type", LOSS_TYPES)
+def test_swapping_chosen_and_rejected_flips_margins(loss_type):
+    a = run(loss_type, label_smoothing=0.1)
+    b = run(loss_type, pc=PR, pr=PC, rc=RR, rr=RC, lc=LEN_R, lr=LEN_C, label_smoothing=0.1)
+    assert torch.allclose(a.chosen_rewards - a.rejected_rewards, -(b.chosen_rewards - b.rejected_rewards))
+
+
+def test_formulas():
+    h = 0.5 * ((PC - RC) - (PR - RR))
+    assert torch.allclose(run("sigmoid").per_pair, -F.logsigmoid(h))
+    assert torch.allclose(run("hinge").per_pair, torch.relu(1 - h))
+    ipo_h = (PC - RC) / LEN_C - (PR - RR) / LEN_R
+    assert torch.allclose(run("ipo").per_pair, (ipo_h - 1.0) ** 2)
+    eps = 0.2
+    assert torch.allclose(run("cdpo", label_smoothing=eps).per_pair,
+                          -(1 - eps) * F.logsigmoid(h) - eps * F.logsigmoid(-h))
+    assert torch.allclose(run("robust", label_smoothing=eps).per_pair,
+                          (-(1 - eps) * F.logsigmoid(h) + eps * F.logsigmoid(-h)) / (1 - 2 * eps))
+    assert torch.allclose(run("cdpo").per_pair, run("sigmoid").per_pair)
+
+
+def test_weights_make_a_weighted_mean():
+    per = run("sigmoid").per_pair
+    out = run("sigmoid", weights=torch.tensor([1.0, 3.0, 0.0]))
+    assert out.loss.item() == pytest.approx(((per[0] + 3 * per[1]) / 4).item())

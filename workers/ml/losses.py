@@ -1,0 +1,77 @@
+"""DPO-family losses on summed completion log-probs.
+
+With h = (logp_policy(chosen) - logp_ref(chosen)) - (logp_policy(rejected) - logp_ref(rejected)):
+
+- sigmoid (DPO):          -log sigma(beta h)
+- ipo:                    (h' - 1 / (2 beta))^2, where h' uses per-token means of the log-ratios
+                          (TRL's normalisation, confirmed by the IPO authors)
+- hinge (SLiC):           max(0, 1 - beta h)
+- cdpo (conservative DPO): -(1 - eps) log sigma(beta h) - eps log sigma(-beta h); the labels are
+                          trusted with probability 1 - eps (both terms, not only the first)
+- robust (rDPO):          [-(1 - eps) log sigma(beta h) + eps log sigma(-beta h)] / (1 - 2 eps), the
+                          unbiased estimator under label-flip rate eps (Chowdhury et al., 2024)
+
+Per-pair evidence weights enter as a weighted mean: sum(w * loss) / sum(w).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class LossOutput:
+    """The loss and the per-pair quantities reported as metrics."""
+
+    loss: torch.Tensor  # scalar, weighted mean over pairs
+    per_pair: torch.Tensor  # (B,) unweighted losses
+    chosen_rewards: torch.Tensor  # (B,) beta * (logp_policy - logp_ref) of chosen, detached
+    rejected_rewards: torch.Tensor  # (B,) same for rejected, detached
+
+
+def preference_loss(
+    policy_chosen: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    ref_chosen: torch.Tensor,
+    ref_rejected: torch.Tensor,
+    *,
+    beta: float,
+    loss_type: str,
+    label_smoothing: float = 0.0,
+    weights: torch.Tensor | None = None,
+    chosen_tokens: torch.Tensor | None = None,
+    rejected_tokens: torch.Tensor | None = None,
+) -> LossOutput:
+    """Loss for a batch of pairs; `*_tokens` (completion lengths) are needed by "ipo" only."""
+    chosen_ratio = policy_chosen - ref_chosen
+    rejected_ratio = policy_rejected - ref_rejected
+    logits = beta * (chosen_ratio - rejected_ratio)
+    eps = label_smoothing
+    if loss_type == "sigmoid":
+        per_pair = -F.logsigmoid(logits)
+    elif loss_type == "hinge":
+        per_pair = torch.relu(1 - logits)
+    elif loss_type == "ipo":
+        if chosen_tokens is None or rejected_tokens is None:
+            raise ValueError("ipo needs completion token counts")
+        delta = chosen_ratio / chosen_tokens.clamp(min=1) - rejected_ratio / rejected_tokens.clamp(min=1)
+        per_pair = (delta - 1 / (2 * beta)) ** 2
+    elif loss_type == "cdpo":
+        per_pair = -(1 - eps) * F.logsigmoid(logits) - eps * F.logsigmoid(-logits)
+    elif loss_type == "robust":
+        per_pair = (-(1 - eps) * F.logsigmoid(logits) + eps * F.logsigmoid(-logits)) / (1 - 2 * eps)
+    else:
+        raise ValueError(f"unknown loss_type {loss_type!r}")
+    if weights is None:
+        loss = per_pair.mean()
+    else:
+        weights = weights.to(per_pair.dtype)
+        loss = (weights * per_pair).sum() / weights.sum().clamp(min=1e-12)
+    return LossOutput(
+        loss=loss,
+        per_pair=per_pair.detach(),
+        chosen_rewards=(beta * chosen_ratio).detach(),
+        rejected_rewards=(beta * rejected_ratio).detach(),
+    )
