@@ -1,1 +1,125 @@
-"""Models of the experiments app."""
+"""Experiments, their arms with exact counters, sticky assignments, raw events and decisions."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from prefcontent.content.models import GOAL_METRIC_CHOICES
+
+DRAFT, RUNNING, PAUSED, CONCLUDED, STOPPED = "draft", "running", "paused", "concluded", "stopped"
+STATUSES = (DRAFT, RUNNING, PAUSED, CONCLUDED, STOPPED)
+ALLOCATIONS = ("fixed", "thompson")
+METRICS = ("click", "conversion")
+SOURCES = ("live", "imported")
+EVENT_TYPES = ("impression", "click", "conversion")
+OUTCOMES = ("winner", "inconclusive")
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(v, v) for v in values]  # label = value: one enum per set in the API schema
+
+
+STATUS_CHOICES = _choices(STATUSES)
+ALLOCATION_CHOICES = _choices(ALLOCATIONS)
+# The same set as content.Campaign.goal_metric, so the API schema shows one enum.
+METRIC_CHOICES = GOAL_METRIC_CHOICES
+EVENT_TYPE_CHOICES = _choices(EVENT_TYPES)
+
+
+class Experiment(models.Model):
+    brand = models.ForeignKey("brands.Brand", on_delete=models.CASCADE, related_name="experiments")
+    campaign = models.ForeignKey("content.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="experiments")
+    brief = models.ForeignKey("content.Brief", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="experiments")
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=DRAFT, db_index=True)
+    allocation = models.CharField(max_length=12, choices=ALLOCATION_CHOICES, default="fixed")
+    primary_metric = models.CharField(max_length=12, choices=METRIC_CHOICES, default="click")
+    min_sample_per_arm = models.PositiveIntegerField(default=1000)
+    # Thompson: no arm's weight falls below this; equal split until every arm has `thompson_warmup` impressions.
+    thompson_floor = models.FloatField(default=0.05)
+    thompson_warmup = models.PositiveIntegerField(default=100)
+    source = models.CharField(max_length=12, choices=_choices(SOURCES), default="live")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    weights_updated_at = models.DateTimeField(null=True, blank=True)
+    # The latest evaluation that did not end the experiment (the decision holds the final one).
+    last_analysis = models.JSONField(default=dict, blank=True)
+    analyzed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Arm(models.Model):
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="arms")
+    variant = models.ForeignKey("content.Variant", on_delete=models.RESTRICT, related_name="arms")
+    is_control = models.BooleanField(default=False)
+    weight = models.FloatField(default=0.0)  # share of new units; the weights of an experiment sum to 1
+    # Exact counters, incremented in the transaction that inserts the events they count.
+    impressions = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    conversions = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "variant"], name="uniq_arm_variant"),
+            models.UniqueConstraint(fields=["experiment"], condition=Q(is_control=True), name="one_control_arm"),
+        ]
+
+    def __str__(self) -> str:
+        return f"arm {self.pk} of experiment {self.experiment_id}"
+
+
+class Assignment(models.Model):
+    """Which arm a unit saw. Units are stored only as a keyed hash (see prefcontent.experiments.units)."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="assignments",
+                                   db_index=False)
+    arm = models.ForeignKey(Arm, on_delete=models.CASCADE, related_name="assignments")
+    unit_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["experiment", "unit_hash"], name="uniq_assignment_unit")]
+
+
+class Event(models.Model):
+    """One impression, click or conversion as a client reported it; `event_id` is the client's idempotency key."""
+
+    # Few indexes on purpose: every one slows ingestion. (brand, event_id) is the dedup key.
+    brand = models.ForeignKey("brands.Brand", on_delete=models.CASCADE, db_index=False, related_name="+")
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="events")
+    arm = models.ForeignKey(Arm, on_delete=models.CASCADE, db_index=False, related_name="events")
+    event_id = models.CharField(max_length=64)
+    type = models.CharField(max_length=12, choices=EVENT_TYPE_CHOICES)
+    unit_hash = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["brand", "event_id"], name="uniq_event_id_per_brand")]
+
+
+class Decision(models.Model):
+    """How an experiment ended, with the evidence later turned into preference pairs."""
+
+    experiment = models.OneToOneField(Experiment, on_delete=models.CASCADE, related_name="decision")
+    outcome = models.CharField(max_length=14, choices=_choices(OUTCOMES))
+    winner_arm = models.ForeignKey(Arm, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
+    reason = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict)
+    decided_by = models.CharField(max_length=80, blank=True)  # "user:<id>", "api_key:<prefix>" or "system"
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.outcome} for experiment {self.experiment_id}"

@@ -1,0 +1,114 @@
+"""Latency of the assignment endpoint at a fixed request rate, against /healthz at the same rate.
+
+Same set-up as bench/ingest.py (fresh database, gunicorn on a loopback port, a running 3-arm
+experiment). A separate load process sends GET /api/v1/experiments/{id}/assign?unit_id=... at a
+fixed rate (open loop: each request has a scheduled send time, and its latency is measured from
+that time, so a stalled server is not hidden by a stalled client). Half the units come back
+(their stored assignment is read), half are new (an assignment is chosen and inserted). The
+baseline, in the same run and at the same rate: /healthz, the cost of HTTP and Django alone.
+
+    python bench/assign.py [--quick] [--rate 100] [--seconds 30]
+
+Prints assign_p50_ms, assign_p99_ms (target p99 <= 10 ms on loopback), healthz_p50_ms,
+healthz_p99_ms, assign_errors. The rate is a load well below saturation on a small machine; raise
+it with --rate to find where the server saturates (latency then measures the queue, not the endpoint).
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import random
+import statistics
+import threading
+import time
+
+from ingest import BenchServer, run_load_process, seed
+
+CLIENT_THREADS = 16
+
+
+def paced(port: int, key: str, paths: list[str], rate: float, out) -> None:
+    """Send paths[i] at start + i / rate from a pool of keep-alive clients; report latencies (ms), errors."""
+    latencies: list[float] = []
+    errors = [0]
+    lock, cursor = threading.Lock(), [0]
+    start = time.perf_counter() + 0.2
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                i = cursor[0]
+                cursor[0] += 1
+            if i >= len(paths):
+                return
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                conn.request("GET", paths[i], headers={"X-API-Key": key})
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            elapsed = (time.perf_counter() - due) * 1000
+            with lock:
+                latencies.append(elapsed)
+                errors[0] += not ok
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENT_THREADS)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    out.put((latencies, errors[0]))
+
+
+def measure(port: int, key: str, paths: list[str], rate: float) -> tuple[float, float, int]:
+    latencies, errors = run_load_process(paced, (port, key, paths, rate))
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return cuts[49], cuts[98], errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 s per phase")
+    parser.add_argument("--rate", type=float, default=None, help="requests per second (default 100)")
+    parser.add_argument("--seconds", type=float, default=None, help="seconds per phase (default 30, quick 10)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    args = parser.parse_args()
+    rate = args.rate or 100.0
+    seconds = args.seconds or (10.0 if args.quick else 30.0)
+    n = int(rate * seconds)
+
+    server = BenchServer(workers=args.workers, prefix="pc_bench_assign")
+    try:
+        server.create_database()
+        key, experiment = seed()
+        server.start()
+        rng = random.Random(11)
+        base = f"/api/v1/experiments/{experiment.pk}/assign?unit_id="
+        returning = [f"returning-{i}" for i in range(n // 2)]
+        # Warm-up (not measured): the returning units get their stored assignment, the workers warm up.
+        run_load_process(paced, (server.port, key, [base + u for u in returning], rate * 4))
+        units = returning + [f"new-{i}" for i in range(n - len(returning))]
+        rng.shuffle(units)
+        h50, h99, _ = measure(server.port, key, ["/healthz"] * n, rate)
+        a50, a99, errors = measure(server.port, key, [base + u for u in units], rate)
+        print(f"assign_rate_per_s={rate:.0f}")
+        print(f"assign_requests={n}")
+        print(f"assign_p50_ms={a50:.2f}")
+        print(f"assign_p99_ms={a99:.2f}")
+        print(f"healthz_p50_ms={h50:.2f}")
+        print(f"healthz_p99_ms={h99:.2f}")
+        print(f"assign_errors={errors}")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    main()

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from prefcontent.content.models import (
+    CHANNELS,
+    GOAL_METRICS,
+    SOURCES,
+    Brief,
+    Campaign,
+    Variant,
+)
+
+
+class CampaignOut(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = ["id", "brand", "name", "channel", "goal_metric", "created_at"]
+        read_only_fields = fields
+
+
+class CampaignCreateIn(serializers.Serializer):
+    brand = serializers.IntegerField()
+    name = serializers.CharField(max_length=200)
+    channel = serializers.ChoiceField(choices=CHANNELS)
+    goal_metric = serializers.ChoiceField(choices=GOAL_METRICS, default="click")
+
+
+class CampaignUpdateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    channel = serializers.ChoiceField(choices=CHANNELS, required=False)
+    goal_metric = serializers.ChoiceField(choices=GOAL_METRICS, required=False)
+
+
+class BriefOut(serializers.ModelSerializer):
+    class Meta:
+        model = Brief
+        fields = ["id", "brand", "campaign", "title", "product", "audience", "tone", "locale", "constraints",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class BriefUpdateIn(serializers.Serializer):
+    campaign = serializers.IntegerField(required=False, allow_null=True)
+    title = serializers.CharField(max_length=200, required=False)
+    product = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    audience = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    tone = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    locale = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    constraints = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+
+
+class BriefCreateIn(BriefUpdateIn):
+    brand = serializers.IntegerField()
+    title = serializers.CharField(max_length=200)
+
+
+class VariantOut(serializers.ModelSerializer):
+    class Meta:
+        model = Variant
+        fields = ["id", "brand", "brief", "campaign", "text", "source", "content_hash", "provenance",
+                  "adapter_version_id", "created_at"]
+        read_only_fields = fields
+
+
+class VariantCreateIn(serializers.Serializer):
+    brand = serializers.IntegerField()
+    brief = serializers.IntegerField(required=False, allow_null=True)
+    campaign = serializers.IntegerField(required=False, allow_null=True)
+    text = serializers.CharField(max_length=10_000, trim_whitespace=False)
+    source = serializers.ChoiceField(choices=SOURCES, default="human")
+    provenance = serializers.DictField(required=False)
+    adapter_version_id = serializers.IntegerField(required=False, allow_null=True)

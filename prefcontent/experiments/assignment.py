@@ -1,0 +1,124 @@
+"""Assignment of units to arms for CMS plugins: sticky, three queries, safe under races.
+
+A running experiment stores each unit's arm the first time it is asked, so later weight
+changes (fixed or Thompson) never move a unit. Outside the running state nothing is stored:
+a paused or stopped experiment serves a unit's stored arm or the control, a concluded one
+serves the winner to everyone.
+
+The hot path is one query for the API key (authentication), one for the experiment with its
+arms, and one statement that inserts the assignment or reads the stored one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils import timezone
+
+from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
+from prefcontent.core.principal import Principal
+from prefcontent.experiments.allocation import bucket, pick_arm
+from prefcontent.experiments.models import (
+    CONCLUDED,
+    DRAFT,
+    RUNNING,
+    Arm,
+    Assignment,
+    Decision,
+)
+from prefcontent.experiments.units import MAX_UNIT_ID_CHARS, unit_hash
+
+
+@dataclass(frozen=True)
+class AssignmentResult:
+    experiment_id: int  # the experiment asked about
+    arm_id: int  # the arm the unit sees
+    variant_id: int  # that arm's variant
+    text: str  # the variant's text, ready to render
+    status: str  # the experiment's status when asked
+    sticky: bool  # True when this is the unit's stored assignment (running experiments, or stored before)
+
+
+@dataclass(frozen=True)
+class _Arm:
+    id: int
+    weight: float
+    is_control: bool
+    variant_id: int
+    text: str
+
+
+def _experiment_arms(principal: Principal, experiment_id) -> tuple[dict, list[_Arm]]:
+    """The experiment (status, brand, organization) and its arms in one query; 404 when not visible."""
+    try:
+        pk = int(experiment_id)
+    except (TypeError, ValueError):
+        raise NotFound("Experiment not found.") from None
+    qs = Arm.objects.filter(experiment_id=pk)
+    if principal.is_api_key:
+        qs = qs.filter(experiment__brand_id=principal.api_key_brand_id)
+    else:
+        qs = qs.filter(experiment__brand_id__in=principal.visible_brand_ids())
+    rows = list(qs.order_by("id").values_list(
+        "id", "weight", "is_control", "variant_id", "variant__text",
+        "experiment__status", "experiment__brand_id", "experiment__brand__organization_id"))
+    if not rows:
+        raise NotFound("Experiment not found.")
+    status, brand_id, org_id = rows[0][5:]
+    return {"id": pk, "status": status, "brand_id": brand_id, "organization_id": org_id}, [_Arm(*r[:5]) for r in rows]
+
+
+def _stored_arm(experiment_id: int, hashed: str) -> int | None:
+    return Assignment.objects.filter(experiment_id=experiment_id, unit_hash=hashed).values_list(
+        "arm_id", flat=True).first()
+
+
+def _store(experiment_id: int, arm_id: int, hashed: str) -> int:
+    """Insert the assignment unless the unit has one; return the unit's arm either way."""
+    table = Assignment._meta.db_table
+    insert = (f"INSERT INTO {table} (experiment_id, arm_id, unit_hash, created_at) VALUES (%s, %s, %s, %s) "
+              "ON CONFLICT (experiment_id, unit_hash) DO NOTHING RETURNING arm_id")
+    params = [experiment_id, arm_id, hashed, connection.ops.adapt_datetimefield_value(timezone.now())]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One round trip: the new row, or the one already stored (visible to this statement's snapshot).
+            cursor.execute(f"WITH ins AS ({insert}) SELECT arm_id FROM ins UNION ALL "
+                           f"SELECT arm_id FROM {table} WHERE experiment_id = %s AND unit_hash = %s LIMIT 1",
+                           [*params, experiment_id, hashed])
+        else:
+            cursor.execute(insert, params)
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0]
+    # A concurrent request stored this unit after our snapshot began: its row is committed now.
+    stored = _stored_arm(experiment_id, hashed)
+    if stored is None:
+        raise RuntimeError("assignment neither inserted nor found")
+    return stored
+
+
+def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> AssignmentResult:
+    experiment, arms = _experiment_arms(principal, experiment_id)
+    if not principal.is_api_key:  # people may preview as a marketer; the assignment is real
+        principal.require("content.write", organization_id=experiment["organization_id"])
+    if not isinstance(unit_id, str) or not unit_id or len(unit_id) > MAX_UNIT_ID_CHARS:
+        raise InvalidInput(f"unit_id must be 1 to {MAX_UNIT_ID_CHARS} characters.", code="invalid_unit_id")
+    status, pk = experiment["status"], experiment["id"]
+    if status == DRAFT:
+        raise InvalidState("This experiment has not started.", code="experiment_not_running")
+    hashed = unit_hash(experiment["brand_id"], unit_id)
+    control = next(a.id for a in arms if a.is_control)
+    sticky = True
+    if status == RUNNING:
+        chosen = pick_arm([(a.id, a.weight) for a in arms], bucket(pk, hashed))
+        arm_id = _store(pk, chosen, hashed)
+    elif status == CONCLUDED:
+        winner = Decision.objects.filter(experiment_id=pk).values_list("winner_arm_id", flat=True).first()
+        arm_id, sticky = winner or control, False
+    else:  # paused or stopped: keep what the unit saw, new units see the control
+        arm_id = _stored_arm(pk, hashed)
+        if arm_id is None:
+            arm_id, sticky = control, False
+    arm = next(a for a in arms if a.id == arm_id)
+    return AssignmentResult(experiment_id=pk, arm_id=arm.id, variant_id=arm.variant_id, text=arm.text,
+                            status=status, sticky=sticky)

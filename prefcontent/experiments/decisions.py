@@ -1,0 +1,195 @@
+"""Evaluating experiments and deciding them: the rules that turn counts into a winner.
+
+A winner needs all three: probability to be best >= the brand's `decision_threshold`
+(default 0.95), every arm at `min_sample_per_arm` impressions, and no sample-ratio
+mismatch. The decision stores its evidence; on a winner the preferences task is enqueued
+by name after commit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import current_app
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from prefcontent.accounts.services import audit_record
+from prefcontent.content.services import require_brand_write
+from prefcontent.core.errors import InvalidState
+from prefcontent.core.principal import SYSTEM, Principal
+from prefcontent.experiments.allocation import thompson_allocation
+from prefcontent.experiments.models import (
+    CONCLUDED,
+    PAUSED,
+    RUNNING,
+    STOPPED,
+    Arm,
+    Decision,
+    Experiment,
+)
+from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
+
+BUILD_PAIRS_TASK = "workers.tasks.preferences.build_pairs_for_experiment"
+DEFAULT_DECISION_THRESHOLD = 0.95
+DEFAULT_SRM_P = 0.001
+DEFAULT_ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    analysis: Analysis  # the stats engine's verdict
+    evidence: dict  # what a decision stores (see evidence())
+
+
+@dataclass(frozen=True)
+class DecideResult:
+    experiment: Experiment  # the experiment after the call
+    evaluation: Evaluation  # the evaluation the call made
+    decision: Decision | None  # the decision, when the experiment ended
+
+
+def _actor(principal: Principal) -> str:
+    if principal.is_user:
+        return f"user:{principal.user_id}"
+    if principal.is_api_key:
+        return f"api_key:{principal.api_key_prefix}"
+    return "system"
+
+
+def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
+    """Analyse the current counters (reads only).
+
+    Trials are impressions; successes are the primary metric's events, capped at impressions
+    (a click without a recorded impression is counted on the arm but cannot push a rate above 1).
+    The sample-ratio check compares impressions with the planned split: the weights for fixed
+    allocation, the share of stored assignments for Thompson (whose weights move on purpose).
+    """
+    brand = experiment.brand
+    arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
+    assigned = dict(experiment.assignments.values_list("arm_id").annotate(n=Count("id")).values_list("arm_id", "n"))
+    metric = "clicks" if experiment.primary_metric == "click" else "conversions"
+    use_assignments = experiment.allocation == "thompson" and sum(assigned.values()) > 0
+    counts = []
+    for arm in arms:
+        share = assigned.get(arm.pk, 0) if use_assignments else arm.weight
+        successes = min(getattr(arm, metric), arm.impressions)
+        counts.append(ArmCounts(arm_id=str(arm.pk), trials=arm.impressions, successes=successes,
+                                expected_share=share if share > 0 else None))
+    if any(c.expected_share is None for c in counts):
+        counts = [ArmCounts(c.arm_id, c.trials, c.successes) for c in counts]  # fall back to an equal split
+    threshold = float(brand.setting("decision_threshold", DEFAULT_DECISION_THRESHOLD))
+    control = next(a for a in arms if a.is_control)
+    analysis = analyze(counts, str(control.pk), alpha=float(brand.setting("alpha", DEFAULT_ALPHA)),
+                       prob_threshold=threshold, min_sample=experiment.min_sample_per_arm,
+                       srm_p=float(brand.setting("srm_p", DEFAULT_SRM_P)), seed=experiment.pk)
+    evidence = {
+        "experiment_id": experiment.pk,
+        "primary_metric": experiment.primary_metric,
+        "allocation": experiment.allocation,
+        "decision_threshold": threshold,
+        "min_sample_per_arm": experiment.min_sample_per_arm,
+        "srm_expected_from": "assignments" if use_assignments else "weights",
+        "evaluated_at": timezone.now().isoformat(),
+        "counts": {
+            str(arm.pk): {"variant_id": arm.variant_id, "is_control": arm.is_control, "weight": arm.weight,
+                          "impressions": arm.impressions, "clicks": arm.clicks, "conversions": arm.conversions,
+                          "assignments": assigned.get(arm.pk, 0)}
+            for arm in arms
+        },
+        "analysis": analysis.to_dict(),
+    }
+    return Evaluation(analysis=analysis, evidence=evidence)
+
+
+def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Principal, *, status: str) -> Decision:
+    winner = evaluation.analysis.winner_id if status == CONCLUDED else None
+    decision = Decision.objects.create(
+        experiment=experiment, outcome="winner" if winner else "inconclusive",
+        winner_arm_id=int(winner) if winner else None, reason=evaluation.analysis.reason,
+        evidence=evaluation.evidence, decided_by=_actor(principal),
+    )
+    experiment.status = status
+    experiment.ended_at = decision.decided_at
+    experiment.last_analysis = evaluation.evidence
+    experiment.analyzed_at = decision.decided_at
+    experiment.save(update_fields=["status", "ended_at", "last_analysis", "analyzed_at"])
+    audit_record(principal=principal, organization_id=experiment.brand.organization_id,
+                 brand_id=experiment.brand_id, action=f"experiment.{status}", target=experiment,
+                 data={"outcome": decision.outcome, "winner_arm": decision.winner_arm_id})
+    if winner:
+        experiment_id = experiment.pk
+        transaction.on_commit(lambda: current_app.send_task(BUILD_PAIRS_TASK, args=[experiment_id]))
+    return decision
+
+
+def _locked(experiment: Experiment) -> Experiment:
+    return Experiment.objects.select_for_update().select_related("brand").get(pk=experiment.pk)
+
+
+@transaction.atomic
+def experiment_decide(*, principal: Principal, experiment: Experiment) -> DecideResult:
+    """Conclude with a winner if the rules allow; otherwise record the evaluation and keep running."""
+    experiment = _locked(experiment)
+    require_brand_write(principal, experiment.brand)
+    if experiment.status not in (RUNNING, PAUSED):
+        raise InvalidState(f"Cannot decide an experiment that is {experiment.status}.",
+                           details={"status": experiment.status})
+    evaluation = experiment_evaluate(experiment=experiment)
+    if evaluation.analysis.winner_id is not None:
+        return DecideResult(experiment, evaluation, _conclude(experiment, evaluation, principal, status=CONCLUDED))
+    experiment.last_analysis = evaluation.evidence
+    experiment.analyzed_at = timezone.now()
+    experiment.save(update_fields=["last_analysis", "analyzed_at"])
+    return DecideResult(experiment, evaluation, None)
+
+
+@transaction.atomic
+def experiment_stop(*, principal: Principal, experiment: Experiment) -> DecideResult:
+    """End the experiment: concluded with a winner if the rules already allow one, else stopped inconclusive."""
+    experiment = _locked(experiment)
+    require_brand_write(principal, experiment.brand)
+    if experiment.status not in (RUNNING, PAUSED):
+        raise InvalidState(f"Cannot stop an experiment that is {experiment.status}.",
+                           details={"status": experiment.status})
+    evaluation = experiment_evaluate(experiment=experiment)
+    status = CONCLUDED if evaluation.analysis.winner_id is not None else STOPPED
+    return DecideResult(experiment, evaluation, _conclude(experiment, evaluation, principal, status=status))
+
+
+def experiments_decide_running() -> dict[str, int]:
+    """The periodic evaluation: every running experiment, each in its own transaction."""
+    concluded = evaluated = 0
+    ids = list(Experiment.objects.filter(status=RUNNING, source="live").values_list("id", flat=True))
+    for experiment_id in ids:
+        try:
+            result = experiment_decide(principal=SYSTEM, experiment=Experiment(pk=experiment_id))
+        except InvalidState:  # moved on since the query
+            continue
+        evaluated += 1
+        concluded += result.decision is not None
+    return {"evaluated": evaluated, "concluded": concluded}
+
+
+@transaction.atomic
+def experiment_update_thompson_weights(*, experiment: Experiment) -> dict[int, float]:
+    """Recompute a Thompson experiment's weights from the arms' posteriors (new units only)."""
+    experiment = _locked(experiment)
+    arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
+    metric = "clicks" if experiment.primary_metric == "click" else "conversions"
+    weights = thompson_allocation([(a.pk, a.impressions, getattr(a, metric)) for a in arms],
+                                  floor=experiment.thompson_floor, warmup=experiment.thompson_warmup,
+                                  seed=experiment.pk)
+    for arm in arms:
+        arm.weight = weights[arm.pk]
+    Arm.objects.bulk_update(arms, ["weight"])
+    experiment.weights_updated_at = timezone.now()
+    experiment.save(update_fields=["weights_updated_at"])
+    return weights
+
+
+def experiments_update_thompson_weights() -> int:
+    ids = list(Experiment.objects.filter(status=RUNNING, allocation="thompson").values_list("id", flat=True))
+    for experiment_id in ids:
+        experiment_update_thompson_weights(experiment=Experiment(pk=experiment_id))
+    return len(ids)

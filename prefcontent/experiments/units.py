@@ -1,0 +1,38 @@
+"""Unit identifiers are never stored: only an HMAC keyed per brand from SECRET_KEY.
+
+The per-brand key means the same visitor id hashes differently in two brands, so hashes
+cannot be joined across tenants, and without SECRET_KEY a hash cannot be reversed by
+trying likely ids.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from functools import lru_cache
+
+from django.conf import settings
+
+MAX_UNIT_ID_CHARS = 200
+
+
+@lru_cache(maxsize=4096)
+def _brand_mac(secret: str, brand_id: int) -> hmac.HMAC:
+    brand_key = hmac.new(secret.encode(), f"unit-hash:{brand_id}".encode(), hashlib.sha256).digest()
+    return hmac.new(brand_key, digestmod=hashlib.sha256)
+
+
+def unit_hasher(brand_id: int) -> Callable[[str], str]:
+    """A function unit_id -> 64 hex chars for one brand (the keyed state is built once, then copied)."""
+    base = _brand_mac(settings.SECRET_KEY, brand_id)
+
+    def hash_unit(unit_id: str) -> str:
+        mac = base.copy()
+        mac.update(unit_id.encode("utf-8"))
+        return mac.hexdigest()
+
+    return hash_unit
+
+
+def unit_hash(brand_id: int, unit_id: str) -> str:
+    return unit_hasher(brand_id)(unit_id)

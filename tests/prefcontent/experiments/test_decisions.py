@@ -1,0 +1,136 @@
+import time
+
+import pytest
+
+from prefcontent.core.principal import SYSTEM
+from prefcontent.experiments import decisions
+from prefcontent.experiments.models import Decision, Experiment
+from tests.factories import BrandFactory
+from tests.prefcontent.experiments.factories import make_experiment
+from workers.tasks.experiments import decide_experiment, decide_running
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+    monkeypatch.setattr(decisions.current_app, "send_task", lambda name, args: calls.append((name, args)))
+    return calls
+
+
+def with_counts(experiment, counts):
+    for arm, (impressions, clicks) in zip(experiment.arms.order_by("id"), counts, strict=True):
+        arm.impressions, arm.clicks, arm.conversions = impressions, clicks, clicks // 10
+        arm.save()
+    return experiment
+
+
+def decide(experiment, capture):
+    with capture(execute=True):
+        return decisions.experiment_decide(principal=SYSTEM, experiment=experiment)
+
+
+@pytest.mark.smoke
+def test_clear_winner_concludes_with_evidence_and_enqueues_pairs(brand, sent, django_capture_on_commit_callbacks):
+    experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(5000, 500), (5000, 650)])
+    result = decide(experiment, django_capture_on_commit_callbacks)
+    treatment = experiment.arms.order_by("id").last()
+    experiment.refresh_from_db()
+    assert experiment.status == "concluded" and experiment.ended_at is not None
+    decision = Decision.objects.get(experiment=experiment)
+    assert decision.outcome == "winner" and decision.winner_arm_id == treatment.pk == result.decision.winner_arm_id
+    evidence = decision.evidence
+    assert evidence["counts"][str(treatment.pk)] == {
+        "variant_id": treatment.variant_id, "is_control": False, "weight": 0.5, "impressions": 5000, "clicks": 650,
+        "conversions": 65, "assignments": 0}
+    arm_stats = {a["arm_id"]: a for a in evidence["analysis"]["arms"]}
+    assert arm_stats[str(treatment.pk)]["prob_best"] > 0.95 and arm_stats[str(treatment.pk)]["rate"] == 0.13
+    assert arm_stats[str(treatment.pk)]["wilson_low"] < 0.13 < arm_stats[str(treatment.pk)]["wilson_high"]
+    assert arm_stats[str(treatment.pk)]["p_value_vs_control"] < 0.001
+    assert evidence["analysis"]["srm_flag"] is False and evidence["decision_threshold"] == 0.95
+    assert sent == [("workers.tasks.preferences.build_pairs_for_experiment", [experiment.pk])]
+
+
+@pytest.mark.parametrize(("counts", "min_sample", "why"), [
+    ([(5000, 500), (5000, 510)], 1000, "not sure enough"),
+    ([(900, 90), (900, 180)], 1000, "an arm below its minimum sample"),
+    ([(6000, 600), (4000, 520)], 1000, "sample-ratio mismatch against a 50/50 split"),
+])
+def test_no_winner_keeps_it_running(brand, sent, django_capture_on_commit_callbacks, counts, min_sample, why):
+    experiment = with_counts(make_experiment(brand, min_sample_per_arm=min_sample), counts)
+    result = decide(experiment, django_capture_on_commit_callbacks)
+    experiment.refresh_from_db()
+    assert result.decision is None and experiment.status == "running", why
+    assert not Decision.objects.exists() and sent == []
+    assert experiment.last_analysis["analysis"]["winner_id"] is None and experiment.analyzed_at
+    if "mismatch" in why:
+        assert experiment.last_analysis["analysis"]["srm_flag"] is True
+        top = max(experiment.last_analysis["analysis"]["arms"], key=lambda a: a["prob_best"])
+        assert top["prob_best"] > 0.95  # it would have won but for the mismatch
+
+
+def test_brand_threshold_is_honoured(db, sent, django_capture_on_commit_callbacks):
+    strict = BrandFactory(settings={"decision_threshold": 0.9999})
+    experiment = with_counts(make_experiment(strict, min_sample_per_arm=100), [(2000, 200), (2000, 245)])
+    assert decide(experiment, django_capture_on_commit_callbacks).decision is None
+    relaxed = BrandFactory()
+    experiment = with_counts(make_experiment(relaxed, min_sample_per_arm=100), [(2000, 200), (2000, 245)])
+    assert decide(experiment, django_capture_on_commit_callbacks).decision.outcome == "winner"
+
+
+def test_stop_ends_inconclusive_without_pairs(brand, owner_client, sent, django_capture_on_commit_callbacks):
+    experiment = with_counts(make_experiment(brand), [(100, 10), (100, 12)])
+    with django_capture_on_commit_callbacks(execute=True):
+        body = owner_client.post(f"/api/v1/experiments/{experiment.pk}/stop/").json()
+    assert body["experiment"]["status"] == "stopped"
+    assert body["experiment"]["decision"]["outcome"] == "inconclusive"
+    assert body["experiment"]["decision"]["winner_arm"] is None
+    assert set(body["evidence"]) >= {"counts", "analysis", "primary_metric", "decision_threshold"}
+    assert sent == []
+
+
+def test_decide_action_and_results_over_http(brand, owner_client, sent, django_capture_on_commit_callbacks):
+    experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(5000, 500), (5000, 650)])
+    results = owner_client.get(f"/api/v1/experiments/{experiment.pk}/results/").json()
+    assert results["concluded"] is False and results["evidence"]["analysis"]["winner_id"] is not None
+    assert Experiment.objects.get(pk=experiment.pk).status == "running"  # results change nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        body = owner_client.post(f"/api/v1/experiments/{experiment.pk}/decide/").json()
+    assert body["concluded"] is True and body["experiment"]["status"] == "concluded"
+    assert len(sent) == 1
+
+
+def test_periodic_task_decides_only_the_ready(brand, sent, django_capture_on_commit_callbacks):
+    ready = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(5000, 500), (5000, 650)])
+    waiting = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(500, 50), (500, 65)])
+    make_experiment(brand, status="paused")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert decide_running() == {"evaluated": 2, "concluded": 1}
+    assert Experiment.objects.get(pk=ready.pk).status == "concluded"
+    assert Experiment.objects.get(pk=waiting.pk).status == "running"
+    assert decide_experiment(ready.pk) is False  # already decided: a duplicate delivery is harmless
+    assert sent == [("workers.tasks.preferences.build_pairs_for_experiment", [ready.pk])]
+
+
+def test_thompson_srm_is_checked_against_assignments(brand):
+    from prefcontent.experiments.models import Assignment
+
+    experiment = with_counts(make_experiment(brand, allocation="thompson", min_sample_per_arm=100),
+                             [(3000, 300), (1000, 130)])
+    control, treatment = experiment.arms.order_by("id")
+    Assignment.objects.bulk_create([Assignment(experiment=experiment, arm=control if i < 300 else treatment,
+                                               unit_hash=f"{i:064d}") for i in range(400)])
+    evaluation = decisions.experiment_evaluate(experiment=experiment)
+    assert evaluation.evidence["srm_expected_from"] == "assignments"
+    assert evaluation.analysis.srm_flag is False  # 3:1 impressions match 3:1 assignments
+
+
+@pytest.mark.slow
+def test_periodic_decision_runs_in_a_real_worker(celery_worker):
+    brand = BrandFactory()
+    experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(5000, 500), (5000, 650)])
+    decide_running.delay()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and Experiment.objects.get(pk=experiment.pk).status == "running":
+        time.sleep(0.2)
+    assert Experiment.objects.get(pk=experiment.pk).status == "concluded", celery_worker.log()
+    assert Decision.objects.get(experiment=experiment).outcome == "winner"
