@@ -24,3 +24,6 @@ class Brand(models.Model):
     def setting(self, key: str, default):
         """A brand setting with the product default (e.g. `decision_threshold` 0.95)."""
         return self.settings.get(key, default) if isinstance(self.settings, dict) else default
+
+
+from prefcontent.brands.compliance_models import ComplianceRule  # noqa: E402,F401  (registers the model)

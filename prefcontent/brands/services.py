@@ -1,6 +1,7 @@
 """Writes for brands."""
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -45,10 +46,23 @@ def brand_update(*, principal: Principal, brand: Brand, **changes) -> Brand:
     return brand
 
 
+def brand_artifact_prefix(brand_id: int) -> str:
+    """Every artifact of a brand lives under this models-store prefix."""
+    return f"brands/{brand_id}"
+
+
 def brand_delete(*, principal: Principal, brand: Brand) -> None:
-    """Erase a brand and every row that belongs to it (artifacts: see brand erasure in later apps)."""
+    """Erase a brand: every row that belongs to it (by cascade) and every artifact in the models store."""
     principal.require("brands.manage", organization_id=brand.organization_id)
+    brand_id = brand.pk
     with transaction.atomic():
-        audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand.pk,
+        audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand_id,
                      action="brand.delete", target=brand, data={"name": brand.name})
         brand.delete()
+        transaction.on_commit(lambda: _delete_artifacts(brand_id))
+
+
+def _delete_artifacts(brand_id: int) -> None:
+    from models_store import get_store
+
+    get_store(django_settings.MODELS_STORE_URL).delete_prefix(brand_artifact_prefix(brand_id))

@@ -1,4 +1,7 @@
 import pytest
+from django.test import TestCase
+
+from tests.factories import BrandFactory
 
 from tests.conftest import client_for_user
 
@@ -31,3 +34,23 @@ def test_marketer_edits_voice_but_cannot_delete(org, brand, make_member):
 
 def test_non_numeric_id_is_404(owner_client):
     assert owner_client.get("/api/v1/brands/abc/").status_code == 404
+
+
+def test_deleting_a_brand_erases_its_artifacts(owner_client, brand, settings, tmp_path):
+    from models_store import get_store
+
+    from prefcontent.brands.services import brand_artifact_prefix
+
+    store = get_store(settings.MODELS_STORE_URL)
+    src = tmp_path / "adapter"
+    src.mkdir()
+    (src / "adapter_model.safetensors").write_bytes(b"weights")
+    store.put_dir(src, f"{brand_artifact_prefix(brand.pk)}/adapters/v1")
+    other = BrandFactory(organization=brand.organization)
+    store.put_dir(src, f"{brand_artifact_prefix(other.pk)}/adapters/v1")
+    with TestCase.captureOnCommitCallbacks(execute=False) as callbacks:
+        assert owner_client.delete(f"/api/v1/brands/{brand.pk}/").status_code == 204
+    for callback in callbacks:
+        callback()
+    assert store.list(brand_artifact_prefix(brand.pk)) == []
+    assert len(store.list(brand_artifact_prefix(other.pk))) == 1

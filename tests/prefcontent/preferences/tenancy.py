@@ -1,1 +1,34 @@
-ROUTES: dict = {}
+from prefcontent.core.principal import SYSTEM
+from prefcontent.preferences.building import pairs_build
+from prefcontent.preferences.models import PreferencePair
+from prefcontent.preferences.snapshots import snapshot_create
+from tests.prefcontent.preferences.factories import clear_win
+from tests.tenancy import RouteCase
+
+
+def _experiment_a(w) -> int:
+    return clear_win(w.brand_a).pk
+
+
+def _pair_a(w) -> int:
+    experiment_id = _experiment_a(w)
+    pairs_build(experiment_ids=[experiment_id])
+    return PreferencePair.objects.get(experiment_id=experiment_id).pk
+
+
+def _snapshot_a(w) -> int:
+    _pair_a(w)
+    return snapshot_create(principal=SYSTEM, brand=w.brand_a, holdout_fraction=0.0).pk
+
+
+ROUTES = {
+    "preference-pair-list": RouteCase(hidden_ids=lambda w: {_pair_a(w)}),
+    "preference-pair-detail": RouteCase(kwargs=lambda w: {"pk": _pair_a(w)}),
+    "preference-pair-build": RouteCase(body=lambda w: {"experiment": _experiment_a(w)}),
+    "preference-report": RouteCase(kwargs=lambda w: {"brand_id": w.brand_a.pk}),
+    "dataset-snapshot-list": RouteCase(hidden_ids=lambda w: {_snapshot_a(w)}, body=lambda w: {"brand": w.brand_a.pk}),
+    "dataset-snapshot-detail": RouteCase(kwargs=lambda w: {"pk": _snapshot_a(w)}),
+    "dataset-snapshot-export": RouteCase(kwargs=lambda w: {"pk": _snapshot_a(w)}),
+    "history-import": RouteCase(kwargs=lambda w: {"brand_id": w.brand_a.pk},
+                                body=lambda w: {"test_id": "t1"}),
+}

@@ -1,0 +1,181 @@
+"""The one brand compliance checker, used by pair filters, generation and the adapter gate.
+
+Rules come from `ComplianceRule` rows (`compliance_rules_for(brand)`) and are compiled once
+into `CompiledRules`; `check_text(rules, text, channel)` is a pure function over them, so a
+caller that checks thousands of texts pays for the query and the regex compilation once.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+BANNED_PHRASE = "banned_phrase"
+REGEX = "regex"
+MAX_DISCOUNT = "max_discount"
+REQUIRED_DISCLAIMER = "required_disclaimer"
+MAX_LENGTH = "max_length"
+RULE_KINDS = (BANNED_PHRASE, REGEX, MAX_DISCOUNT, REQUIRED_DISCLAIMER, MAX_LENGTH)
+TEXT_KINDS = (BANNED_PHRASE, REGEX, REQUIRED_DISCLAIMER)  # rules whose `pattern` is the rule
+LIMIT_KINDS = (MAX_DISCOUNT, MAX_LENGTH)  # rules whose `limit` is the rule
+MAX_PATTERN_CHARS = 500
+
+_PERCENT = r"(?P<pct>\d{1,3}(?:[.,]\d+)?)\s*(?:%|percent\b|per\s?cent\b)"
+# A percentage is a discount claim only with discount words around it ("100% cotton" is not).
+_DISCOUNT_AFTER = re.compile(_PERCENT + r"(?:\W+\w+){0,2}?\W*(?:off|discount(?:ed)?|savings?|sale|cheaper|less|reduction)\b",
+                             re.IGNORECASE)
+_DISCOUNT_BEFORE = re.compile(
+    r"\b(?:save|saving|savings|discount|discounts|up\s+to|take|extra|reduced\s+by|slashed\s+by|cut\s+by)\W+(?:\w+\W+){0,2}?"
+    + _PERCENT,
+    re.IGNORECASE,
+)
+_HALF = re.compile(r"\bhalf[\s-]+(?:off|price)\b", re.IGNORECASE)
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, case-folded, typographic quotes and dashes made plain, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                                         "\u2013": "-", "\u2014": "-"}))
+    return " ".join(text.casefold().split())
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One rule as data, detached from the ORM."""
+
+    kind: str  # one of RULE_KINDS
+    pattern: str = ""  # phrase, regular expression or disclaimer text (text kinds)
+    limit: float | None = None  # percent (max_discount) or characters (max_length)
+    channel: str = ""  # "" applies to every channel
+    message: str = ""  # shown to people instead of the generated message, when set
+    rule_id: int | None = None  # the ComplianceRule row, when it came from one
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule."""
+
+    rule: str  # the rule kind, e.g. "max_discount"
+    message: str  # what is wrong, for people
+    rule_id: int | None = None  # the ComplianceRule row that was broken
+    match: str = ""  # the offending part of the text, when there is one
+
+
+@dataclass(frozen=True)
+class ComplianceResult:
+    """The verdict on one text."""
+
+    ok: bool  # no rule broken
+    violations: list[Violation] = field(default_factory=list)  # every broken rule, in rule order
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "violations": [asdict(v) for v in self.violations]}
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    spec: RuleSpec
+    regex: re.Pattern | None  # for banned phrases and regexes
+    needle: str  # normalised disclaimer text
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """A brand's active rules, compiled once."""
+
+    rules: tuple[_Compiled, ...] = ()
+
+    @classmethod
+    def from_specs(cls, specs) -> CompiledRules:
+        return cls(tuple(_compile(spec) for spec in specs))
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+def rule_validate(*, kind: str, pattern: str, limit: float | None) -> None:
+    """Raise ValueError when the rule could never be applied (bad regex, missing limit, ...)."""
+    if kind not in RULE_KINDS:
+        raise ValueError(f"kind must be one of {RULE_KINDS}")
+    if kind in TEXT_KINDS:
+        if not pattern.strip():
+            raise ValueError(f"a {kind} rule needs a non-empty pattern")
+        if len(pattern) > MAX_PATTERN_CHARS:
+            raise ValueError(f"pattern is longer than {MAX_PATTERN_CHARS} characters")
+        if kind == REGEX:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+    if kind in LIMIT_KINDS:
+        if limit is None or limit < 0:
+            raise ValueError(f"a {kind} rule needs a limit >= 0")
+        if kind == MAX_DISCOUNT and limit > 100:
+            raise ValueError("a discount limit is a percentage between 0 and 100")
+
+
+def _compile(spec: RuleSpec) -> _Compiled:
+    rule_validate(kind=spec.kind, pattern=spec.pattern, limit=spec.limit)
+    regex = None
+    if spec.kind == BANNED_PHRASE:
+        words = normalize_text(spec.pattern).split(" ")
+        regex = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)")
+    elif spec.kind == REGEX:
+        regex = re.compile(spec.pattern, re.IGNORECASE)
+    needle = normalize_text(spec.pattern) if spec.kind == REQUIRED_DISCLAIMER else ""
+    return _Compiled(spec, regex, needle)
+
+
+def claimed_discounts(text: str) -> list[tuple[float, str]]:
+    """Every percentage the text claims as a discount, with the words that claim it."""
+    found = []
+    for regex in (_DISCOUNT_AFTER, _DISCOUNT_BEFORE):
+        for m in regex.finditer(text):
+            found.append((float(m.group("pct").replace(",", ".")), m.group(0)))
+    found.extend((50.0, m.group(0)) for m in _HALF.finditer(text))
+    return found
+
+
+def check_text(rules: CompiledRules, text: str, channel: str = "") -> ComplianceResult:
+    """Check one text against a brand's rules for a channel ("" checks only all-channel rules)."""
+    violations: list[Violation] = []
+    normalized = normalize_text(text)
+    discounts: list[tuple[float, str]] | None = None
+    for rule in rules.rules:
+        spec = rule.spec
+        if spec.channel and spec.channel != channel:
+            continue
+        hit: tuple[str, str] | None = None  # (default message, matched text)
+        if spec.kind == BANNED_PHRASE:
+            m = rule.regex.search(normalized)
+            if m:
+                hit = (f"uses the banned phrase '{spec.pattern}'", m.group(0))
+        elif spec.kind == REGEX:
+            m = rule.regex.search(text)
+            if m:
+                hit = (f"matches the forbidden pattern /{spec.pattern}/", m.group(0))
+        elif spec.kind == MAX_DISCOUNT:
+            discounts = claimed_discounts(text) if discounts is None else discounts
+            over = [(pct, words) for pct, words in discounts if pct > spec.limit]
+            if over:
+                pct, words = max(over)
+                hit = (f"claims a {pct:g}% discount; the brand allows at most {spec.limit:g}%", words)
+        elif spec.kind == REQUIRED_DISCLAIMER:
+            if rule.needle not in normalized:
+                where = f" on {spec.channel}" if spec.channel else ""
+                hit = (f"lacks the required disclaimer '{spec.pattern}'{where}", "")
+        elif spec.kind == MAX_LENGTH and len(text) > spec.limit:
+            hit = (f"is {len(text)} characters long; the limit is {spec.limit:g}", "")
+        if hit is not None:
+            violations.append(Violation(rule=spec.kind, message=spec.message or hit[0], rule_id=spec.rule_id,
+                                        match=hit[1]))
+    return ComplianceResult(ok=not violations, violations=violations)
+
+
+def compliance_rules_for(brand) -> CompiledRules:
+    """The brand's active rules, compiled (one query)."""
+    from prefcontent.brands.compliance_models import ComplianceRule
+
+    rows = ComplianceRule.objects.filter(brand=brand, is_active=True).order_by("id")
+    return CompiledRules.from_specs(row.spec() for row in rows)

@@ -1,0 +1,47 @@
+"""Brand export for portability: every row the brand owns as JSON lines, plus its adapter files.
+
+    OUT/manifest.json                 brand, counts per model, adapters with checksums
+    OUT/data/<app>.<model>.jsonl      Django's serialisation of each row
+    OUT/adapters/v<N>/                the adapter directories, verified against their checksums
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core import serializers
+from django.utils import timezone
+
+from prefcontent.brands.models import Brand
+from prefcontent.brands.ownership import brand_owned_models
+
+
+def brand_export(*, brand: Brand, out_dir: Path) -> dict:
+    from models_store import get_store
+
+    out_dir = Path(out_dir)
+    (out_dir / "data").mkdir(parents=True, exist_ok=False)
+    counts = {}
+    with open(out_dir / "data" / "brands.brand.jsonl", "w") as fh:
+        serializers.serialize("jsonl", [brand], stream=fh)
+    for model, path in brand_owned_models():
+        queryset = model.objects.filter(**{path: brand.pk}).order_by("pk")
+        with open(out_dir / "data" / f"{model._meta.label_lower}.jsonl", "w") as fh:
+            serializers.serialize("jsonl", queryset.iterator(chunk_size=2000), stream=fh)
+        counts[model._meta.label] = queryset.count()
+    adapters = []
+    AdapterVersion = next(m for m, _ in brand_owned_models() if m._meta.label == "adapters.AdapterVersion")
+    store = get_store(settings.MODELS_STORE_URL)
+    for adapter in AdapterVersion.objects.filter(brand=brand).order_by("version"):
+        if not adapter.artifact_key:
+            continue
+        source = store.get_dir(adapter.artifact_key, adapter.sha256)
+        shutil.copytree(source, out_dir / "adapters" / f"v{adapter.version}")
+        adapters.append({"version": adapter.version, "status": adapter.status, "sha256": adapter.sha256,
+                         "base_model_id": adapter.base_model_id, "path": f"adapters/v{adapter.version}"})
+    manifest = {"brand": {"id": brand.pk, "name": brand.name, "slug": brand.slug},
+                "exported_at": timezone.now().isoformat(), "counts": counts, "adapters": adapters}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest

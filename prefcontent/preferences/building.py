@@ -1,0 +1,212 @@
+"""Turning concluded experiments into preference pairs, in bulk: a few queries per batch of experiments.
+
+For each experiment decided with a winner, the winner is paired with every other arm. A pair
+that fails a guardrail is still stored, excluded, with every reason (see models.EXCLUSION_REASONS),
+so the API shows what was dropped and why. Contradictions are resolved across the brand after
+each build (see contradictions.py).
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from prefcontent.brands.compliance import check_text, compliance_rules_for
+from prefcontent.content.hashing import content_hash
+from prefcontent.experiments.models import CONCLUDED, Arm, Experiment
+from prefcontent.preferences import contradictions
+from prefcontent.preferences.models import (
+    COMPLIANCE,
+    EXCLUSION_REASONS,
+    INSUFFICIENT_DATA,
+    NEAR_DUPLICATE,
+    SRM,
+    PreferencePair,
+)
+from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from prefcontent.preferences.textsim import DEFAULT_THRESHOLD, is_near_duplicate
+from prefcontent.preferences.weighting import pair_evidence
+
+DEFAULT_MIN_PROB = 0.95
+DEFAULT_MIN_LIFT = 0.0
+
+
+@dataclass
+class BuildResult:
+    """What one build did."""
+
+    experiments: int = 0  # concluded experiments with a winner that were turned into pairs
+    skipped: int = 0  # experiments skipped: not concluded, no winner, or already built
+    pairs: int = 0  # pairs written
+    active: int = 0  # of which usable for training
+    excluded: dict[str, int] = field(default_factory=dict)  # pairs by primary exclusion reason
+
+
+def set_exclusions(pair: PreferencePair, exclusions: list[dict]) -> None:
+    """Store the reasons in priority order and derive status, primary reason and the filter codes."""
+    exclusions = sorted(exclusions, key=lambda e: EXCLUSION_REASONS.index(e["reason"]))
+    pair.exclusions = exclusions
+    pair.status = "excluded" if exclusions else "active"
+    pair.exclusion_reason = exclusions[0]["reason"] if exclusions else ""
+    pair.exclusion_codes = "".join(f"|{code}" for code in dict.fromkeys(e["reason"] for e in exclusions))
+    pair.exclusion_codes += "|" if exclusions else ""
+
+
+def pair_hash(prompt: str, chosen: str, rejected: str) -> str:
+    return hashlib.sha256(f"{prompt}\x1f{chosen}\x1f{rejected}".encode()).hexdigest()
+
+
+def _text_hash(variant) -> str:
+    return variant.content_hash or content_hash(variant.text)
+
+
+def _arm_counts(experiment: Experiment, arms: list[Arm]) -> dict[int, tuple[int, int]]:
+    """(trials, successes) per arm id, as the decision analysed them (else from the counters, as it would)."""
+    analysed = (experiment.decision.evidence or {}).get("analysis", {}).get("arms", [])
+    counts = {int(a["arm_id"]): (int(a["trials"]), int(a["successes"])) for a in analysed}
+    metric = "clicks" if experiment.primary_metric == "click" else "conversions"
+    for arm in arms:
+        counts.setdefault(arm.pk, (arm.impressions, min(getattr(arm, metric), arm.impressions)))
+    return counts
+
+
+def pairs_build(*, experiment_ids: list[int], rebuild: bool = False) -> BuildResult:
+    """Build the pairs of these experiments (concluded with a winner); idempotent unless `rebuild`."""
+    with transaction.atomic():
+        # Locking the experiments serialises two builders of the same experiment (e.g. a redelivered task):
+        # the second sees the first one's pairs and builds nothing.
+        experiments = list(
+            Experiment.objects.filter(pk__in=experiment_ids, status=CONCLUDED, decision__outcome="winner")
+            .select_related("brand", "campaign", "brief", "decision").select_for_update(of=("self",))
+            .order_by("pk")
+        )
+        skipped = len(set(experiment_ids)) - len(experiments)
+        stale_keys: dict[int, set[str]] = defaultdict(set)  # keys whose contradictions need a fresh look
+        if rebuild:
+            old = PreferencePair.objects.filter(experiment_id__in=experiment_ids)
+            for brand_id, key in old.values_list("brand_id", "pair_key"):
+                stale_keys[brand_id].add(key)
+            old.delete()
+        else:
+            built = set(PreferencePair.objects.filter(experiment_id__in=[e.pk for e in experiments])
+                        .values_list("experiment_id", flat=True).distinct())
+            skipped += len(built)
+            experiments = [e for e in experiments if e.pk not in built]
+        arms_by_experiment: dict[int, list[Arm]] = defaultdict(list)
+        for arm in Arm.objects.filter(experiment_id__in=[e.pk for e in experiments]).select_related("variant"):
+            arms_by_experiment[arm.experiment_id].append(arm)
+        result = pairs_build_loaded(experiments=experiments, arms_by_experiment=arms_by_experiment,
+                                    stale_keys=stale_keys)
+    result.skipped += skipped
+    return result
+
+
+def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dict[int, list[Arm]],
+                       stale_keys: dict[int, set[str]] | None = None) -> BuildResult:
+    """Build pairs for experiments already in memory with `.decision`, `.brand`, `.campaign`, `.brief` and
+    their arms with `.variant` (the history import has them all; no reload). Call inside a transaction."""
+    result = BuildResult()
+    stale_keys = stale_keys if stale_keys is not None else defaultdict(set)
+    candidates = []  # (experiment, winner arm, loser arm, counts)
+    for experiment in experiments:
+        arms = arms_by_experiment[experiment.pk]
+        winner = next((a for a in arms if a.pk == experiment.decision.winner_arm_id), None)
+        if winner is None:
+            result.skipped += 1
+            continue
+        counts = _arm_counts(experiment, arms)
+        result.experiments += 1
+        candidates.extend((experiment, winner, loser, counts) for loser in arms if loser.pk != winner.pk)
+    evidences = pair_evidence(
+        [c[3][c[1].pk][0] for c in candidates], [c[3][c[1].pk][1] for c in candidates],
+        [c[3][c[2].pk][0] for c in candidates], [c[3][c[2].pk][1] for c in candidates],
+    ) if candidates else []
+
+    rules_by_brand, prompts, checks = {}, {}, {}
+    pairs = []
+    for (experiment, winner, loser, counts), ev in zip(candidates, evidences, strict=True):
+        brand = experiment.brand
+        if brand.pk not in rules_by_brand:
+            rules_by_brand[brand.pk] = (
+                compliance_rules_for(brand), float(brand.setting("pair_min_prob", DEFAULT_MIN_PROB)),
+                float(brand.setting("pair_min_lift", DEFAULT_MIN_LIFT)),
+                float(brand.setting("near_duplicate_threshold", DEFAULT_THRESHOLD)),
+            )
+        rules, min_prob, min_lift, dup_threshold = rules_by_brand[brand.pk]
+        channel = experiment.campaign.channel if experiment.campaign else ""
+        if experiment.pk not in prompts:
+            prompts[experiment.pk] = render_prompt(brand=brand, brief=experiment.brief, channel=channel)
+        prompt = prompts[experiment.pk]
+        chosen, rejected = winner.variant.text, loser.variant.text
+        key = (brand.pk, channel, chosen)
+        if key not in checks:
+            checks[key] = check_text(rules, chosen, channel)
+        analysis = (experiment.decision.evidence or {}).get("analysis", {})
+        min_sample = int(analysis.get("min_sample", experiment.min_sample_per_arm))
+        evidence = {
+            "experiment_id": experiment.pk, "decision_id": experiment.decision.pk,
+            "primary_metric": experiment.primary_metric,
+            "chosen": {"arm_id": winner.pk, "trials": counts[winner.pk][0], "successes": counts[winner.pk][1]},
+            "rejected": {"arm_id": loser.pk, "trials": counts[loser.pk][0], "successes": counts[loser.pk][1]},
+            "prob_better": ev.prob_better, "lift": ev.lift, "p_value": ev.p_value,
+            "required_prob": min_prob, "required_lift": min_lift,
+            "srm_flag": bool(analysis.get("srm_flag", False)), "srm_p_value": analysis.get("srm_p_value"),
+            "decision_reason": experiment.decision.reason,
+        }
+        pair = PreferencePair(
+            brand_id=brand.pk, experiment_id=experiment.pk, chosen_variant_id=winner.variant_id,
+            rejected_variant_id=loser.variant_id, prompt=prompt, prompt_version=PROMPT_VERSION,
+            chosen=chosen, rejected=rejected, weight=ev.weight, evidence=evidence,
+            pair_hash=pair_hash(prompt, chosen, rejected),
+            pair_key="|".join(sorted((_text_hash(winner.variant), _text_hash(loser.variant)))),
+        )
+        set_exclusions(pair, _exclusions(evidence, checks[key], chosen, rejected, min_sample, dup_threshold))
+        pairs.append(pair)
+    PreferencePair.objects.bulk_create(pairs, batch_size=2000)
+    for pair in pairs:
+        stale_keys[pair.brand_id].add(pair.pair_key)
+    changed: dict[int, tuple[str, str]] = {}
+    for brand_id, keys in stale_keys.items():
+        changed.update(contradictions.contradictions_resolve(brand_id=brand_id, pair_keys=keys))
+
+    for pair in pairs:
+        status, reason = changed.get(pair.pk, (pair.status, pair.exclusion_reason))
+        result.pairs += 1
+        if status == "active":
+            result.active += 1
+        else:
+            result.excluded[reason] = result.excluded.get(reason, 0) + 1
+    return result
+
+
+def _exclusions(evidence: dict, compliance, chosen: str, rejected: str, min_sample: int,
+                dup_threshold: float) -> list[dict]:
+    out = []
+    if not compliance.ok:
+        out.append({"reason": COMPLIANCE, "message": "the chosen text breaks the brand's compliance rules",
+                    "violations": [{"rule": v.rule, "message": v.message, "rule_id": v.rule_id}
+                                   for v in compliance.violations]})
+    duplicate, score = is_near_duplicate(chosen, rejected, dup_threshold)
+    if duplicate:
+        out.append({"reason": NEAR_DUPLICATE, "message": f"the texts are {score:.0%} similar", "similarity":
+                    round(score, 4)})
+    if evidence["srm_flag"]:
+        out.append({"reason": SRM, "message": "the source experiment had a sample ratio mismatch "
+                                              f"(p={evidence['srm_p_value']})"})
+    short = [side for side in ("chosen", "rejected") if evidence[side]["trials"] < min_sample]
+    if short:
+        out.append({"reason": INSUFFICIENT_DATA,
+                    "message": f"{' and '.join(short)} arm below the minimum sample of {min_sample}"})
+    elif evidence["prob_better"] < evidence["required_prob"]:
+        out.append({"reason": INSUFFICIENT_DATA, "message": f"P(chosen better) {evidence['prob_better']:.3f} "
+                                                            f"< required {evidence['required_prob']:g}"})
+    elif evidence["lift"] is not None and evidence["lift"] < evidence["required_lift"]:
+        out.append({"reason": INSUFFICIENT_DATA,
+                    "message": f"lift {evidence['lift']:.3f} < required {evidence['required_lift']:g}"})
+    return out
+
+
+def pairs_build_for_experiment(*, experiment_id: int, rebuild: bool = False) -> BuildResult:
+    return pairs_build(experiment_ids=[experiment_id], rebuild=rebuild)

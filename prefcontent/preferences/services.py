@@ -1,0 +1,24 @@
+"""On-demand pair building for people. The other writes live in one module per concern:
+building.py (pairs_build, used by the Celery task), contradictions.py, snapshots.py (snapshot_create)
+and history_import.py (history_import)."""
+from __future__ import annotations
+
+from prefcontent.accounts.services import audit_record
+from prefcontent.core.errors import InvalidState
+from prefcontent.core.principal import Principal
+from prefcontent.experiments.models import CONCLUDED, Experiment
+from prefcontent.preferences.building import BuildResult, pairs_build
+
+
+def pairs_build_on_demand(*, principal: Principal, experiment: Experiment, rebuild: bool = False) -> BuildResult:
+    """Build (or with `rebuild`, rebuild) the pairs of one concluded experiment now."""
+    principal.require("content.write", organization_id=experiment.brand.organization_id)
+    decision = getattr(experiment, "decision", None)
+    if experiment.status != CONCLUDED or decision is None or decision.outcome != "winner":
+        raise InvalidState("Only an experiment concluded with a winner has preference pairs.",
+                           code="no_winner", details={"status": experiment.status})
+    result = pairs_build(experiment_ids=[experiment.pk], rebuild=rebuild)
+    audit_record(principal=principal, organization_id=experiment.brand.organization_id,
+                 brand_id=experiment.brand_id, action="preference_pairs.build", target=experiment,
+                 data={"pairs": result.pairs, "active": result.active, "rebuild": rebuild})
+    return result

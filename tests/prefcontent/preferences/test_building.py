@@ -1,0 +1,133 @@
+"""Pairs from concluded experiments: evidence, weight, guardrail exclusions, contradictions, idempotency."""
+from __future__ import annotations
+
+import pytest
+
+from prefcontent.brands.compliance_models import ComplianceRule
+from prefcontent.experiments.models import Decision
+from prefcontent.preferences.building import pairs_build
+from prefcontent.preferences.models import PreferencePair
+from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from tests.prefcontent.preferences.factories import clear_win, concluded_experiment
+from workers.tasks.preferences import build_pairs_for_experiment
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_clear_win_becomes_one_active_pair_with_its_evidence(brand):
+    experiment = clear_win(brand)
+    result = pairs_build(experiment_ids=[experiment.pk])
+    assert (result.experiments, result.pairs, result.active) == (1, 1, 1)
+    pair = PreferencePair.objects.get()
+    assert pair.chosen == "Fresh kicks for every run. Shop now" and pair.rejected == "Our running shoes are here"
+    assert pair.prompt == render_prompt(brand=brand, brief=experiment.brief, channel="headline")
+    assert pair.prompt_version == PROMPT_VERSION
+    assert pair.evidence["chosen"]["trials"] == 5000 and pair.evidence["chosen"]["successes"] == 400
+    assert pair.evidence["prob_better"] > 0.99 and pair.evidence["lift"] == pytest.approx(0.6)
+    assert 0.5 < pair.weight <= 1 and pair.status == "active" and pair.exclusions == []
+
+
+def test_winner_is_paired_with_every_arm_it_beats(brand):
+    experiment = concluded_experiment(brand, [("Control copy here", 4000, 200), ("Winner copy wins big", 4000, 320),
+                                              ("Third option text", 4000, 210)])
+    pairs_build(experiment_ids=[experiment.pk])
+    pairs = PreferencePair.objects.order_by("rejected")
+    assert [p.rejected for p in pairs] == ["Control copy here", "Third option text"]
+    assert {p.chosen for p in pairs} == {"Winner copy wins big"}
+    weights = {p.rejected: p.weight for p in pairs}
+    assert weights["Control copy here"] > weights["Third option text"]  # bigger lift, more weight
+
+
+def test_confident_over_correct_trap_a_winning_text_that_breaks_compliance_is_excluded(brand):
+    ComplianceRule.objects.create(brand=brand, kind="max_discount", limit=30)
+    experiment = clear_win(brand, winner="Get 50% off all running shoes today")
+    result = pairs_build(experiment_ids=[experiment.pk])
+    pair = PreferencePair.objects.get()
+    assert pair.evidence["prob_better"] > 0.99  # it won, convincingly
+    assert pair.status == "excluded" and pair.exclusion_reason == "compliance_violation"
+    assert "50% discount" in pair.exclusions[0]["violations"][0]["message"]
+    assert result.active == 0 and result.excluded == {"compliance_violation": 1}
+
+
+def test_channel_rules_use_the_experiments_channel(brand):
+    ComplianceRule.objects.create(brand=brand, kind="required_disclaimer", pattern="T&Cs apply", channel="push")
+    headline = clear_win(brand)
+    push = clear_win(brand, channel="push", winner="Fresh kicks for every run now")
+    pairs_build(experiment_ids=[headline.pk, push.pk])
+    assert PreferencePair.objects.get(experiment=headline).status == "active"
+    assert PreferencePair.objects.get(experiment=push).exclusion_reason == "compliance_violation"
+
+
+def test_near_duplicates_are_excluded(brand):
+    experiment = clear_win(brand, winner="Fresh kicks for every run. Shop now!",
+                           loser="Fresh kicks for every run, shop now")
+    pairs_build(experiment_ids=[experiment.pk])
+    pair = PreferencePair.objects.get()
+    assert pair.exclusion_reason == "near_duplicate" and pair.exclusions[0]["similarity"] >= 0.9
+
+
+def test_sample_ratio_mismatch_in_the_decision_excludes_the_pair(brand):
+    experiment = clear_win(brand)
+    decision = Decision.objects.get(experiment=experiment)
+    decision.evidence["analysis"]["srm_flag"] = True  # e.g. concluded by hand despite the flag
+    decision.save()
+    pairs_build(experiment_ids=[experiment.pk])
+    assert PreferencePair.objects.get().exclusion_reason == "sample_ratio_mismatch"
+
+
+def test_too_little_evidence_for_the_brand_is_excluded_with_the_numbers(brand):
+    brand.settings = {"pair_min_lift": 1.0}
+    brand.save()
+    pairs_build(experiment_ids=[clear_win(brand).pk])
+    pair = PreferencePair.objects.get()
+    assert pair.exclusion_reason == "insufficient_data" and "required" in pair.exclusions[0]["message"]
+
+
+def test_inconclusive_and_unconcluded_experiments_build_nothing(brand):
+    tie = concluded_experiment(brand, [("Same same", 3000, 150), ("Other text", 3000, 151)])
+    running = concluded_experiment(brand, [("a text", 3000, 100), ("b text", 3000, 300)], decide=False)
+    result = pairs_build(experiment_ids=[tie.pk, running.pk])
+    assert result.pairs == 0 and result.skipped == 2 and not PreferencePair.objects.exists()
+
+
+def test_building_twice_is_idempotent_and_rebuild_replaces(brand):
+    experiment = clear_win(brand)
+    assert build_pairs_for_experiment(experiment.pk)["pairs"] == 1  # the Celery task body
+    assert pairs_build(experiment_ids=[experiment.pk]).pairs == 0
+    first = PreferencePair.objects.get().pk
+    assert pairs_build(experiment_ids=[experiment.pk], rebuild=True).pairs == 1
+    assert PreferencePair.objects.get().pk != first
+
+
+A, B = "Fresh kicks for every run", "Our running shoes are here"
+
+
+def test_contradictions_without_deciding_evidence_exclude_both_directions(brand):
+    one = clear_win(brand, winner=A, loser=B)
+    two = clear_win(brand, winner=B, loser=A)
+    pairs_build(experiment_ids=[one.pk])
+    assert PreferencePair.objects.get().status == "active"
+    pairs_build(experiment_ids=[two.pk])
+    pairs = list(PreferencePair.objects.all())
+    assert len(pairs) == 2
+    assert all(p.exclusion_reason == "contradicting_evidence" and p.exclusions[0]["resolved"] is False
+               for p in pairs)
+
+
+def test_contradictions_resolved_by_pooled_evidence_keep_the_stronger_direction(brand):
+    strong = concluded_experiment(brand, [(B, 50000, 1000), (A, 50000, 1600)])
+    weak = concluded_experiment(brand, [(A, 3000, 100), (B, 3000, 150)])
+    pairs_build(experiment_ids=[strong.pk, weak.pk])
+    assert PreferencePair.objects.get(experiment=strong).status == "active"
+    loser = PreferencePair.objects.get(experiment=weak)
+    assert loser.exclusion_reason == "contradicting_evidence" and loser.exclusions[0]["resolved"] is True
+
+
+def test_rebuilding_away_a_contradiction_reactivates_the_other_pair(brand):
+    one = clear_win(brand, winner=A, loser=B)
+    two = clear_win(brand, winner=B, loser=A)
+    pairs_build(experiment_ids=[one.pk, two.pk])
+    Decision.objects.filter(experiment=two).update(outcome="inconclusive", winner_arm=None)
+    pairs_build(experiment_ids=[two.pk], rebuild=True)
+    assert not PreferencePair.objects.filter(experiment=two).exists()
+    assert PreferencePair.objects.get(experiment=one).status == "active"
