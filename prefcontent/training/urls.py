@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from prefcontent.training import api
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("training-runs", api.TrainingRunViewSet, basename="training-run")
+
+urlpatterns = router.urls

@@ -1,0 +1,142 @@
+"""The promotion gate: checks an adapter candidate against its base before anyone serves it.
+
+Pure: it takes the holdout evaluation and aligned generations (plain data) and returns a
+report in which every check carries its value, its threshold and whether it passed. No ORM,
+so the thresholds can be tested directly; the runner gathers the inputs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+
+from prefcontent.adapters import metrics
+
+
+@dataclass(frozen=True)
+class GateThresholds:
+    """Where each check draws its line; override with settings.ADAPTER_GATE = {field: value}."""
+
+    min_reward_accuracy: float = 0.55  # held-out reward accuracy must reach this
+    significance_alpha: float = 0.05  # and beat chance (0.5) with a one-sided binomial p below this
+    compliance_tolerance: float = 0.0  # allowed excess of the violation rate over the baseline's
+    min_diversity_ratio: float = 0.8  # distinct-2 and non-duplicate rate must keep this share of the base's
+    near_duplicate_jaccard: float = 0.8  # word-set Jaccard at which two generations count as near duplicates
+    min_length_ratio: float = 0.5  # mean generation length / the base's, lower bound
+    max_length_ratio: float = 2.0  # and upper bound
+    max_chosen_logp_drop: float = 0.25  # relative fall of held-out chosen log-probs vs the reference
+    min_changed_fraction: float = 0.1  # share of same-seed generations that must differ from the base's
+
+
+def gate_thresholds() -> GateThresholds:
+    return GateThresholds(**getattr(settings, "ADAPTER_GATE", {}))
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """What the gate looks at; generation lists are aligned (same prompt and seed at each index)."""
+
+    holdout: dict  # workers.ml TrainResult.holdout: pairs, reward_accuracy, chosen_logps_mean, rewards_chosen
+    beta: float  # DPO beta, to turn rewards back into log-prob differences
+    base_texts: list[str]  # generations of the base model
+    adapter_texts: list[str]  # generations of the candidate
+    adapter_violations: list[bool]  # compliance verdict per candidate generation
+    baseline_violations: list[bool]  # per generation of the compliance baseline
+    baseline_label: str = "base"  # "base" or "adapter vN" (the active adapter)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    value: float | None
+    threshold: float | list[float]
+    comparator: str  # ">=", "<=", "<", "between"
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class GateReport:
+    passed: bool
+    checks: list[Check] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f"{c.name}: {c.detail}" for c in self.checks if not c.passed]
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "reasons": self.reasons, "checks": [asdict(c) for c in self.checks],
+                "summary": self.summary}
+
+
+def _cmp(name: str, value: float | None, threshold, comparator: str, what: str) -> Check:
+    if value is None:
+        return Check(name, None, threshold, comparator, False, f"not measurable: {what}")
+    if comparator == "between":
+        ok = threshold[0] <= value <= threshold[1]
+    else:
+        ok = {">=": value >= threshold, "<=": value <= threshold, "<": value < threshold}[comparator]
+    verdict = "ok" if ok else "fails"
+    return Check(name, round(value, 6), threshold, comparator, ok,
+                 f"{what} = {value:.4f}, needs {comparator} {threshold} ({verdict})")
+
+
+def _finite(value) -> float | None:
+    """A diverged run reports NaN; that is "not measurable", never a pass."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _rate(flags: list[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    if num is None or den is None:
+        return None
+    return num / den if den > 0 else (1.0 if num == 0 else float("inf"))
+
+
+def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
+    h = inputs.holdout or {}
+    pairs = int(h.get("pairs", 0))
+    acc = _finite(h.get("reward_accuracy")) if pairs else None
+    p_value = metrics.binomial_p_at_least(round(acc * pairs), pairs) if acc is not None else None
+    # rewards_chosen = beta * (policy - reference) log-probs, so the reference mean is recoverable.
+    drop = None
+    chosen_logps, rewards_chosen = _finite(h.get("chosen_logps_mean")), _finite(h.get("rewards_chosen"))
+    if pairs and chosen_logps is not None and rewards_chosen is not None:
+        delta = rewards_chosen / inputs.beta
+        reference = chosen_logps - delta
+        drop = max(0.0, -delta) / abs(reference) if reference else 0.0
+    base, cand = inputs.base_texts, inputs.adapter_texts
+    have_gen = bool(base) and len(base) == len(cand)
+    base_d2 = metrics.distinct_n(base, 2) if have_gen else None
+    cand_d2 = metrics.distinct_n(cand, 2) if have_gen else None
+    jac = t.near_duplicate_jaccard
+    base_uniq = 1 - metrics.near_duplicate_rate(base, jac) if have_gen else None
+    cand_uniq = 1 - metrics.near_duplicate_rate(cand, jac) if have_gen else None
+    cand_viol, base_viol = _rate(inputs.adapter_violations), _rate(inputs.baseline_violations)
+    length_ratio = _ratio(metrics.mean_words(cand), metrics.mean_words(base)) if have_gen else None
+    checks = [
+        _cmp("reward_accuracy", acc, t.min_reward_accuracy, ">=", f"held-out reward accuracy on {pairs} pairs"),
+        _cmp("reward_accuracy_significance", p_value, t.significance_alpha, "<",
+             "one-sided binomial p-value of the accuracy against 0.5"),
+        _cmp("compliance_violation_rate", cand_viol,
+             (base_viol if base_viol is not None else 0.0) + t.compliance_tolerance, "<=",
+             f"violation rate of generations (baseline {inputs.baseline_label}: {base_viol})"),
+        _cmp("distinct_2", cand_d2, round(t.min_diversity_ratio * (base_d2 or 0.0), 6), ">=",
+             f"distinct-2 of generations (base {base_d2})"),
+        _cmp("non_duplicate_rate", cand_uniq, round(t.min_diversity_ratio * (base_uniq or 0.0), 6), ">=",
+             f"share of generations without a near duplicate (base {base_uniq})"),
+        _cmp("length_ratio", length_ratio, [t.min_length_ratio, t.max_length_ratio], "between",
+             "mean generation length relative to the base"),
+        _cmp("chosen_logp_drop", drop, t.max_chosen_logp_drop, "<=",
+             "relative fall of held-out chosen log-probs below the reference (likelihood displacement)"),
+        _cmp("changed_fraction", metrics.changed_fraction(base, cand) if have_gen else None,
+             t.min_changed_fraction, ">=", "share of same-seed generations that differ from the base"),
+    ]
+    summary = {"holdout_pairs": pairs, "generations": len(cand), "baseline": inputs.baseline_label,
+               "samples": {"base": base[:5], "adapter": cand[:5]}}
+    return GateReport(passed=all(c.passed for c in checks), checks=checks, summary=summary)

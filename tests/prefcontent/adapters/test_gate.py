@@ -1,0 +1,85 @@
+"""The promotion gate's checks, each with its value and threshold, on hand-made inputs."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from prefcontent.adapters.gate import GateInputs, GateThresholds, evaluate_gate
+
+BASE = [f"headline number {i} about shoes and {w}" for i, w in enumerate("abcdefghijklmnop")]
+ADAPTED = [f"{w} fresh shoes {i} for {w}{w} runners" for i, w in enumerate("abcdefghijklmnop")]
+HOLDOUT = {"pairs": 40, "reward_accuracy": 0.8, "chosen_logps_mean": -39.0, "rewards_chosen": 0.1}
+
+
+def inputs(**changes) -> GateInputs:
+    values = {"holdout": HOLDOUT, "beta": 0.1, "base_texts": BASE, "adapter_texts": ADAPTED,
+              "adapter_violations": [False] * 16, "baseline_violations": [False] * 15 + [True]}
+    values.update(changes)
+    return GateInputs(**values)
+
+
+def check(report, name):
+    return next(c for c in report.checks if c.name == name)
+
+
+def test_a_good_candidate_passes_every_check_and_reports_values_and_thresholds():
+    report = evaluate_gate(inputs(), GateThresholds())
+    assert report.passed, report.reasons
+    names = [c.name for c in report.checks]
+    assert names == ["reward_accuracy", "reward_accuracy_significance", "compliance_violation_rate", "distinct_2",
+                     "non_duplicate_rate", "length_ratio", "chosen_logp_drop", "changed_fraction"]
+    data = report.to_dict()
+    assert data["passed"] and data["reasons"] == []
+    sig = check(report, "reward_accuracy_significance")
+    assert sig.value == pytest.approx(9.108e-5, rel=0.01) and sig.threshold == 0.05
+
+
+@pytest.mark.parametrize(("changes", "failing"), [
+    ({"holdout": {**HOLDOUT, "reward_accuracy": 0.5}}, {"reward_accuracy", "reward_accuracy_significance"}),
+    # 5 of 5 correct: accurate, but 1/32 is not below alpha=0.01
+    ({"holdout": {**HOLDOUT, "pairs": 5, "reward_accuracy": 1.0}}, {"reward_accuracy_significance"}),
+    ({"adapter_violations": [True] * 4 + [False] * 12}, {"compliance_violation_rate"}),
+    ({"adapter_texts": ["buy now shoes today"] * 16}, {"distinct_2", "non_duplicate_rate"}),
+    ({"adapter_texts": [f"{t} and {i} more words {t[::-1]} then more {i}{i} unique tail words {i * 7}" for i, t in enumerate(ADAPTED)]}, {"length_ratio"}),
+    ({"holdout": {**HOLDOUT, "rewards_chosen": -2.0}}, {"chosen_logp_drop"}),
+    ({"adapter_texts": BASE}, {"changed_fraction"}),
+])
+def test_each_failure_names_its_check(changes, failing):
+    report = evaluate_gate(inputs(**changes), GateThresholds(significance_alpha=0.01))
+    assert not report.passed
+    assert {c.name for c in report.checks if not c.passed} == failing
+    assert all(any(r.startswith(name) for r in report.reasons) for name in failing)
+
+
+def test_compliance_is_measured_against_the_baseline_not_zero():
+    worse_baseline = inputs(adapter_violations=[True] * 2 + [False] * 14,
+                            baseline_violations=[True] * 3 + [False] * 13, baseline_label="active adapter v2")
+    report = evaluate_gate(worse_baseline, GateThresholds())
+    assert check(report, "compliance_violation_rate").passed
+    assert "active adapter v2" in check(report, "compliance_violation_rate").detail
+
+
+def test_without_holdout_or_generations_nothing_is_measurable_so_it_fails():
+    report = evaluate_gate(inputs(holdout={}, base_texts=[], adapter_texts=[], adapter_violations=[],
+                                  baseline_violations=[]), GateThresholds())
+    assert not report.passed
+    assert all(not c.passed for c in report.checks if c.name != "compliance_violation_rate")
+    assert "not measurable" in check(report, "reward_accuracy").detail
+
+
+def test_thresholds_come_from_settings(settings):
+    from prefcontent.adapters.gate import gate_thresholds
+
+    settings.ADAPTER_GATE = {"min_reward_accuracy": 0.9}
+    assert gate_thresholds() == dataclasses.replace(GateThresholds(), min_reward_accuracy=0.9)
+    report = evaluate_gate(inputs(), gate_thresholds())
+    assert [c.name for c in report.checks if not c.passed] == ["reward_accuracy"]
+
+
+def test_a_diverged_run_is_not_measurable_rather_than_passing():
+    nan = float("nan")
+    report = evaluate_gate(inputs(holdout={**HOLDOUT, "reward_accuracy": nan, "rewards_chosen": nan}),
+                           GateThresholds())
+    failing = {c.name for c in report.checks if not c.passed}
+    assert failing == {"reward_accuracy", "reward_accuracy_significance", "chosen_logp_drop"}

@@ -1,0 +1,31 @@
+import pytest
+
+from prefcontent.adapters import metrics
+
+
+def test_distinct_2_counts_unique_bigrams_over_all_texts():
+    assert metrics.distinct_n(["a b c", "a b d"], 2) == pytest.approx(3 / 4)
+    assert metrics.distinct_n(["same words here"] * 4, 2) == pytest.approx(2 / 8)
+    assert metrics.distinct_n(["one", ""], 2) == 0.0
+
+
+def test_near_duplicate_rate_flags_both_members_of_a_close_pair():
+    texts = ["big sale on shoes today", "Big sale on shoes today", "a totally different headline"]
+    assert metrics.near_duplicate_rate(texts, 0.8) == pytest.approx(2 / 3)
+    assert metrics.near_duplicate_rate(["x y", "z w"], 0.8) == 0.0
+    assert metrics.near_duplicate_rate(["only one"], 0.8) == 0.0
+
+
+def test_binomial_tail_matches_exact_values():
+    assert metrics.binomial_p_at_least(8, 8) == pytest.approx(1 / 256)
+    assert metrics.binomial_p_at_least(5, 5) == pytest.approx(1 / 32)
+    assert metrics.binomial_p_at_least(0, 10) == pytest.approx(1.0)
+    assert metrics.binomial_p_at_least(6, 10) == pytest.approx(386 / 1024)
+    assert metrics.binomial_p_at_least(3, 0) == 1.0
+
+
+def test_changed_fraction_and_length():
+    assert metrics.changed_fraction(["a", "b", "c", "d"], ["a", "x", "c", "y"]) == 0.5
+    assert metrics.mean_words(["one two", "three four five six"]) == 3.0
+    with pytest.raises(ValueError):
+        metrics.changed_fraction(["a"], ["a", "b"])
