@@ -1,0 +1,72 @@
+"""Output checks run on every generation: empty outputs, brand compliance, near duplicates.
+
+Pure functions over texts and a brand's compiled rules, so they are tested without a model.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+from prefcontent.brands.compliance import CompiledRules, check_text
+from prefcontent.generation.models import GeneratedCandidate
+from prefcontent.preferences.textsim import similarity
+
+Status = GeneratedCandidate.Status
+FLAG, BLOCK = "flag", "block"
+COMPLIANCE_MODES = (FLAG, BLOCK)
+
+
+def compliance_mode(brand) -> str:
+    """Brand.settings["compliance_mode"]: "flag" keeps violating outputs marked; anything else blocks them."""
+    return FLAG if brand.setting("compliance_mode", BLOCK) == FLAG else BLOCK
+
+
+def clean_output(text: str) -> str:
+    """The text without control characters (a sampled byte can be NUL, which no copy needs) or stray surrogates."""
+    kept = (ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    return "".join(kept).strip()
+
+
+@dataclass(frozen=True)
+class CheckedOutput:
+    """One output and the verdict of the checks."""
+
+    index: int  # sequence index in the engine result
+    text: str  # the output text
+    status: str  # a GeneratedCandidate.Status value
+    violations: list[dict] = field(default_factory=list)  # compliance violations (flagged or blocked)
+    duplicate_of: int | None = None  # index of the earlier output it nearly repeats
+    similarity: float | None = None  # trigram similarity to that output
+
+    @property
+    def usable(self) -> bool:
+        return self.status in GeneratedCandidate.STORED
+
+
+def check_outputs(outputs: list[tuple[int, str]], *, rules: CompiledRules, channel: str, mode: str,
+                  dedup_threshold: float) -> list[CheckedOutput]:
+    """Verdicts in input order, on cleaned texts. An output repeating an earlier usable one is a duplicate.
+
+    Blocked outputs do not count as originals: a compliant text must not be dropped for
+    resembling one that was thrown away.
+    """
+    checked: list[CheckedOutput] = []
+    originals: list[CheckedOutput] = []
+    for index, raw in outputs:
+        text = clean_output(raw)
+        if not text:
+            checked.append(CheckedOutput(index, text, Status.EMPTY))
+            continue
+        verdict = check_text(rules, text, channel)
+        violations = [asdict(v) for v in verdict.violations]
+        if not verdict.ok and mode == BLOCK:
+            checked.append(CheckedOutput(index, text, Status.BLOCKED, violations))
+            continue
+        twin = max(((similarity(text, o.text), o) for o in originals), key=lambda pair: pair[0], default=None)
+        if twin is not None and twin[0] >= dedup_threshold:
+            checked.append(CheckedOutput(index, text, Status.DUPLICATE, violations, twin[1].index, round(twin[0], 4)))
+            continue
+        out = CheckedOutput(index, text, Status.KEPT if verdict.ok else Status.FLAGGED, violations)
+        originals.append(out)
+        checked.append(out)
+    return checked

@@ -1,0 +1,62 @@
+"""Generation knobs: Django settings first, then the environment, then the product default.
+
+settings.py does not list these yet; the environment fallback lets a test hand short timings
+to a real worker subprocess.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+def _knob(name: str, default):
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name)
+    return type(default)(value) if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Limits and timings of generation and scoring."""
+
+    shards: int  # generate-queue shards: "generate" (0), "generate.1", ...
+    shard_ttl_s: float  # a shard that has not answered a heartbeat (beat pings every 30 s) for this long is gone
+    sync_timeout_s: float  # the API waits this long before answering with a job to poll
+    sync_max_n: int  # larger requests are always asynchronous jobs
+    max_n: int  # most completions per request (best_of included)
+    max_new_tokens: int  # largest completion budget
+    max_candidates: int  # most texts per score request
+    max_candidate_chars: int  # longest text to score
+    dedup_threshold: float  # character-trigram similarity at which two outputs are near duplicates
+    device: str  # torch device of the engine: "auto" (cuda when the worker has a GPU), "cpu", "cuda:1", ...
+    dtype: str  # torch dtype name of the base model weights in the engine
+    task_time_limit_s: int  # hard Celery limit of one job execution
+    requeue_after_s: float  # a queued job older than this on a dead shard is sent to a live one
+    stale_after_s: float  # a running job older than this lost its worker and is failed
+
+
+def generation_settings() -> GenerationSettings:
+    return GenerationSettings(
+        shards=max(1, _knob("GENERATE_SHARDS", 1)),
+        shard_ttl_s=_knob("GENERATE_SHARD_TTL_S", 90.0),
+        sync_timeout_s=_knob("GENERATE_SYNC_TIMEOUT_S", 30.0),
+        sync_max_n=_knob("GENERATE_SYNC_MAX_N", 8),
+        max_n=_knob("GENERATE_MAX_N", 16),
+        max_new_tokens=_knob("GENERATE_MAX_NEW_TOKENS", 64),
+        max_candidates=_knob("GENERATE_MAX_SCORE_CANDIDATES", 32),
+        max_candidate_chars=_knob("GENERATE_MAX_CANDIDATE_CHARS", 2000),
+        dedup_threshold=_knob("GENERATE_DEDUP_THRESHOLD", 0.9),
+        device=_knob("GENERATE_DEVICE", "auto"),
+        dtype=_knob("GENERATE_DTYPE", "float32"),
+        task_time_limit_s=_knob("GENERATE_TASK_TIME_LIMIT", 300),
+        requeue_after_s=_knob("GENERATE_REQUEUE_AFTER_S", 120.0),
+        stale_after_s=_knob("GENERATE_STALE_AFTER_S", 900.0),
+    )
+
+
+def base_model_path() -> str:
+    """The configured base model, else the dev model that `manage.py build_dev_model` builds."""
+    return settings.PREFCONTENT_BASE_MODEL or str(settings.DEV_MODEL_DIR)

@@ -1,0 +1,184 @@
+"""Worker side of a generation job: claim the row, run the engine, check outputs, store variants.
+
+Runs inside a long-lived generate worker (the engine and warm adapters stay loaded). Every
+failure ends the job in `failed` with a stable error code that the API turns into a clear
+4xx/503; an adapter that fails its checksum is logged as an error and never replaced by
+the base model.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from prefcontent.adapters.selectors import adapter_local_path
+from prefcontent.brands.compliance import compliance_rules_for
+from prefcontent.content.services import variant_create
+from prefcontent.core.errors import DomainError
+from prefcontent.core.principal import SYSTEM
+from prefcontent.generation import facade
+from prefcontent.generation.checks import check_outputs, compliance_mode
+from prefcontent.generation.conf import generation_settings
+from prefcontent.generation.models import GeneratedCandidate, GenerationJob
+from prefcontent.generation.sharding import shard_heartbeat_record
+
+logger = logging.getLogger(__name__)
+State = GenerationJob.State
+Status = GeneratedCandidate.Status
+
+
+class _JobLost(Exception):
+    """The row left `running` while the worker worked (the reaper failed it); drop the results."""
+
+
+def _claim(job_id: int, worker: str) -> GenerationJob | None:
+    claimed = GenerationJob.objects.filter(pk=job_id, state=State.QUEUED).update(
+        state=State.RUNNING, worker=worker[:200], started_at=timezone.now())
+    if not claimed:
+        return None
+    return GenerationJob.objects.select_related("brand", "brief", "adapter_version__run").get(pk=job_id)
+
+
+def _finish(job: GenerationJob, **fields) -> None:
+    updated = GenerationJob.objects.filter(pk=job.pk, state=State.RUNNING).update(finished_at=timezone.now(), **fields)
+    if not updated:
+        raise _JobLost(f"generation job {job.pk} is no longer running")
+
+
+def _fail(job: GenerationJob, code: str, message: str) -> None:
+    try:
+        _finish(job, state=State.FAILED, error_code=code, error_message=message)
+    except _JobLost:
+        logger.warning("generation job %s failed (%s) after it was reaped", job.pk, code)
+
+
+def _serving_adapter(job: GenerationJob) -> facade.ServingAdapter | None:
+    """The verified adapter chosen at submission, or None for the base model. Raises, never falls back."""
+    if job.uses_base_model:
+        return None
+    adapter = job.adapter_version
+    if adapter is None:
+        raise DomainError("The adapter version this job was submitted with has been deleted.",
+                          code="adapter_missing")
+    path = adapter_local_path(adapter)  # AdapterArtifactError (503) on a missing or damaged artifact
+    return facade.ServingAdapter(adapter_id=f"brand-{adapter.brand_id}-v{adapter.version}-{adapter.pk}",
+                                 path=path, sha256=adapter.sha256)
+
+
+def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
+    """Run one job; None when another delivery already took it. Never raises for a job-level failure."""
+    job = _claim(job_id, worker)
+    if job is None:
+        logger.info("generation job %s is not queued any more; skipping a duplicate delivery", job_id)
+        return None
+    shard_heartbeat_record(shard=job.shard, worker=worker)
+    try:
+        adapter = _serving_adapter(job)
+        if job.kind == GenerationJob.Kind.SCORE:
+            _run_score(job, adapter)
+        else:
+            _run_generate(job, adapter)
+    except DomainError as exc:
+        logger.error("generation job %s of brand %s failed: %s", job.pk, job.brand_id, exc.message,
+                     extra={"error_code": exc.code, "job_id": job.pk})
+        _fail(job, exc.code, exc.message)
+    except facade.EngineAdapterError as exc:
+        logger.error("generation job %s of brand %s: adapter refused: %s", job.pk, job.brand_id, exc,
+                     extra={"error_code": exc.code, "job_id": job.pk})
+        _fail(job, exc.code, str(exc))
+    except facade.EngineInputError as exc:
+        _fail(job, "invalid_request", str(exc))
+    except facade.BaseModelUnavailable as exc:
+        logger.error("generation job %s: %s", job.pk, exc)
+        _fail(job, "base_model_unavailable", str(exc))
+    except _JobLost:
+        logger.warning("generation job %s was reaped while running; its results are dropped", job.pk)
+    except Exception:  # the job must end failed, not stay running until the reaper
+        logger.exception("generation job %s crashed", job.pk)
+        _fail(job, "generation_failed", "Generation failed unexpectedly; the error is in the worker log.")
+    job.refresh_from_db()
+    return job
+
+
+def _timeout() -> float:
+    return max(1.0, generation_settings().task_time_limit_s - 15.0)
+
+
+def _run_score(job: GenerationJob, adapter: facade.ServingAdapter | None) -> None:
+    if adapter is None:
+        raise DomainError("Scoring needs an adapter.", code="no_active_adapter")
+    beta = float(job.params["beta"])
+    scores = facade.score(prompt=job.prompt, candidates=job.texts_to_score, adapter=adapter, beta=beta,
+                          timeout=_timeout())
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    ranked = [{"index": i, "text": job.texts_to_score[i], "score": scores[i], "rank": rank}
+              for rank, i in enumerate(order, start=1)]
+    _finish(job, state=State.SUCCEEDED, model_id=facade.model_id(), engine=facade.ENGINE_NAME,
+            result={"beta": beta, "scores": ranked})
+
+
+def _provenance(job: GenerationJob, generation: facade.Generation, index: int, score: float | None,
+                violations: list[dict]) -> dict:
+    adapter = job.adapter_version
+    return {
+        "generation_job_id": job.pk,
+        "adapter_version_id": adapter.pk if adapter else "base",
+        "adapter": None if adapter is None else {
+            "id": adapter.pk, "version": adapter.version, "sha256": adapter.sha256,
+            "artifact_key": adapter.artifact_key, "base_model_id": adapter.base_model_id,
+            "training_run_id": adapter.run_id, "snapshot_id": adapter.snapshot_id,
+        },
+        "model_id": generation.model_id,
+        "engine": generation.engine,
+        "seed": generation.seed,
+        "sequence_index": index,
+        "params": job.params,
+        "prompt_version": job.prompt_version,
+        "channel": job.channel,
+        "score": score,
+        "compliance": {"mode": compliance_mode(job.brand), "violations": violations},
+    }
+
+
+def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> None:
+    cfg = generation_settings()
+    params = job.params
+    best_of = params.get("best_of")
+    generation = facade.generate(
+        prompt=job.prompt, adapter=adapter, n=best_of or params["n"], temperature=params["temperature"],
+        top_p=params["top_p"], max_new_tokens=params["max_new_tokens"], seed=params.get("seed"), timeout=_timeout(),
+    )
+    checked = check_outputs([(c.index, c.text) for c in generation.completions], rules=compliance_rules_for(job.brand),
+                            channel=job.channel, mode=compliance_mode(job.brand), dedup_threshold=cfg.dedup_threshold)
+    usable = [c for c in checked if c.usable]
+    scores: dict[int, float] = {}
+    if best_of and usable:
+        values = facade.score(prompt=job.prompt, candidates=[c.text for c in usable], adapter=adapter,
+                              beta=float(params["beta"]), timeout=_timeout())
+        scores = {c.index: s for c, s in zip(usable, values)}
+        usable.sort(key=lambda c: -scores[c.index])
+    selected = {c.index: rank for rank, c in enumerate(usable[: params["n"]], start=1)}
+    by_index = {c.index: c for c in generation.completions}
+    with transaction.atomic():
+        rows = []
+        for out in checked:
+            completion = by_index[out.index]
+            status = out.status if out.index in selected or not out.usable else Status.NOT_SELECTED
+            variant = None
+            if out.index in selected:
+                variant = variant_create(
+                    principal=SYSTEM, brand=job.brand, text=out.text, source="generated", brief=job.brief,
+                    provenance=_provenance(job, generation, out.index, scores.get(out.index), out.violations),
+                    adapter_version_id=job.adapter_version_id,
+                )
+            rows.append(GeneratedCandidate(
+                job=job, index=out.index, text=out.text, status=status, variant=variant, violations=out.violations,
+                duplicate_of=out.duplicate_of, similarity=out.similarity, logprob=completion.logprob,
+                token_count=completion.token_count, score=scores.get(out.index), rank=selected.get(out.index),
+            ))
+        GeneratedCandidate.objects.bulk_create(rows)
+        counts = {status: sum(1 for r in rows if r.status == status) for status in Status.values}
+        _finish(job, state=State.SUCCEEDED, model_id=generation.model_id, engine=generation.engine,
+                seed=generation.seed, result={"requested": params["n"], "sampled": len(rows),
+                                              "stored": len(selected), "counts": counts})

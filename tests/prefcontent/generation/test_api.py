@@ -1,0 +1,185 @@
+import logging
+
+import pytest
+from django.urls import reverse
+
+from prefcontent.content.models import Variant
+from prefcontent.generation import services
+from prefcontent.generation.execution import generation_job_execute
+from prefcontent.generation.models import GenerationJob
+from tests.conftest import client_for_key, client_for_user
+from tests.factories import BrandFactory
+from tests.prefcontent.generation.factories import (
+    BriefFactory,
+    corrupt_adapter,
+    publish_adapter,
+)
+
+
+def _generate(client, brand_id, **body):
+    return client.post(reverse("brand-generate", kwargs={"brand_id": brand_id}), body, format="json")
+
+
+def _score(client, brand_id, **body):
+    return client.post(reverse("brand-score", kwargs={"brand_id": brand_id}), body, format="json")
+
+
+BRIEF = {"product": "wool socks", "audience": "hikers", "tone": "warm"}
+
+
+@pytest.mark.smoke
+@pytest.mark.django_db(transaction=True)
+def test_sync_generate_answers_with_stored_variants_and_says_base_model(brand, owner_client, eager_tasks):
+    response = _generate(owner_client, brand.pk, brief=BRIEF, n=3, seed=9, temperature=1.0, max_new_tokens=10)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["state"] == "succeeded" and body["kind"] == "generate"
+    assert body["model"]["base_model"] is True and body["model"]["adapter_version_id"] is None
+    assert body["model"]["engine"] == "inprocess" and body["seed"] == 9
+    stored = [c for c in body["candidates"] if c["variant"]]
+    assert stored
+    variant = Variant.objects.get(pk=stored[0]["variant"])
+    assert variant.text == stored[0]["text"] and variant.provenance["generation_job_id"] == body["id"]
+    assert variant.brief.product == "wool socks" and variant.brand == brand
+
+
+@pytest.mark.django_db(transaction=True)
+def test_generate_with_an_existing_brief_and_the_active_adapter(brand, owner_client, tiny_adapter_dir, eager_tasks):
+    adapter = publish_adapter(brand, tiny_adapter_dir, version=3)
+    brief = BriefFactory(brand=brand)
+    response = _generate(owner_client, brand.pk, brief_id=brief.pk, n=2, best_of=4, seed=1, max_new_tokens=8)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["model"] == {"base_model": False, "adapter_version_id": adapter.pk, "adapter_version": 3,
+                             "model_id": body["model"]["model_id"], "engine": "inprocess"}
+    assert body["brief"] == brief.pk
+    ranked = [c for c in body["candidates"] if c["rank"]]
+    assert [c["rank"] for c in ranked] == list(range(1, len(ranked) + 1))
+    assert all(c["score"] is not None for c in ranked)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_async_returns_a_job_to_poll(brand, owner_client, eager_tasks):
+    response = _generate(owner_client, brand.pk, brief=BRIEF, n=1, max_new_tokens=4, **{"async": True})
+    assert response.status_code == 202
+    job = response.json()
+    polled = owner_client.get(job["poll_url"])
+    assert polled.status_code == 200 and polled.json()["state"] == "succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_more_than_the_sync_limit_is_a_job(brand, owner_client, settings, eager_tasks):
+    settings.GENERATE_SYNC_MAX_N = 1
+    response = _generate(owner_client, brand.pk, brief=BRIEF, n=2, max_new_tokens=4)
+    assert response.status_code == 202
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_times_out_stays_pollable(brand, owner_client, settings, monkeypatch):
+    settings.GENERATE_SYNC_TIMEOUT_S = 0.3
+    monkeypatch.setattr(services, "generation_job_enqueue", lambda job_id: True)  # no worker takes it in time
+    response = _generate(owner_client, brand.pk, brief=BRIEF, n=1, max_new_tokens=4)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["state"] == "queued" and body["poll_url"] == reverse("generation-job-detail", kwargs={"pk": body["id"]})
+    generation_job_execute(job_id=body["id"], worker="late-worker")
+    polled = owner_client.get(body["poll_url"]).json()
+    assert polled["state"] == "succeeded" and polled["candidates"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_corrupt_adapter_is_a_clear_503_and_logged(brand, owner_client, tiny_adapter_dir, eager_tasks, caplog):
+    corrupt_adapter(publish_adapter(brand, tiny_adapter_dir))
+    with caplog.at_level(logging.ERROR):
+        response = _generate(owner_client, brand.pk, brief=BRIEF, n=1)
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "adapter_artifact_invalid" and "corrupt" in error["message"]
+    assert GenerationJob.objects.get(pk=error["details"]["job_id"]).state == "failed"
+    assert not Variant.objects.filter(brand=brand).exists()
+    assert any(r.levelno >= logging.ERROR and "adapter" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_score_ranks_candidates_and_viewers_may_call_it(org, brand, make_member, tiny_adapter_dir, eager_tasks):
+    publish_adapter(brand, tiny_adapter_dir)
+    viewer = client_for_user(make_member(org, "viewer"))
+    response = _score(viewer, brand.pk, brief=BRIEF, candidates=["Warm socks", "Cold feet? Never", "Hike on"])
+    assert response.status_code == 200, response.content
+    scores = response.json()["scores"]
+    assert [s["rank"] for s in scores] == [1, 2, 3]
+    assert [s["score"] for s in scores] == sorted((s["score"] for s in scores), reverse=True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("body", "code"), [
+    ({"brief": BRIEF, "n": 17}, "n_above_cap"),
+    ({"brief": BRIEF, "max_new_tokens": 65}, "max_new_tokens_above_cap"),
+    ({"brief": {"title": "nothing else"}}, "empty_brief"),
+    ({}, "brief_required"),
+    ({"brief": BRIEF, "brief_id": 1}, "brief_required"),
+    ({"brief": BRIEF, "n": 0}, "validation_error"),
+    ({"brief": BRIEF, "channel": "fax"}, "validation_error"),
+])
+def test_bad_input_is_a_clear_400(brand, owner_client, body, code):
+    response = _generate(owner_client, brand.pk, **body)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == code
+    assert not GenerationJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_unknown_brand_and_brief_are_404(brand, owner_client):
+    assert _generate(owner_client, 999999, brief=BRIEF).status_code == 404
+    assert _generate(owner_client, brand.pk, brief_id=999999).status_code == 404
+    foreign = BriefFactory(brand=BrandFactory())
+    assert _generate(owner_client, brand.pk, brief_id=foreign.pk).json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_score_without_an_adapter_is_a_clear_409(brand, owner_client):
+    response = _score(owner_client, brand.pk, brief=BRIEF, candidates=["a"])
+    assert response.status_code == 409 and response.json()["error"]["code"] == "no_active_adapter"
+
+
+@pytest.mark.django_db
+def test_api_keys_need_the_generate_scope(brand, make_key):
+    refused = _generate(client_for_key(make_key(brand, scopes=["content:read"])), brand.pk, brief=BRIEF)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "missing_scope"
+    accepted = _generate(client_for_key(make_key(brand, scopes=["generate"])), brand.pk, brief=BRIEF, n=1,
+                         **{"async": True})
+    assert accepted.status_code == 202
+    assert GenerationJob.objects.get(pk=accepted.json()["id"]).requested_by_api_key_id is not None
+
+
+@pytest.mark.django_db
+def test_job_list_shows_only_visible_brands(brand, owner_client):
+    mine = GenerationJob.objects.create(brand=brand, channel="headline", prompt="p", prompt_version="v")
+    GenerationJob.objects.create(brand=BrandFactory(), channel="headline", prompt="p", prompt_version="v")
+    rows = owner_client.get(reverse("generation-job-list")).json()["results"]
+    assert [r["id"] for r in rows] == [mine.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_variant_traces_back_to_its_dataset_and_experiments(brand, owner_client, tiny_adapter_dir, eager_tasks):
+    from prefcontent.preferences.models import DatasetSnapshot
+    from prefcontent.training.models import TrainingRun
+
+    snapshot = DatasetSnapshot.objects.create(brand=brand, content_hash="a" * 64, source_experiment_ids=[41, 42])
+    run = TrainingRun.objects.create(brand=brand, snapshot=snapshot, base_model_id="base",
+                                     hyperparameters={"beta": 0.25})
+    adapter = publish_adapter(brand, tiny_adapter_dir, run=run)
+    adapter.snapshot = snapshot
+    adapter.save()
+    body = _generate(owner_client, brand.pk, brief=BRIEF, n=2, best_of=3, seed=2, max_new_tokens=8).json()
+    assert body["params"]["beta"] == 0.25  # the adapter's own DPO beta scales its reward
+    variant_id = next(c["variant"] for c in body["candidates"] if c["variant"])
+    lineage = owner_client.get(reverse("variant-lineage", kwargs={"variant_id": variant_id})).json()
+    assert lineage == {
+        "variant_id": variant_id, "generated": True, "generation_job_id": body["id"], "base_model": False,
+        "model_id": body["model"]["model_id"], "adapter_version_id": adapter.pk, "adapter_version": 1,
+        "training_run_id": run.pk, "snapshot_id": snapshot.pk, "snapshot_content_hash": "a" * 64,
+        "experiment_ids": [41, 42],
+    }
+    human = Variant.objects.create(brand=brand, text="By hand", content_hash="b" * 64)
+    assert owner_client.get(reverse("variant-lineage", kwargs={"variant_id": human.pk})).json()["generated"] is False

@@ -1,0 +1,51 @@
+from prefcontent.brands.compliance import CompiledRules, RuleSpec
+from prefcontent.generation.checks import BLOCK, FLAG, check_outputs, compliance_mode
+
+NO_HYPE = CompiledRules.from_specs([RuleSpec(kind="banned_phrase", pattern="guaranteed")])
+
+
+def _check(texts, mode=BLOCK, rules=NO_HYPE, threshold=0.9):
+    return check_outputs(list(enumerate(texts)), rules=rules, channel="headline", mode=mode,
+                         dedup_threshold=threshold)
+
+
+def test_block_mode_drops_violations_and_records_them():
+    out = _check(["Fresh socks for cold feet", "Guaranteed warm feet"])
+    assert [o.status for o in out] == ["kept", "blocked"]
+    assert out[1].violations[0]["rule"] == "banned_phrase"
+    assert not out[1].usable and out[0].usable
+
+
+def test_flag_mode_keeps_violations_marked():
+    out = _check(["Guaranteed warm feet"], mode=FLAG)
+    assert out[0].status == "flagged" and out[0].usable
+    assert out[0].violations[0]["match"] == "guaranteed"
+
+
+def test_near_duplicates_within_a_response_are_removed():
+    out = _check(["Fresh socks for cold feet!", "Fresh socks for cold feet.", "Walk on clouds this winter"])
+    assert [o.status for o in out] == ["kept", "duplicate", "kept"]
+    assert out[1].duplicate_of == 0 and out[1].similarity >= 0.9
+
+
+def test_a_blocked_text_does_not_make_its_compliant_twin_a_duplicate():
+    out = _check(["Guaranteed: fresh socks for cold feet", "Fresh socks for cold feet"], threshold=0.5)
+    assert [o.status for o in out] == ["blocked", "kept"]
+
+
+def test_empty_outputs_are_dropped():
+    assert [o.status for o in _check(["", "  ", "Hello"])] == ["empty", "empty", "kept"]
+
+
+def test_compliance_mode_defaults_to_block(brand):
+    assert compliance_mode(brand) == BLOCK
+    brand.settings = {"compliance_mode": "flag"}
+    assert compliance_mode(brand) == FLAG
+    brand.settings = {"compliance_mode": "nonsense"}
+    assert compliance_mode(brand) == BLOCK
+
+
+def test_outputs_are_cleaned_of_control_bytes_before_checking():
+    out = _check(["Warm\x00 feet\x07 now\n", "\x00\x01"])
+    assert out[0].text == "Warm feet now" and out[0].status == "kept"
+    assert out[1].status == "empty"

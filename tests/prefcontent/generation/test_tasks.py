@@ -1,0 +1,29 @@
+import pytest
+
+from prefcontent.generation.models import GenerationJob, GenerationShard
+from tests.prefcontent.generation.factories import GenerationJobFactory
+from workers.tasks import generation as tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ping_shards_reaches_every_shard_queue(settings, monkeypatch):
+    settings.GENERATE_SHARDS = 3
+    sent = []
+    monkeypatch.setattr(tasks.shard_heartbeat, "apply_async",
+                        lambda args, queue, expires: sent.append((args[0], queue, expires)))
+    assert tasks.ping_shards() == 3
+    assert sent == [(0, "generate", 90.0), (1, "generate.1", 90.0), (2, "generate.2", 90.0)]
+
+
+def test_a_heartbeat_marks_its_shard_live(eager_tasks):
+    tasks.shard_heartbeat.delay(2)
+    assert GenerationShard.objects.get(shard=2).last_seen_at is not None
+
+
+def test_run_job_task_runs_the_job(brand, eager_tasks):
+    job = GenerationJobFactory(brand=brand, prompt="Brand: x\nWrite:", params={
+        "n": 1, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4, "seed": 1, "best_of": None})
+    assert tasks.run_job.delay(job.pk).get() == "succeeded"
+    assert tasks.run_job.delay(job.pk).get() is None  # a second delivery finds it taken
+    assert GenerationJob.objects.get(pk=job.pk).candidates.count() == 1

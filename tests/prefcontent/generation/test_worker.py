@@ -1,0 +1,67 @@
+"""End to end: a real Celery worker on the generate queues serves a request submitted through the API."""
+import time
+
+import pytest
+from django.urls import reverse
+
+from prefcontent.content.models import Variant
+from prefcontent.generation.models import GenerationJob, GenerationShard
+from prefcontent.generation.sharding import rendezvous_shard
+from tests.factories import BrandFactory
+from tests.prefcontent.generation.factories import publish_adapter
+from tests.worker import CeleryWorker
+
+
+@pytest.fixture
+def generate_worker(transactional_db, settings, tiny_model_dir):
+    """One worker consuming both shard queues of a two-shard setup (and default, for the beat's ping task)."""
+    settings.GENERATE_SHARDS = 2
+    worker = CeleryWorker(queues="default,generate,generate.1", extra_env={
+        "MODELS_STORE_URL": settings.MODELS_STORE_URL, "PREFCONTENT_WORK_DIR": str(settings.WORK_DIR),
+        "PREFCONTENT_BASE_MODEL": str(tiny_model_dir), "GENERATE_SHARDS": "2", "OMP_NUM_THREADS": "1",
+    })
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def _wait_for(condition, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.smoke
+def test_a_real_generate_worker_serves_the_api_with_provenance(generate_worker, org, owner_client, settings,
+                                                               tiny_adapter_dir, tiny_model_dir):
+    from workers.tasks.generation import ping_shards
+
+    settings.GENERATE_SYNC_TIMEOUT_S = 120  # the first request loads the model in the worker
+    brand = BrandFactory(organization=org)
+    while rendezvous_shard(brand.pk, [0, 1]) != 1:  # exercise the "generate.1" queue, not only the default one
+        brand = BrandFactory(organization=org)
+    adapter = publish_adapter(brand, tiny_adapter_dir, version=1)
+    response = owner_client.post(
+        reverse("brand-generate", kwargs={"brand_id": brand.pk}),
+        {"brief": {"product": "wool socks", "audience": "hikers"}, "n": 2, "best_of": 3, "seed": 5,
+         "temperature": 1.0, "max_new_tokens": 10}, format="json")
+    assert response.status_code == 200, (response.content, generate_worker.log()[-3000:])
+    body = response.json()
+    assert body["state"] == "succeeded" and body["model"]["adapter_version_id"] == adapter.pk
+    assert body["shard"] == 1 and GenerationJob.objects.get(pk=body["id"]).worker
+    variants = Variant.objects.filter(pk__in=[c["variant"] for c in body["candidates"] if c["variant"]])
+    assert variants.exists()
+    for variant in variants:
+        prov = variant.provenance
+        assert prov["adapter_version_id"] == adapter.pk and prov["adapter"]["sha256"] == adapter.sha256
+        assert prov["model_id"] == str(tiny_model_dir.resolve()) and prov["engine"] == "inprocess"
+        assert prov["seed"] == 5 and prov["params"]["best_of"] == 3 and prov["score"] is not None
+        assert variant.adapter_version_id == adapter.pk
+
+    GenerationShard.objects.all().delete()
+    ping_shards.delay()  # beat's job: whoever consumes each shard queue answers for that shard
+    assert _wait_for(lambda: GenerationShard.objects.filter(shard__in=[0, 1]).count() == 2), generate_worker.log()[-3000:]
