@@ -3,6 +3,8 @@
     OUT/manifest.json                 brand, counts per model, adapters with checksums
     OUT/data/<app>.<model>.jsonl      Django's serialisation of each row
     OUT/adapters/v<N>/                the adapter directories, verified against their checksums
+
+API keys are credentials, not content: they are not exported (a new home issues new ones).
 """
 from __future__ import annotations
 
@@ -17,6 +19,12 @@ from django.utils import timezone
 from prefcontent.brands.models import Brand
 from prefcontent.brands.ownership import brand_owned_models
 
+NOT_EXPORTED = {"accounts.ApiKey"}
+
+
+def exported_models():
+    return [(model, path) for model, path in brand_owned_models() if model._meta.label not in NOT_EXPORTED]
+
 
 def brand_export(*, brand: Brand, out_dir: Path) -> dict:
     from models_store import get_store
@@ -26,7 +34,7 @@ def brand_export(*, brand: Brand, out_dir: Path) -> dict:
     counts = {}
     with open(out_dir / "data" / "brands.brand.jsonl", "w") as fh:
         serializers.serialize("jsonl", [brand], stream=fh)
-    for model, path in brand_owned_models():
+    for model, path in exported_models():
         queryset = model.objects.filter(**{path: brand.pk}).order_by("pk")
         with open(out_dir / "data" / f"{model._meta.label_lower}.jsonl", "w") as fh:
             serializers.serialize("jsonl", queryset.iterator(chunk_size=2000), stream=fh)

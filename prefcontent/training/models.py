@@ -23,10 +23,10 @@ class TrainingRun(models.Model):
     TERMINAL = (State.SUCCEEDED, State.FAILED, State.CANCELLED, State.REJECTED)
 
     brand = models.ForeignKey("brands.Brand", on_delete=models.CASCADE, related_name="training_runs")
-    snapshot = models.ForeignKey("preferences.DatasetSnapshot", on_delete=models.PROTECT, related_name="training_runs")
+    snapshot = models.ForeignKey("preferences.DatasetSnapshot", on_delete=models.RESTRICT, related_name="training_runs")
     base_model_id = models.CharField(max_length=500, help_text="Path of the base model the adapter is trained on.")
     parent_adapter = models.ForeignKey(
-        "adapters.AdapterVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="child_runs",
+        "adapters.AdapterVersion", null=True, blank=True, on_delete=models.RESTRICT, related_name="child_runs",
         help_text="Continue training this adapter (it is also the DPO reference).",
     )
     hyperparameters = models.JSONField(default=dict, help_text="workers.ml.config.TrainConfig fields.")

@@ -175,7 +175,7 @@ def _publish(url: str, options: dict, counts: dict[str, int], priority: int | No
 
 
 def test_queue_lengths_on_the_filesystem_broker_count_message_files(tmp_path):
-    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
+    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path), "control_folder": str(tmp_path / "control")}
     _publish("filesystem://", options, {"q-default": 3, "q-gpu": 1})
 
     collector = CeleryQueueLengthCollector("filesystem://", options, ("q-default", "q-gpu", "q-generate"))
