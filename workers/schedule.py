@@ -14,4 +14,6 @@ BEAT_SCHEDULE: dict[str, dict] = {
     # generation: ping every generate shard (live shards own brands), and reap lost or stranded jobs.
     "generation-ping-shards": {"task": "workers.tasks.generation.ping_shards", "schedule": 30.0},
     "generation-reap-jobs": {"task": "workers.tasks.generation.reap_jobs", "schedule": 60.0},
+    # preferences: build pairs for winners whose build task was never sent (broker down at decision time).
+    "preferences-build-pending-pairs": {"task": "workers.tasks.preferences.build_pending_pairs", "schedule": 120.0},
 }

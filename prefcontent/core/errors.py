@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django import db
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -107,6 +108,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
         if isinstance(exc, LimitExceeded) and exc.retry_after is not None:
             response["Retry-After"] = str(int(exc.retry_after))
+        return response
+    if isinstance(exc, (db.OperationalError, db.InterfaceError)):
+        # The database went away mid-request: the transaction rolled back, nothing was half-written,
+        # and the client may retry (events are idempotent by event_id).
+        logger.error("database unavailable", exc_info=exc)
+        response = Response(error_body("database_unavailable", "The database is unavailable; retry shortly."),
+                            status=503)
+        response["Retry-After"] = "1"
         return response
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large", "Request body is too large."), status=413)

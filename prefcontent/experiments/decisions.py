@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from celery import current_app
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -18,6 +17,7 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.content.services import require_brand_write
 from prefcontent.core.errors import InvalidState
 from prefcontent.core.principal import SYSTEM, Principal
+from prefcontent.core.tasks import send_task_or_log
 from prefcontent.experiments.allocation import thompson_allocation
 from prefcontent.experiments.models import (
     CONCLUDED,
@@ -119,7 +119,7 @@ def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Princip
                  data={"outcome": decision.outcome, "winner_arm": decision.winner_arm_id})
     if winner:
         experiment_id = experiment.pk
-        transaction.on_commit(lambda: current_app.send_task(BUILD_PAIRS_TASK, args=[experiment_id]))
+        transaction.on_commit(lambda: send_task_or_log(BUILD_PAIRS_TASK, args=[experiment_id]))
     return decision
 
 

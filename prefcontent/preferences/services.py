@@ -22,3 +22,19 @@ def pairs_build_on_demand(*, principal: Principal, experiment: Experiment, rebui
                  brand_id=experiment.brand_id, action="preference_pairs.build", target=experiment,
                  data={"pairs": result.pairs, "active": result.active, "rebuild": rebuild})
     return result
+
+
+def pairs_build_pending(*, within_days: int = 7, limit: int = 500) -> BuildResult:
+    """Build pairs for recent winners that have none yet: the safety net when the broker was down
+    at decision time and the build task was never sent."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from prefcontent.preferences.models import PreferencePair
+
+    since = timezone.now() - timedelta(days=within_days)
+    pending = (Experiment.objects.filter(status=CONCLUDED, decision__outcome="winner", decision__decided_at__gte=since)
+               .exclude(pk__in=PreferencePair.objects.values("experiment_id"))
+               .order_by("pk").values_list("pk", flat=True)[:limit])
+    return pairs_build(experiment_ids=list(pending))

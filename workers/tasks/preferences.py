@@ -12,3 +12,12 @@ def build_pairs_for_experiment(experiment_id: int) -> dict:
     result = pairs_build_for_experiment(experiment_id=experiment_id)
     return {"experiment_id": experiment_id, "pairs": result.pairs, "active": result.active,
             "excluded": result.excluded}
+
+
+@shared_task(name="workers.tasks.preferences.build_pending_pairs", time_limit=600, soft_time_limit=570)
+def build_pending_pairs() -> dict:
+    """Periodic safety net: pairs for recent winners whose build task never ran (e.g. broker down)."""
+    from prefcontent.preferences.services import pairs_build_pending
+
+    result = pairs_build_pending()
+    return {"experiments": result.experiments, "pairs": result.pairs}
