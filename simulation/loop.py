@@ -24,16 +24,19 @@ from simulation.traffic import send_traffic
 class SimConfig:
     rounds: int = 4  # round 0 (base model) plus rounds-1 trained rounds
     brands: int = 2  # how many of the default brands take part
-    briefs: int = 4  # briefs (experiments) per brand and round
+    briefs: int = 10  # briefs (experiments) per brand and round
     candidates: int = 8  # generated candidates per brief (n)
-    arms: int = 4  # arms per experiment (compliant, distinct candidates)
+    arms: int = 3  # arms per experiment (compliant candidates, chosen to differ from each other)
     units: int = 1500  # simulated readers per experiment
-    views_per_unit: int = 8  # impressions per reader
+    views_per_unit: int = 24  # impressions per reader
+    decision_threshold: float = 0.9  # the simulated brands' required probability-to-be-best
+    history_tests: int = 200  # past A/B tests each brand imports before round 0 (0: none)
     min_sample_per_arm: int = 1000  # impressions an arm needs before a decision
-    train_steps: int = 60  # DPO optimizer steps per training run
-    learning_rate: float = 5e-4
+    train_epochs: int = 3  # passes over the snapshot's train split per training run
+    learning_rate: float = 1e-3
+    holdout_fraction: float = 0.25  # share of pairs the gate evaluates on
     beta: float = 0.1
-    temperature: float = 1.0
+    temperature: float = 0.8
     max_new_tokens: int = 40
     seed: int = 0
     job_timeout_s: float = 900.0
@@ -63,6 +66,29 @@ def _wait(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: fl
     raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
+def pick_diverse(variants: list, k: int) -> list:
+    """Up to k distinct variants that differ most in their visible features, as a marketer would test.
+
+    Greedy farthest-point selection on the grammar's feature vector (discount, urgency, question,
+    emoji, length, ...); the audience's weights stay hidden.
+    """
+    from simulation.audience import feature_vector
+
+    unique = list({v.content_hash: v for v in variants}.values())
+    if not unique:
+        return []
+    vectors = {v.pk: feature_vector(v.text) for v in unique}
+
+    def distance(a, b) -> float:
+        return sum(abs(vectors[a.pk][f] - vectors[b.pk][f]) for f in vectors[a.pk])
+
+    chosen = [unique[0]]
+    while len(chosen) < min(k, len(unique)):
+        rest = [v for v in unique if v not in chosen]
+        chosen.append(max(rest, key=lambda v: min(distance(v, c) for c in chosen)))
+    return chosen
+
+
 class BrandLoop:
     """The loop for one simulated brand, owned by a simulation organization."""
 
@@ -80,7 +106,8 @@ class BrandLoop:
             defaults={"name": sim.name, "voice": sim.voice,
                       # "flag" keeps violating candidates visible so the report can count them;
                       # the simulation never puts a flagged candidate into an experiment.
-                      "settings": {"compliance_mode": "flag", "auto_promote": True}},
+                      "settings": {"compliance_mode": "flag", "auto_promote": True,
+                                   "decision_threshold": cfg.decision_threshold}},
         )
         if created:
             for phrase in sim.rules.get("banned_phrases", []):
@@ -88,6 +115,8 @@ class BrandLoop:
             if sim.rules.get("max_discount_pct") is not None:
                 compliance_rule_create(principal=self.principal, brand=self.brand, kind="max_discount",
                                        limit=float(sim.rules["max_discount_pct"]))
+            if cfg.history_tests:
+                self._import_history()
         issued = api_key_create(principal=self.principal, brand=self.brand, name="simulation",
                                 scopes=["assign", "events:write"])
         from prefcontent.accounts.models import ApiKey
@@ -98,6 +127,16 @@ class BrandLoop:
         self.rng = random.Random(cfg.seed * 1000 + sum(map(ord, sim.name)))
         self.reports: list[RoundReport] = []
         self.last_texts: list[str] = []
+
+    def _import_history(self) -> None:
+        """The brand's past tests through the real history import (statistics, decisions, pairs)."""
+        from prefcontent.preferences.history_import import history_import
+        from simulation.history import history_csv
+
+        data = history_csv(self.sim, tests=self.cfg.history_tests, seed=self.cfg.seed)
+        outcome = history_import(principal=self.principal, brand=self.brand, data=data, filename="history.csv",
+                                 min_sample_per_arm=self.cfg.min_sample_per_arm)
+        self.log(f"{self.sim.name}: imported history {outcome.report}")
 
     # -- one round -------------------------------------------------------------------------
 
@@ -138,13 +177,8 @@ class BrandLoop:
     def _experiment(self, job, round_no: int):
         from prefcontent.experiments.services import ArmSpec, experiment_create, experiment_transition
 
-        stored = [c for c in job.candidates.all() if c.variant_id and not c.violations]
-        seen, arms = set(), []
-        for c in stored:
-            if c.variant.content_hash not in seen:
-                seen.add(c.variant.content_hash)
-                arms.append(c.variant)
-        arms = arms[: self.cfg.arms]
+        stored = [c.variant for c in job.candidates.all() if c.variant_id and not c.violations]
+        arms = pick_diverse(stored, self.cfg.arms)
         if len(arms) < 2:
             return None
         experiment = experiment_create(
@@ -209,13 +243,14 @@ class BrandLoop:
         from prefcontent.training.services import training_run_create
 
         try:
-            snapshot = snapshot_create(principal=self.principal, brand=self.brand, name="simulation")
+            snapshot = snapshot_create(principal=self.principal, brand=self.brand, name="simulation",
+                                       holdout_fraction=self.cfg.holdout_fraction)
         except DomainError as exc:
             self.log(f"{self.sim.name}: no training this round ({exc.message})")
             return {"state": "skipped", "reason": exc.message}
         run = training_run_create(
             principal=self.principal, brand=self.brand, snapshot=snapshot, parent_adapter=None,
-            hyperparameters={"max_steps": self.cfg.train_steps, "lr": self.cfg.learning_rate, "beta": self.cfg.beta,
+            hyperparameters={"epochs": self.cfg.train_epochs, "lr": self.cfg.learning_rate, "beta": self.cfg.beta,
                              "seed": self.cfg.seed},
         )
         _wait(lambda: TrainingRun.objects.get(pk=run.pk).state not in ("queued", "running"),

@@ -21,6 +21,7 @@ class GateThresholds:
     min_reward_accuracy: float = 0.55  # held-out reward accuracy must reach this
     significance_alpha: float = 0.05  # and beat chance (0.5) with a one-sided binomial p below this
     compliance_tolerance: float = 0.0  # allowed excess of the violation rate over the baseline's
+    compliance_alpha: float = 0.05  # an excess still fails unless a one-sided Fisher test gives p >= this
     min_diversity_ratio: float = 0.8  # distinct-2 and non-duplicate rate must keep this share of the base's
     near_duplicate_jaccard: float = 0.8  # word-set Jaccard at which two generations count as near duplicates
     min_length_ratio: float = 0.5  # mean generation length / the base's, lower bound
@@ -98,6 +99,25 @@ def _ratio(num: float | None, den: float | None) -> float | None:
     return num / den if den > 0 else (1.0 if num == 0 else float("inf"))
 
 
+def _compliance_check(inputs: GateInputs, t: GateThresholds, cand: float | None, base: float | None) -> Check:
+    """Violation rate not above the baseline's. Both are rates over a few dozen samples, so an excess
+    counts only when it is more than sampling noise: a one-sided Fisher exact test of "the candidate
+    violates more often" must give p < compliance_alpha for the check to fail."""
+    check = _cmp("compliance_violation_rate", cand, (base if base is not None else 0.0) + t.compliance_tolerance,
+                 "<=", f"violation rate of generations (baseline {inputs.baseline_label}: {base})")
+    if check.passed or cand is None or not inputs.baseline_violations:
+        return check
+    from scipy.stats import fisher_exact
+
+    a, n_a = sum(inputs.adapter_violations), len(inputs.adapter_violations)
+    b, n_b = sum(inputs.baseline_violations), len(inputs.baseline_violations)
+    p = float(fisher_exact([[a, n_a - a], [b, n_b - b]], alternative="greater").pvalue)
+    passed = p >= t.compliance_alpha
+    verdict = "within sampling noise, ok" if passed else "significantly above, fails"
+    return Check(check.name, check.value, check.threshold, check.comparator, passed,
+                 f"{check.detail.rsplit(' (', 1)[0]}; {a}/{n_a} vs {b}/{n_b}, one-sided Fisher p = {p:.3f} ({verdict})")
+
+
 def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
     h = inputs.holdout or {}
     pairs = int(h.get("pairs", 0))
@@ -123,9 +143,7 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
         _cmp("reward_accuracy", acc, t.min_reward_accuracy, ">=", f"held-out reward accuracy on {pairs} pairs"),
         _cmp("reward_accuracy_significance", p_value, t.significance_alpha, "<",
              "one-sided binomial p-value of the accuracy against 0.5"),
-        _cmp("compliance_violation_rate", cand_viol,
-             (base_viol if base_viol is not None else 0.0) + t.compliance_tolerance, "<=",
-             f"violation rate of generations (baseline {inputs.baseline_label}: {base_viol})"),
+        _compliance_check(inputs, t, cand_viol, base_viol),
         _cmp("distinct_2", cand_d2, round(t.min_diversity_ratio * (base_d2 or 0.0), 6), ">=",
              f"distinct-2 of generations (base {base_d2})"),
         _cmp("non_duplicate_rate", cand_uniq, round(t.min_diversity_ratio * (base_uniq or 0.0), 6), ">=",

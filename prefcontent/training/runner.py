@@ -51,7 +51,7 @@ class GateSampling:
     """How the gate samples generations for held-out briefs."""
 
     max_prompts: int = 16  # distinct held-out briefs used
-    samples_per_prompt: int = 2  # completions per brief and model
+    samples_per_prompt: int = 4  # completions per brief and model
     max_new_tokens: int = 48  # completion budget
     temperature: float = 1.0  # sampling temperature
     seed: int = 1234  # same seeds for every model, so generations are aligned

@@ -39,7 +39,7 @@ def test_a_good_candidate_passes_every_check_and_reports_values_and_thresholds()
     ({"holdout": {**HOLDOUT, "reward_accuracy": 0.5}}, {"reward_accuracy", "reward_accuracy_significance"}),
     # 5 of 5 correct: accurate, but 1/32 is not below alpha=0.01
     ({"holdout": {**HOLDOUT, "pairs": 5, "reward_accuracy": 1.0}}, {"reward_accuracy_significance"}),
-    ({"adapter_violations": [True] * 4 + [False] * 12}, {"compliance_violation_rate"}),
+    ({"adapter_violations": [True] * 6 + [False] * 10}, {"compliance_violation_rate"}),
     ({"adapter_texts": ["buy now shoes today"] * 16}, {"distinct_2", "non_duplicate_rate"}),
     ({"adapter_texts": [f"{t} and {i} more words {t[::-1]} then more {i}{i} unique tail words {i * 7}" for i, t in enumerate(ADAPTED)]}, {"length_ratio"}),
     ({"holdout": {**HOLDOUT, "rewards_chosen": -2.0}}, {"chosen_logp_drop"}),
@@ -83,3 +83,12 @@ def test_a_diverged_run_is_not_measurable_rather_than_passing():
                            GateThresholds())
     failing = {c.name for c in report.checks if not c.passed}
     assert failing == {"reward_accuracy", "reward_accuracy_significance", "chosen_logp_drop"}
+
+
+def test_one_extra_violation_is_sampling_noise_but_a_clear_excess_fails():
+    noise = evaluate_gate(inputs(adapter_violations=[True] * 2 + [False] * 14), GateThresholds())  # 2/16 vs 1/16
+    assert check(noise, "compliance_violation_rate").passed
+    assert "within sampling noise" in check(noise, "compliance_violation_rate").detail
+    clear = evaluate_gate(inputs(adapter_violations=[True] * 6 + [False] * 10), GateThresholds())
+    assert not check(clear, "compliance_violation_rate").passed
+    assert "significantly above" in check(clear, "compliance_violation_rate").detail
