@@ -7,6 +7,9 @@ from __future__ import annotations
 BEAT_SCHEDULE: dict[str, dict] = {
     # training: requeue runs whose worker died (lease expired) and re-send runs the broker lost.
     "training-reap-runs": {"task": "workers.tasks.training.reap_runs", "schedule": 30.0},
+    # training: start runs for due retrain policies (threshold reached or cron fired), by priority.
+    "training-evaluate-retrain-policies": {"task": "workers.tasks.training.evaluate_retrain_policies",
+                                           "schedule": 60.0},
     # experiments: conclude running experiments whose winner meets the decision rules.
     "experiments-decide-running": {"task": "workers.tasks.experiments.decide_running", "schedule": 300.0},
     # experiments: Thompson allocation follows the posteriors (new units only; assignments are sticky).

@@ -60,3 +60,6 @@ class TrainingRun(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.state in self.TERMINAL
+
+
+from prefcontent.training.policy_models import RetrainPolicy  # noqa: F401  (registers the model)

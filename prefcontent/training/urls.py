@@ -1,3 +1,4 @@
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from prefcontent.training import api
@@ -5,4 +6,4 @@ from prefcontent.training import api
 router = SimpleRouter(trailing_slash="/?")
 router.register("training-runs", api.TrainingRunViewSet, basename="training-run")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [path("", include("prefcontent.training.policy_api"))]

@@ -25,3 +25,21 @@ def reap_runs() -> dict:
     from prefcontent.training.services import training_runs_reap
 
     return training_runs_reap()
+
+
+@shared_task(name="workers.tasks.training.evaluate_retrain_policies", time_limit=300, soft_time_limit=270)
+def evaluate_retrain_policies() -> dict:
+    """Start runs for due retrain policies, by priority, within the concurrent-run limit."""
+    from prefcontent.training.policies import retrain_policies_evaluate
+
+    result = retrain_policies_evaluate()
+    return {"started": result.started, "skipped": result.skipped}
+
+
+@shared_task(name="workers.tasks.training.retrain_policy_fire", time_limit=300, soft_time_limit=270)
+def retrain_policy_fire(brand_id: int) -> dict:
+    """A policy's cron schedule fired (its beat PeriodicTask): mark it due and evaluate."""
+    from prefcontent.training.policies import retrain_policy_fire as fire
+
+    result = fire(brand_id=brand_id)
+    return {"started": result.started, "skipped": result.skipped}

@@ -24,3 +24,21 @@ ROUTES = {
     "training-run-cancel": RouteCase(kwargs=lambda w: {"pk": _run_a(w)}),
     "training-run-retry": RouteCase(kwargs=lambda w: {"pk": _run_a(w, TrainingRun.State.FAILED)}),
 }
+
+
+def _policy_a(w):
+    from prefcontent.training.models import RetrainPolicy
+
+    if "policy" not in w.extra:
+        w.extra["policy"] = RetrainPolicy.objects.create(brand=w.brand_a, threshold_pairs=10)
+    return w.extra["policy"].pk
+
+
+ROUTES.update({
+    "retrain-policy-list": RouteCase(hidden_ids=lambda w: {_policy_a(w)},
+                                     body=lambda w: {"brand": w.brand_a.pk, "threshold_pairs": 5}),
+    "retrain-policy-detail": RouteCase(kwargs=lambda w: {"pk": _policy_a(w)}, body=lambda w: {"threshold_pairs": 3}),
+    "training-run-requeue": RouteCase(kwargs=lambda w: {"pk": _run_a(w)}),
+    # Cross-brand counts, not rows: B's owner gets B's queue (checked in test_ops_api), never A's runs.
+    "ops-queue": RouteCase(hidden_ids=lambda w: {_run_a(w)}),
+})

@@ -1,0 +1,56 @@
+"""/dashboard/ routes (server-rendered pages; mounted in prefcontent/urls.py)."""
+from django.urls import path, re_path
+
+from prefcontent.dashboard.views import (
+    adapters,
+    auth,
+    experiments,
+    generate,
+    overview,
+    preferences,
+    settings,
+    training,
+)
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("login/", auth.login, name="login"),
+    path("logout/", auth.logout, name="logout"),
+    path("", overview.overview, name="overview"),
+    path("experiments/", experiments.experiment_list, name="experiments"),
+    path("experiments/new/", experiments.experiment_create, name="experiment_create"),
+    path("experiments/variants/", experiments.variant_add, name="variant_add"),
+    path("experiments/<int:experiment_id>/", experiments.experiment_detail, name="experiment_detail"),
+    path("experiments/<int:experiment_id>/stats/", experiments.experiment_stats, name="experiment_stats"),
+    re_path(rf"^experiments/(?P<experiment_id>[0-9]+)/(?P<action>{'|'.join(experiments.ACTIONS)})/$",
+            experiments.experiment_action, name="experiment_action"),
+    path("experiments/<int:experiment_id>/pairs/", preferences.pairs_build, name="pairs_build"),
+    path("preferences/", preferences.preferences, name="preferences"),
+    path("preferences/snapshots/", preferences.snapshot_new, name="snapshot_create"),
+    path("training/", training.run_list, name="training"),
+    path("training/rows/", training.run_rows, name="training_rows"),
+    path("training/new/", training.run_create, name="training_create"),
+    path("training/policy/", training.retrain_policy_save, name="retrain_policy_save"),
+    path("training/policy/delete/", training.retrain_policy_delete, name="retrain_policy_delete"),
+    path("training/<int:run_id>/", training.run_detail, name="training_run"),
+    path("training/<int:run_id>/progress/", training.run_progress, name="training_progress"),
+    re_path(r"^training/(?P<run_id>[0-9]+)/(?P<action>cancel|retry)/$", training.run_action, name="training_action"),
+    path("adapters/", adapters.adapter_list, name="adapters"),
+    path("adapters/<int:adapter_id>/", adapters.adapter_detail, name="adapter_detail"),
+    re_path(r"^adapters/(?P<adapter_id>[0-9]+)/(?P<action>promote|rollback)/$", adapters.adapter_action,
+            name="adapter_action"),
+    path("generate/", generate.generate, name="generate"),
+    path("generate/<int:job_id>/", generate.generate_job, name="generate_job"),
+    path("generate/<int:job_id>/candidates/", generate.generate_job_candidates, name="generate_candidates"),
+    path("settings/", settings.settings_page, name="settings"),
+    path("settings/keys/", settings.api_key_create, name="api_key_create"),
+    path("settings/keys/<int:key_id>/revoke/", settings.api_key_revoke, name="api_key_revoke"),
+    path("settings/members/", settings.member_add, name="member_add"),
+    path("settings/members/<int:membership_id>/role/", settings.member_role, name="member_role"),
+    path("settings/members/<int:membership_id>/remove/", settings.member_remove, name="member_remove"),
+    path("settings/voice/", settings.brand_voice, name="brand_voice"),
+    path("settings/rules/", settings.compliance_rule_create, name="compliance_rule_create"),
+    path("settings/rules/<int:rule_id>/toggle/", settings.compliance_rule_toggle, name="compliance_rule_toggle"),
+    path("settings/rules/<int:rule_id>/delete/", settings.compliance_rule_delete, name="compliance_rule_delete"),
+]

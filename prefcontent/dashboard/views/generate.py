@@ -1,0 +1,92 @@
+"""/dashboard/generate/: a brief in, candidates out with compliance flags and preference scores.
+
+Generation runs on the generate workers: the form queues a job through the generation
+service and the job page polls until it is done. Stored candidates are already variants
+(the generation worker saves them with provenance), so "save" here means picking them
+for a new experiment.
+"""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from prefcontent.adapters.selectors import adapter_active_for
+from prefcontent.content.models import Brief
+from prefcontent.core.errors import InvalidInput, InvalidState
+from prefcontent.dashboard.forms import ExperimentCreateForm, GenerateForm
+from prefcontent.dashboard.views.base import (
+    Dash,
+    dashboard_page,
+    form_error,
+    page_context,
+    require,
+)
+from prefcontent.generation import selectors as generation_selectors
+from prefcontent.generation import services as generation_services
+from prefcontent.generation.conf import generation_settings
+from prefcontent.generation.models import GeneratedCandidate, GenerationJob
+
+RECENT_JOBS = 10
+BRIEF_FIELDS = ("title", "product", "audience", "tone", "constraints")
+
+
+def _recent_jobs(dash: Dash):
+    return (generation_selectors.generation_job_list(principal=dash.principal)
+            .filter(brand=dash.brand, kind=GenerationJob.Kind.GENERATE)[:RECENT_JOBS])
+
+
+@require_http_methods(["GET", "POST"])
+@dashboard_page
+def generate(request: HttpRequest, dash: Dash) -> HttpResponse:
+    active = adapter_active_for(dash.brand)
+    form = GenerateForm(request.POST or None, initial={"channel": "headline"})
+    if request.method == "POST":
+        require(dash, "generate", brand=dash.brand)
+        if form.is_valid():
+            data = form.cleaned_data
+            n = data["n"]
+            best_of = min(2 * n, generation_settings().max_n) if data["rank_by_preference"] else None
+            try:
+                job = generation_services.generation_job_create(
+                    principal=dash.principal, brand=dash.brand,
+                    brief=Brief(brand=dash.brand, **{k: data[k] for k in BRIEF_FIELDS}), channel=data["channel"],
+                    params=generation_services.sampling_params(n=n, temperature=data["temperature"],
+                                                               seed=data["seed"], best_of=best_of),
+                )
+            except (InvalidInput, InvalidState) as exc:
+                form_error(form, exc)
+            else:
+                return redirect("dashboard:generate_job", job_id=job.pk)
+    context = page_context(dash, form=form, active=active, jobs=_recent_jobs(dash))
+    return render(request, "dashboard/generate/form.html", context, status=400 if form.errors else 200)
+
+
+def _job_context(dash: Dash, job: GenerationJob) -> dict:
+    candidates = list(job.candidates.all())
+    stored = [c for c in candidates if c.status in GeneratedCandidate.STORED and c.variant_id]
+    experiment_form = ExperimentCreateForm(
+        variants=[c.variant for c in stored],
+        initial={"name": f"{job.brief.title if job.brief else 'Generated'} test"[:200],
+                 "variants": [c.variant_id for c in stored], "control": stored[0].variant_id if stored else None,
+                 "allocation": "fixed", "primary_metric": "click", "min_sample_per_arm": 1000},
+    )
+    return page_context(dash, job=job, candidates=candidates, stored=stored, experiment_form=experiment_form)
+
+
+@require_GET
+@dashboard_page
+def generate_job(request: HttpRequest, dash: Dash, job_id: int) -> HttpResponse:
+    job = generation_selectors.generation_job_get(principal=dash.principal, job_id=job_id)
+    return render(request, "dashboard/generate/job.html", _job_context(dash, job))
+
+
+@require_GET
+@dashboard_page
+def generate_job_candidates(request: HttpRequest, dash: Dash, job_id: int) -> HttpResponse:
+    """The job's state and candidates, polled until the job is done."""
+    job = generation_selectors.generation_job_get(principal=dash.principal, job_id=job_id)
+    response = render(request, "dashboard/generate/_candidates.html", _job_context(dash, job))
+    if job.is_done:
+        response["X-Poll-Done"] = "1"
+    return response
