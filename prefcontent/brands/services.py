@@ -58,8 +58,18 @@ def brand_delete(*, principal: Principal, brand: Brand) -> None:
     with transaction.atomic():
         audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand_id,
                      action="brand.delete", target=brand, data={"name": brand.name})
+        _delete_schedules(brand)
         brand.delete()
         transaction.on_commit(lambda: _delete_artifacts(brand_id))
+
+
+def _delete_schedules(brand: Brand) -> None:
+    """Beat tasks are not rows of the brand (no foreign key to it): remove the brand's retrain schedule."""
+    from prefcontent.training.policies import retrain_policy_delete_schedule
+    from prefcontent.training.policy_models import RetrainPolicy
+
+    for policy in RetrainPolicy.objects.filter(brand=brand):
+        retrain_policy_delete_schedule(policy=policy)
 
 
 def _delete_artifacts(brand_id: int) -> None:

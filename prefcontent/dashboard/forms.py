@@ -116,6 +116,8 @@ class GenerateForm(forms.Form):
     seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False, help_text="Fix it to reproduce.")
     rank_by_preference = forms.BooleanField(
         required=False, help_text="Sample twice as many and keep the ones the active adapter prefers (scores shown).")
+    compare_with_base = forms.BooleanField(
+        required=False, initial=True, help_text="Also generate with the base model, shown side by side.")
 
 
 class RetrainPolicyForm(forms.Form):

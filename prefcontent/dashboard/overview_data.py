@@ -42,6 +42,8 @@ class Overview:
     alerts: list[Alert] = field(default_factory=list)  # SRM, rejected adapters, failed runs
     lift_chart: str = ""  # SVG: lift of generated variants over control, per decided experiment
     lift_points: int = 0  # experiments in the lift chart
+    simulation_rounds: list = field(default_factory=list)  # `manage.py simulate` history of this brand
+    simulation_chart: str = ""  # SVG: true CTR by simulated round
 
 
 def _alerts(principal: Principal, brand: Brand) -> list[Alert]:
@@ -66,6 +68,15 @@ def _alerts(principal: Principal, brand: Brand) -> list[Alert]:
         alerts.append(Alert("failed_run", f"Training run #{run.pk} failed: {run.error[:160]}",
                             f"/dashboard/training/{run.pk}/"))
     return alerts
+
+
+def _simulation(brand: Brand) -> tuple[list, str]:
+    """The closed-loop simulation's rounds for this brand (written by `manage.py simulate`), if any."""
+    rounds = brand.settings.get("simulation_history", []) if isinstance(brand.settings, dict) else []
+    if not rounds:
+        return [], ""
+    series = [Series("true CTR", [(r["round"], r["true_ctr"]) for r in rounds])]
+    return rounds, line_chart(series, title="Simulated true CTR by round", y_min=0)
 
 
 def _lift_chart(principal: Principal, brand: Brand) -> tuple[str, int]:
@@ -98,7 +109,9 @@ def overview_for(*, principal: Principal, brand: Brand) -> Overview:
     since = last_run.created_at if last_run else None
     pairs = preference_selectors.pairs_usable_since(brand, since)
     chart, points = _lift_chart(principal, brand)
+    rounds, sim_chart = _simulation(brand)
     return Overview(
+        simulation_rounds=rounds, simulation_chart=sim_chart,
         active=adapter_selectors.adapter_active_for(brand), last_run=last_run, pairs_since_last_run=pairs,
         retrain=retrain_outlook(principal=principal, brand=brand, pairs_since_last_run=pairs),
         alerts=_alerts(principal, brand), lift_chart=chart, lift_points=points,

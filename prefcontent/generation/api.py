@@ -72,7 +72,8 @@ class GenerateView(TenantAPIView):
         params = services.sampling_params(**{k: values.get(k) for k in
                                              ("n", "temperature", "top_p", "max_new_tokens", "seed", "best_of")})
         job = services.generation_job_create(principal=self.principal, brand=brand, brief=brief,
-                                             channel=values.get("channel"), params=params)
+                                             channel=values.get("channel"), params=params,
+                                             use_base_model=values["use_base_model"])
         big = max(params.n, params.best_of or 0) > generation_settings().sync_max_n
         return _answer(self.principal, job, wait=not (values["async"] or big))
 

@@ -45,6 +45,8 @@ class GenerateIn(_BriefChoiceIn):
     best_of = serializers.IntegerField(
         required=False, allow_null=True, min_value=1,
         help_text="Sample this many and keep the n the brand adapter scores best (needs an active adapter).")
+    use_base_model = serializers.BooleanField(
+        required=False, default=False, help_text="Generate with the base model even if the brand has an adapter.")
 
 
 class ScoreIn(_BriefChoiceIn):

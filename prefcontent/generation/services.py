@@ -115,16 +115,18 @@ def _new_job(*, principal: Principal, brand, brief: Brief, channel: str, kind: s
 
 @transaction.atomic
 def generation_job_create(*, principal: Principal, brand, brief: Brief, channel: str | None,
-                          params: SamplingParams, enqueue: bool = True) -> GenerationJob:
+                          params: SamplingParams, enqueue: bool = True, use_base_model: bool = False) -> GenerationJob:
     """Queue a generate job with the brand's active adapter (or the base model when it has none).
 
     `brief` may be unsaved (an inline brief): it is stored first so variants can point at it.
     `enqueue=False` leaves running it to the caller (`manage.py generate` runs it in-process).
+    `use_base_model=True` generates with the base model even when the brand has an active adapter
+    (to compare the two side by side).
     """
     check_brief_not_empty(brief)
     check_sampling_caps(params)
     channel = generation_channel(brief=brief, channel=channel)
-    adapter = adapter_active_for(brand)
+    adapter = None if use_base_model else adapter_active_for(brand)
     if params.best_of is not None and adapter is None:
         raise InvalidState("best_of ranks candidates by the brand adapter's preference score; this brand has no "
                            "active adapter.", code="no_active_adapter")

@@ -83,3 +83,14 @@ def test_viewer_cannot_write(world, route, method):
 def test_route_names_are_stable():
     for route in ROUTES:
         assert re.fullmatch(r"[a-z0-9-]+", route.name), route.name
+
+
+@pytest.mark.parametrize(("route", "method"), list(_cases("write")))
+def test_owner_is_never_refused_on_own_data(world, route, method):
+    """The other end of the role matrix: the owner holds every capability (viewers hold none, above)."""
+    case = REGISTRY[route.name]
+    response = _call(client_for_user(world.owner_a), method, _url(route, case, world),
+                     case.body(world) if case.body else None)
+    assert response.status_code != 403 or response.json()["error"]["code"] != "permission_denied", (
+        route.name, method, response.content[:300])
+    assert response.status_code < 500

@@ -7,8 +7,11 @@ for a new experiment.
 """
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import random
+
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from prefcontent.adapters.selectors import adapter_active_for
@@ -47,17 +50,27 @@ def generate(request: HttpRequest, dash: Dash) -> HttpResponse:
             data = form.cleaned_data
             n = data["n"]
             best_of = min(2 * n, generation_settings().max_n) if data["rank_by_preference"] else None
+            seed = data["seed"] if data["seed"] is not None else random.randrange(2**31)
             try:
                 job = generation_services.generation_job_create(
                     principal=dash.principal, brand=dash.brand,
                     brief=Brief(brand=dash.brand, **{k: data[k] for k in BRIEF_FIELDS}), channel=data["channel"],
                     params=generation_services.sampling_params(n=n, temperature=data["temperature"],
-                                                               seed=data["seed"], best_of=best_of),
+                                                               seed=seed, best_of=best_of),
                 )
+                base_job = None
+                if active is not None and data["compare_with_base"]:
+                    # Same brief row and seed, base model: the two columns differ only by the adapter.
+                    base_job = generation_services.generation_job_create(
+                        principal=dash.principal, brand=dash.brand, brief=job.brief, channel=data["channel"],
+                        params=generation_services.sampling_params(n=n, temperature=data["temperature"], seed=seed),
+                        use_base_model=True,
+                    )
             except (InvalidInput, InvalidState) as exc:
                 form_error(form, exc)
             else:
-                return redirect("dashboard:generate_job", job_id=job.pk)
+                url = reverse("dashboard:generate_job", kwargs={"job_id": job.pk})
+                return redirect(f"{url}?compare={base_job.pk}" if base_job else url)
     context = page_context(dash, form=form, active=active, jobs=_recent_jobs(dash))
     return render(request, "dashboard/generate/form.html", context, status=400 if form.errors else 200)
 
@@ -78,7 +91,15 @@ def _job_context(dash: Dash, job: GenerationJob) -> dict:
 @dashboard_page
 def generate_job(request: HttpRequest, dash: Dash, job_id: int) -> HttpResponse:
     job = generation_selectors.generation_job_get(principal=dash.principal, job_id=job_id)
-    return render(request, "dashboard/generate/job.html", _job_context(dash, job))
+    context = _job_context(dash, job)
+    compare = request.GET.get("compare", "")
+    if compare.isdigit():
+        base_job = generation_selectors.generation_job_get(principal=dash.principal, job_id=int(compare))
+        if base_job.brand_id != dash.brand.pk:
+            raise Http404("No such generation.")
+        base = _job_context(dash, base_job)
+        context.update(base_job=base_job, base_candidates=base["candidates"])
+    return render(request, "dashboard/generate/job.html", context)
 
 
 @require_GET
@@ -86,7 +107,10 @@ def generate_job(request: HttpRequest, dash: Dash, job_id: int) -> HttpResponse:
 def generate_job_candidates(request: HttpRequest, dash: Dash, job_id: int) -> HttpResponse:
     """The job's state and candidates, polled until the job is done."""
     job = generation_selectors.generation_job_get(principal=dash.principal, job_id=job_id)
-    response = render(request, "dashboard/generate/_candidates.html", _job_context(dash, job))
+    context = _job_context(dash, job)
+    if request.GET.get("side") == "base":
+        context["stored"] = []  # the experiment form belongs to the adapter's column
+    response = render(request, "dashboard/generate/_candidates.html", context)
     if job.is_done:
         response["X-Poll-Done"] = "1"
     return response

@@ -20,6 +20,7 @@ from prefcontent.preferences.history_import import history_import
 from prefcontent.preferences.services import pairs_build_on_demand
 from prefcontent.preferences.snapshots import snapshot_create
 from prefcontent.training.models import TrainingRun
+from prefcontent.training.policies import retrain_policy_create
 from tests.factories import BrandFactory
 from tests.prefcontent.adapters.factories import make_adapter
 from tests.prefcontent.experiments.factories import make_experiment
@@ -46,6 +47,7 @@ def populate(brand, make_key, tmp_path) -> None:
     adapter = make_adapter(brand, version=1, tmp_path=tmp_path)
     adapter.run = run
     adapter.save(update_fields=["run"])
+    retrain_policy_create(principal=SYSTEM, brand=brand, values={"cron": "0 3 * * *", "threshold_pairs": 10})
     job = GenerationJobFactory(brand=brand, adapter_version=adapter)
     GeneratedCandidate.objects.create(job=job, index=0, text="Hello", status="kept")
 
@@ -66,6 +68,10 @@ def test_deleting_a_brand_erases_every_row_and_artifact(owner_client, brand, mak
     assert response.status_code == 204, response.content
 
     assert brand_rows(brand.pk) == {label: 0 for label in before}
+    from django_celery_beat.models import PeriodicTask
+
+    assert not PeriodicTask.objects.filter(name=f"retrain-policy-{brand.pk}").exists()
+    assert PeriodicTask.objects.filter(name=f"retrain-policy-{other.pk}").exists()
     assert store.list(brand_artifact_prefix(brand.pk)) == []
     assert brand_rows(other.pk) == other_before
     assert store.list(brand_artifact_prefix(other.pk))

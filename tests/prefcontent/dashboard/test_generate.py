@@ -80,3 +80,24 @@ def test_brief_errors_inline_and_other_tenants_jobs_404(brand, member):
     theirs = _generate(other_client, other)
     assert client.get(f"/dashboard/generate/{theirs.pk}/").status_code == 404
     assert client.get(f"/dashboard/generate/{theirs.pk}/candidates/").status_code == 404
+
+
+def test_adapter_and_base_candidates_side_by_side(brand, member, tiny_model_dir, tmp_path):
+    from workers.ml.serving.random_adapters import make_random_adapter
+    from tests.prefcontent.generation.factories import publish_adapter
+
+    adapter = publish_adapter(brand, make_random_adapter(tiny_model_dir, tmp_path / "adapter", seed=3))
+    _, client = member(brand.organization, "marketer")
+    response = client.post("/dashboard/generate/", {"brand": brand.pk, **BRIEF, "compare_with_base": "on"})
+    assert response.status_code == 302
+    tuned, base = GenerationJob.objects.filter(brand=brand).order_by("pk")
+    assert tuned.adapter_version_id == adapter.pk and base.adapter_version_id is None and base.uses_base_model
+    assert tuned.brief_id == base.brief_id and tuned.params["seed"] == base.params["seed"]
+    assert response["Location"] == f"/dashboard/generate/{tuned.pk}/?compare={base.pk}"
+    for job in (tuned, base):
+        generation_job_execute(job_id=job.pk, worker="test")
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="compare"' in page and "Active adapter" in page and "Base model" in page
+    assert f"adapter v{adapter.version}" in page and "Model: base model" in page
+    other = GenerationJob.objects.create(brand=BrandFactory(), channel="headline", prompt="x", prompt_version="v")
+    assert client.get(f"/dashboard/generate/{tuned.pk}/?compare={other.pk}").status_code == 404

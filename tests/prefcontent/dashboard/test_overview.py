@@ -61,3 +61,15 @@ def test_overview_never_shows_another_tenants_data(brand, member):
     _, client = member(brand.organization, "owner")
     html = client.get("/dashboard/").content.decode()
     assert 'id="alerts"' not in html and "(0 experiments)" in html
+
+
+def test_overview_shows_the_simulation_history(brand, member):
+    brand.settings = {"simulation_history": [
+        {"round": 0, "adapter_version": None, "true_ctr": 0.031, "valid_rate": 1.0, "violation_rate": 0.1,
+         "distinct2": 0.5},
+        {"round": 1, "adapter_version": 1, "true_ctr": 0.052, "valid_rate": 0.97, "violation_rate": 0.0,
+         "distinct2": 0.45}]}
+    brand.save()
+    _, client = member(brand.organization, "viewer")
+    html = client.get("/dashboard/").content.decode()
+    assert 'id="simulation"' in html and "0.0520" in html and "Simulated true CTR by round" in html

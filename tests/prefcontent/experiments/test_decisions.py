@@ -13,7 +13,9 @@ from workers.tasks.experiments import decide_experiment, decide_running
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr(decisions.current_app, "send_task", lambda name, args: calls.append((name, args)))
+    from workers.celery import app
+
+    monkeypatch.setattr(app, "send_task", lambda name, args, **options: calls.append((name, args)))
     return calls
 
 

@@ -81,6 +81,13 @@ def test_job_uses_the_active_adapter_and_the_campaign_channel(brand, tiny_adapte
     assert job.channel == "email_subject"
 
 
+def test_use_base_model_skips_the_active_adapter_for_comparisons(brand, tiny_adapter_dir):
+    publish_adapter(brand, tiny_adapter_dir, version=1)
+    job = services.generation_job_create(principal=SYSTEM, brand=brand, brief=BriefFactory(brand=brand), channel=None,
+                                         params=services.sampling_params(n=2), use_base_model=True)
+    assert job.adapter_version is None and job.uses_base_model
+
+
 def test_an_inline_brief_is_stored_for_the_brand(brand):
     job = _create(brand, brief=Brief(title="", product="wool socks"))
     assert job.brief.pk and job.brief.brand == brand and job.brief.locale == brand.locale

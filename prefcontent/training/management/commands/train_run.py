@@ -26,6 +26,35 @@ def _parse_hp(items: list[str]) -> dict:
     return params
 
 
+def _with_progress_bar(run_id: int, execute):
+    """Run `execute` here while a thread follows the run's step counter in the database with a bar."""
+    import threading
+
+    from django.db import connection
+    from tqdm import tqdm
+
+    from prefcontent.training.models import TrainingRun
+
+    done = threading.Event()
+
+    def follow():
+        with tqdm(desc=f"run {run_id}", unit="step") as bar:
+            while not done.wait(0.5):
+                row = TrainingRun.objects.filter(pk=run_id).values_list("step", "total_steps").first()
+                if row:
+                    bar.total, bar.n = row[1] or None, row[0]
+                    bar.refresh()
+        connection.close()
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    try:
+        return execute()
+    finally:
+        done.set()
+        follower.join(5)
+
+
 class Command(BaseCommand):
     help = "Execute a training run in-process (claim, train, gate, publish) and print its outcome."
 
@@ -59,7 +88,7 @@ class Command(BaseCommand):
             except DomainError as exc:
                 raise CommandError(f"{exc.message} {exc.details or ''}") from exc
         self.stdout.write(f"executing training run {run}")
-        outcome = training_run_execute(run_id=run, owner=f"train_run-command-{run}")
+        outcome = _with_progress_bar(run, lambda: training_run_execute(run_id=run, owner=f"train_run-command-{run}"))
         row = TrainingRun.objects.get(pk=run)
         self.stdout.write(f"outcome={outcome} state={row.state} steps={row.step}/{row.total_steps}")
         if row.metrics:
