@@ -8,7 +8,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _check(env_extra: dict) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PREFCONTENT_ENV")}
+    # A deployment has none of the test process's settings (the browser tests allow async-unsafe ORM use).
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PREFCONTENT_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(env_extra)
     return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
