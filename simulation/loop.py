@@ -32,8 +32,8 @@ class SimConfig:
     decision_threshold: float = 0.9  # the simulated brands' required probability-to-be-best
     history_tests: int = 200  # past A/B tests each brand imports before round 0 (0: none)
     min_sample_per_arm: int = 1000  # impressions an arm needs before a decision
-    train_epochs: int = 3  # passes over the snapshot's train split per training run
-    learning_rate: float = 1e-3
+    train_epochs: int = 2  # passes over the snapshot's train split per training run
+    learning_rate: float = 3e-4
     holdout_fraction: float = 0.25  # share of pairs the gate evaluates on
     beta: float = 0.1
     temperature: float = 0.8
@@ -228,11 +228,23 @@ class BrandLoop:
             pairs_active=PreferencePair.objects.filter(brand=self.brand, status="active").count(),
         )
         self.reports.append(report)
+        self._record_history()
         self.log(f"{self.sim.name} round {round_no}: adapter={report.adapter_version} true_ctr={report.true_ctr:.4f} "
                  f"valid={report.valid_rate:.2f} violations={report.violation_rate:.2f} "
                  f"distinct2={report.distinct2:.2f} concluded={concluded}/{len(experiments)} "
                  f"pairs={report.pairs_active}")
         return report
+
+    def _record_history(self) -> None:
+        """Keep the rounds on the brand so the dashboard overview shows the same history as the report."""
+        from dataclasses import asdict
+
+        from prefcontent.brands.models import Brand
+
+        brand = Brand.objects.get(pk=self.brand.pk)
+        brand.settings = {**brand.settings, "simulation_history": [
+            {k: v for k, v in asdict(r).items() if k != "training"} for r in self.reports]}
+        brand.save(update_fields=["settings"])
 
     def train(self) -> dict:
         """Snapshot the active pairs and train on a real worker; the gate decides promotion."""
