@@ -6,6 +6,10 @@ from tests.tenancy import World
 
 @pytest.fixture
 def world(db):
+    return make_world()
+
+
+def make_world() -> World:
     org_a, org_b = OrganizationFactory(), OrganizationFactory()
     brand_a, brand_b = BrandFactory(organization=org_a), BrandFactory(organization=org_b)
     return World(
