@@ -60,3 +60,15 @@ def test_length_prefix_separates_file_boundaries(tmp_path: Path) -> None:
 def test_missing_directory_raises(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError):
         dir_checksum(tmp_path / "nope")
+
+
+def test_serving_engine_computes_the_same_checksum(tmp_path):
+    """workers/ml must not import models_store (bare GPU boxes), so it keeps its own copy: the two agree."""
+    from models_store.checksum import dir_checksum as store_checksum
+    from workers.ml.serving.checksum import dir_checksum as engine_checksum
+
+    (tmp_path / "a-c").write_bytes(b"x")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "b").write_bytes(b"\x00" * 300)
+    (tmp_path / "adapter_config.json").write_text('{"r": 8}')
+    assert store_checksum(tmp_path) == engine_checksum(tmp_path)
