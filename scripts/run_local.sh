@@ -4,21 +4,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT="${PORT:-8000}"
+VAR="${PREFCONTENT_VAR_DIR:-var}"
+mkdir -p "$VAR"
 
 $PY manage.py migrate --noinput
-$PY manage.py seed_demo --json > var/demo.json
-if $PY manage.py help build_dev_model >/dev/null 2>&1; then
-  $PY manage.py build_dev_model --if-missing
-fi
-
+$PY manage.py seed_demo --json > "$VAR/demo.json"
 pids=()
 cleanup() {
   trap - INT TERM EXIT
   echo "Stopping..."
-  kill "${pids[@]}" 2>/dev/null || true
+  kill "${pids[@]}" "$builder" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
+
+# The dev base model is built once (a few minutes on a CPU) while everything else starts;
+# generation and training wait for it. Its log: $VAR/build_dev_model.log.
+$PY manage.py build_dev_model --if-missing > "$VAR/build_dev_model.log" 2>&1 &
+builder=$!
 
 $PY manage.py runserver "0.0.0.0:$PORT" --noreload & pids+=($!)
 $PY -m celery -A workers.celery worker -Q default,generate -c 2 -n "local-default@%h" --loglevel INFO & pids+=($!)
@@ -26,16 +29,17 @@ $PY -m celery -A workers.celery worker -Q gpu -c 1 -n "local-gpu@%h" --loglevel 
 $PY -m celery -A workers.celery beat -S django_celery_beat.schedulers:DatabaseScheduler --loglevel INFO \
   --pidfile= & pids+=($!)
 
-$PY - "$PORT" <<'PYEOF'
+$PY - "$PORT" "$VAR" <<'PYEOF'
 import json, sys
-demo = json.load(open("var/demo.json"))
-port = sys.argv[1]
+port, var = sys.argv[1], sys.argv[2]
+demo = json.load(open(f"{var}/demo.json"))
 print(f"""
 PrefContent is up on http://127.0.0.1:{port}
   Dashboard : http://127.0.0.1:{port}/dashboard/   (user {demo['username']!r}, password {demo['password']!r})
   API docs  : http://127.0.0.1:{port}/api/docs/
   Health    : http://127.0.0.1:{port}/healthz
   API key   : {demo['api_key']}   (brand {demo['brand_id']}; shown once, re-run seed_demo for a new one)
+  Dev model : building in the background if missing ({var}/build_dev_model.log)
   Try       : curl -H 'X-API-Key: {demo['api_key']}' http://127.0.0.1:{port}/api/v1/brands/
 Press Ctrl-C to stop everything.
 """, flush=True)
