@@ -275,12 +275,17 @@ class BrandLoop:
         return outcome
 
 
-def simulation_owner(org_slug: str = "simulation"):
+def simulation_owner(org_slug: str = "simulation", *, watcher: str = "demo"):
+    """The simulation's organization and acting user; `watcher` (the demo user, if it exists) joins it
+    as a marketer so the dashboard shows the simulated brands."""
     from prefcontent.accounts.models import Membership, Organization
 
     org, _ = Organization.objects.get_or_create(slug=org_slug, defaults={"name": "Simulation"})
     user, _ = get_user_model().objects.get_or_create(username="simulation")
     Membership.objects.update_or_create(organization=org, user=user, defaults={"role": "owner"})
+    person = get_user_model().objects.filter(username=watcher).first() if watcher else None
+    if person is not None:
+        Membership.objects.get_or_create(organization=org, user=person, defaults={"role": "marketer"})
     return org, user
 
 
