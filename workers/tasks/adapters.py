@@ -1,1 +1,0 @@
-"""Celery tasks of the adapters domain: thin, take ids, call services."""

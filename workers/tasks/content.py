@@ -1,1 +1,0 @@
-"""Celery tasks of the content domain: thin, take ids, call services."""
