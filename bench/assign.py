@@ -16,59 +16,16 @@ it with --rate to find where the server saturates (latency then measures the que
 from __future__ import annotations
 
 import argparse
-import http.client
 import multiprocessing
 import random
 import statistics
-import threading
-import time
 
 from ingest import BenchServer, run_load_process, seed
-
-CLIENT_THREADS = 16
-
-
-def paced(port: int, key: str, paths: list[str], rate: float, out) -> None:
-    """Send paths[i] at start + i / rate from a pool of keep-alive clients; report latencies (ms), errors."""
-    latencies: list[float] = []
-    errors = [0]
-    lock, cursor = threading.Lock(), [0]
-    start = time.perf_counter() + 0.2
-
-    def client():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while True:
-            with lock:
-                i = cursor[0]
-                cursor[0] += 1
-            if i >= len(paths):
-                return
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            try:
-                conn.request("GET", paths[i], headers={"X-API-Key": key})
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                ok = False
-            elapsed = (time.perf_counter() - due) * 1000
-            with lock:
-                latencies.append(elapsed)
-                errors[0] += not ok
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENT_THREADS)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    out.put((latencies, errors[0]))
-
+from pacing import paced
 
 def measure(port: int, key: str, paths: list[str], rate: float) -> tuple[float, float, int]:
-    latencies, errors = run_load_process(paced, (port, key, paths, rate))
+    latencies, errors = run_load_process(paced, (port, key, [(i / rate, "get", p, None) for i, p in enumerate(paths)]))
+    latencies = latencies["get"]
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return cuts[49], cuts[98], errors
 
@@ -93,7 +50,7 @@ def main() -> None:
         base = f"/api/v1/experiments/{experiment.pk}/assign?unit_id="
         returning = [f"returning-{i}" for i in range(n // 2)]
         # Warm-up (not measured): the returning units get their stored assignment, the workers warm up.
-        run_load_process(paced, (server.port, key, [base + u for u in returning], rate * 4))
+        measure(server.port, key, [base + u for u in returning], rate * 4)
         units = returning + [f"new-{i}" for i in range(n - len(returning))]
         rng.shuffle(units)
         h50, h99, _ = measure(server.port, key, ["/healthz"] * n, rate)

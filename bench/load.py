@@ -14,60 +14,13 @@ load_requests, load_errors, load_events_lost_or_duplicated.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing
 import random
 import statistics
-import threading
-import time
 
 from ingest import BenchServer, make_batches, run_load_process, seed
-
-CLIENTS = 16
-
-
-def paced_mixed(port: int, key: str, requests: list[tuple[float, str, str, bytes | None]], out) -> None:
-    """requests: (due offset s, kind, path, body); each is sent at start + offset by a pool of clients."""
-    lock, cursor = threading.Lock(), [0]
-    latencies: dict[str, list[float]] = {"assign": [], "ingest": []}
-    errors = [0]
-    start = time.perf_counter() + 0.3
-
-    def client():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while True:
-            with lock:
-                i = cursor[0]
-                cursor[0] += 1
-            if i >= len(requests):
-                return
-            offset, kind, path, body = requests[i]
-            due = start + offset
-            delay = due - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            headers = {"X-API-Key": key}
-            if body is not None:
-                headers["Content-Type"] = "application/json"
-            try:
-                conn.request("POST" if body is not None else "GET", path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                ok = False
-            with lock:
-                latencies[kind].append((time.perf_counter() - due) * 1000)
-                errors[0] += not ok
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    out.put((latencies, errors[0]))
-
+from pacing import paced
 
 def _p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
@@ -101,7 +54,7 @@ def main() -> None:
         for i, batch in enumerate(batches):
             requests.append((i / args.events_rate, "ingest", "/api/v1/events", json.dumps({"events": batch}).encode()))
         requests.sort(key=lambda r: r[0])
-        latencies, errors = run_load_process(paced_mixed, (server.port, key, requests))
+        latencies, errors = run_load_process(paced, (server.port, key, requests))
         from prefcontent.experiments.models import Arm, Event
 
         sent = sum(len(b) for b in batches)

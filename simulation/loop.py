@@ -269,7 +269,7 @@ class BrandLoop:
               self.cfg.job_timeout_s, f"training run {run.pk}", poll_s=1.0)
         run.refresh_from_db()
         active = adapter_active_for(self.brand)
-        outcome = {"run": run.pk, "state": run.state, "pairs": snapshot.counts if hasattr(snapshot, "counts") else None,
+        outcome = {"run": run.pk, "state": run.state, "pairs": snapshot.counts,
                    "active_version": active.version if active else None, "error": run.error[:300]}
         self.log(f"{self.sim.name}: training run {run.pk} {run.state}; active adapter v{outcome['active_version']}")
         return outcome

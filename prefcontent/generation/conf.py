@@ -1,21 +1,14 @@
 """Generation knobs: Django settings first, then the environment, then the product default.
 
-settings.py does not list these yet; the environment fallback lets a test hand short timings
-to a real worker subprocess.
+Read through prefcontent.core.knobs (settings, then the environment, then the default).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from django.conf import settings
 
-
-def _knob(name: str, default):
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name)
-    return type(default)(value) if value not in (None, "") else default
+from prefcontent.core.knobs import knob
 
 
 @dataclass(frozen=True)
@@ -40,20 +33,20 @@ class GenerationSettings:
 
 def generation_settings() -> GenerationSettings:
     return GenerationSettings(
-        shards=max(1, _knob("GENERATE_SHARDS", 1)),
-        shard_ttl_s=_knob("GENERATE_SHARD_TTL_S", 90.0),
-        sync_timeout_s=_knob("GENERATE_SYNC_TIMEOUT_S", 30.0),
-        sync_max_n=_knob("GENERATE_SYNC_MAX_N", 8),
-        max_n=_knob("GENERATE_MAX_N", 16),
-        max_new_tokens=_knob("GENERATE_MAX_NEW_TOKENS", 64),
-        max_candidates=_knob("GENERATE_MAX_SCORE_CANDIDATES", 32),
-        max_candidate_chars=_knob("GENERATE_MAX_CANDIDATE_CHARS", 2000),
-        dedup_threshold=_knob("GENERATE_DEDUP_THRESHOLD", 0.9),
-        device=_knob("GENERATE_DEVICE", "auto"),
-        dtype=_knob("GENERATE_DTYPE", "float32"),
-        task_time_limit_s=_knob("GENERATE_TASK_TIME_LIMIT", 300),
-        requeue_after_s=_knob("GENERATE_REQUEUE_AFTER_S", 120.0),
-        stale_after_s=_knob("GENERATE_STALE_AFTER_S", 900.0),
+        shards=max(1, knob("GENERATE_SHARDS", 1)),
+        shard_ttl_s=knob("GENERATE_SHARD_TTL_S", 90.0),
+        sync_timeout_s=knob("GENERATE_SYNC_TIMEOUT_S", 30.0),
+        sync_max_n=knob("GENERATE_SYNC_MAX_N", 8),
+        max_n=knob("GENERATE_MAX_N", 16),
+        max_new_tokens=knob("GENERATE_MAX_NEW_TOKENS", 64),
+        max_candidates=knob("GENERATE_MAX_SCORE_CANDIDATES", 32),
+        max_candidate_chars=knob("GENERATE_MAX_CANDIDATE_CHARS", 2000),
+        dedup_threshold=knob("GENERATE_DEDUP_THRESHOLD", 0.9),
+        device=knob("GENERATE_DEVICE", "auto"),
+        dtype=knob("GENERATE_DTYPE", "float32"),
+        task_time_limit_s=knob("GENERATE_TASK_TIME_LIMIT", 300),
+        requeue_after_s=knob("GENERATE_REQUEUE_AFTER_S", 120.0),
+        stale_after_s=knob("GENERATE_STALE_AFTER_S", 900.0),
     )
 
 

@@ -1,21 +1,12 @@
 """Training knobs: Django settings first, then the environment, then the product default.
 
-settings.py does not list these yet; reading the environment as a fallback lets a test pass
-short lease timings to a real worker subprocess through its environment.
+Read through prefcontent.core.knobs (settings, then the environment, then the default).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from django.conf import settings
-
-
-def _knob(name: str, default: float) -> float:
-    value = getattr(settings, name, None)
-    if value is None:
-        value = os.environ.get(name)
-    return type(default)(value) if value not in (None, "") else default
+from prefcontent.core.knobs import knob
 
 
 @dataclass(frozen=True)
@@ -33,11 +24,11 @@ class TrainingSettings:
 
 def training_settings() -> TrainingSettings:
     return TrainingSettings(
-        lease_s=_knob("TRAINING_LEASE_SECONDS", 120.0),
-        heartbeat_s=_knob("TRAINING_HEARTBEAT_SECONDS", 10.0),
-        max_attempts=_knob("TRAINING_MAX_ATTEMPTS", 3),
-        requeue_after_s=_knob("TRAINING_REQUEUE_AFTER_SECONDS", 1800.0),
-        runs_per_brand_per_day=_knob("TRAINING_RUNS_PER_BRAND_PER_DAY", 20),
-        checkpoint_every=_knob("TRAINING_CHECKPOINT_EVERY", 10),
-        task_time_limit_s=_knob("TRAINING_TASK_TIME_LIMIT", 6 * 3600),
+        lease_s=knob("TRAINING_LEASE_SECONDS", 120.0),
+        heartbeat_s=knob("TRAINING_HEARTBEAT_SECONDS", 10.0),
+        max_attempts=knob("TRAINING_MAX_ATTEMPTS", 3),
+        requeue_after_s=knob("TRAINING_REQUEUE_AFTER_SECONDS", 1800.0),
+        runs_per_brand_per_day=knob("TRAINING_RUNS_PER_BRAND_PER_DAY", 20),
+        checkpoint_every=knob("TRAINING_CHECKPOINT_EVERY", 10),
+        task_time_limit_s=knob("TRAINING_TASK_TIME_LIMIT", 6 * 3600),
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,6 +21,7 @@ from django_celery_beat.validators import crontab_validator
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import Conflict, DomainError, InvalidInput
+from prefcontent.core.knobs import knob
 from prefcontent.core.principal import SYSTEM, Principal
 from prefcontent.preferences.selectors import pairs_usable_since
 from prefcontent.preferences.snapshots import snapshot_create
@@ -37,11 +37,8 @@ EDITABLE = ("enabled", "cron", "threshold_pairs", "min_interval_minutes", "auto_
 
 
 def max_concurrent_runs() -> int:
-    """TRAINING_MAX_CONCURRENT_RUNS from settings, else the environment, else 2 (as training.conf reads knobs)."""
-    value = getattr(settings, "TRAINING_MAX_CONCURRENT_RUNS", None)
-    if value is None:
-        value = os.environ.get("TRAINING_MAX_CONCURRENT_RUNS")
-    return int(value) if value not in (None, "") else 2
+    """TRAINING_MAX_CONCURRENT_RUNS (settings, else the environment), default 2."""
+    return knob("TRAINING_MAX_CONCURRENT_RUNS", 2)
 
 
 def cron_fields(expression: str) -> dict[str, str]:

@@ -90,11 +90,10 @@ def test_brand_export_carries_rows_and_verified_adapter_files(brand, make_key, t
     assert not (tmp_path / "export" / "data" / "accounts.apikey.jsonl").exists()
 
 
-@pytest.mark.parametrize("flag", ["x"])
-def test_export_command_refuses_a_non_empty_directory(brand, tmp_path, flag):
+def test_export_command_refuses_a_non_empty_directory(brand, tmp_path):
     from django.core.management import CommandError, call_command
 
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / flag).write_text("x")
+    (tmp_path / "out" / "x").write_text("x")
     with pytest.raises(CommandError):
         call_command("export_brand", "--brand", str(brand.pk), str(tmp_path / "out"))
