@@ -26,6 +26,7 @@ from prefcontent.experiments.models import (
     STOPPED,
     Arm,
     Decision,
+    Event,
     Experiment,
 )
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
@@ -62,22 +63,29 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
 
     Trials are impressions; successes are the primary metric's events, capped at impressions
     (a click without a recorded impression is counted on the arm but cannot push a rate above 1).
-    The sample-ratio check compares impressions with the planned split: the weights for fixed
-    allocation, the share of stored assignments for Thompson (whose weights move on purpose).
+    The sample-ratio check compares exposed units (distinct units with an impression event) with
+    the planned split: the weights for fixed allocation, the share of stored assignments for
+    Thompson (whose weights move on purpose). Units, because assignment splits readers, not page
+    views. Experiments known only by their counters (no impression events, e.g. imported history)
+    fall back to impressions.
     """
     brand = experiment.brand
     arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
     assigned = dict(experiment.assignments.values_list("arm_id").annotate(n=Count("id")).values_list("arm_id", "n"))
     metric = "clicks" if experiment.primary_metric == "click" else "conversions"
     use_assignments = experiment.allocation == "thompson" and sum(assigned.values()) > 0
+    exposed = dict(Event.objects.filter(experiment_id=experiment.pk, type="impression").values("arm_id")
+                   .annotate(n=Count("unit_hash", distinct=True)).values_list("arm_id", "n"))
+    by_units = sum(exposed.values()) > 0
     counts = []
     for arm in arms:
         share = assigned.get(arm.pk, 0) if use_assignments else arm.weight
         successes = min(getattr(arm, metric), arm.impressions)
         counts.append(ArmCounts(arm_id=str(arm.pk), trials=arm.impressions, successes=successes,
-                                expected_share=share if share > 0 else None))
-    if any(c.expected_share is None for c in counts):
-        counts = [ArmCounts(c.arm_id, c.trials, c.successes) for c in counts]  # fall back to an equal split
+                                expected_share=share if share > 0 else None,
+                                units=exposed.get(arm.pk, 0) if by_units else None))
+    if any(c.expected_share is None for c in counts):  # fall back to an equal split
+        counts = [ArmCounts(c.arm_id, c.trials, c.successes, units=c.units) for c in counts]
     threshold = float(brand.setting("decision_threshold", DEFAULT_DECISION_THRESHOLD))
     control = next(a for a in arms if a.is_control)
     analysis = analyze(counts, str(control.pk), alpha=float(brand.setting("alpha", DEFAULT_ALPHA)),
@@ -90,11 +98,12 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
         "decision_threshold": threshold,
         "min_sample_per_arm": experiment.min_sample_per_arm,
         "srm_expected_from": "assignments" if use_assignments else "weights",
+        "srm_observed": "exposed_units" if by_units else "impressions",
         "evaluated_at": timezone.now().isoformat(),
         "counts": {
             str(arm.pk): {"variant_id": arm.variant_id, "is_control": arm.is_control, "weight": arm.weight,
                           "impressions": arm.impressions, "clicks": arm.clicks, "conversions": arm.conversions,
-                          "assignments": assigned.get(arm.pk, 0)}
+                          "assignments": assigned.get(arm.pk, 0), "exposed_units": exposed.get(arm.pk, 0)}
             for arm in arms
         },
         "analysis": analysis.to_dict(),

@@ -34,10 +34,16 @@ class ArmCounts:
     trials: int  # exposures (e.g. impressions, sends)
     successes: int  # conversions among those exposures
     expected_share: float | None = None  # planned traffic share; None on every arm means equal split
+    # Distinct units exposed to the arm, for the sample-ratio check. Units, not impressions, are what
+    # assignment splits: a reader who sees an arm 20 times is one draw from the split, not 20, so a
+    # chi-square on impressions cries "mismatch" at a healthy experiment. None: trials stand in.
+    units: int | None = None
 
     def __post_init__(self) -> None:
         if self.trials < 0 or not 0 <= self.successes <= self.trials:
             raise ValueError(f"arm {self.arm_id!r}: need 0 <= successes <= trials, got {self}")
+        if self.units is not None and self.units < 0:
+            raise ValueError(f"arm {self.arm_id!r}: units must be >= 0")
         if self.expected_share is not None and not self.expected_share > 0:
             raise ValueError(f"arm {self.arm_id!r}: expected_share must be positive")
 
@@ -141,8 +147,10 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
 
 
 def srm_p_value(arms: Sequence[ArmCounts]) -> float:
-    """Chi-square goodness-of-fit p-value of trials vs planned shares, as scipy chisquare."""
-    observed = np.array([arm.trials for arm in arms], dtype=float)
+    """Chi-square goodness-of-fit p-value of units (trials where any arm lacks them) vs planned shares,
+    as scipy chisquare."""
+    by_units = all(arm.units is not None for arm in arms)
+    observed = np.array([arm.units if by_units else arm.trials for arm in arms], dtype=float)
     total = observed.sum()
     if len(arms) < 2 or total == 0:
         return 1.0

@@ -184,10 +184,10 @@ def _write(principal: Principal, brand: Brand, tests: list[HistoryTest], metric:
         evidence = {
             "experiment_id": experiment.pk, "primary_metric": metric, "allocation": "fixed",
             "decision_threshold": threshold, "min_sample_per_arm": min_sample, "srm_expected_from": "weights",
-            "evaluated_at": now.isoformat(), "source": "history_import", "draws": used,
+            "srm_observed": "impressions", "evaluated_at": now.isoformat(), "source": "history_import", "draws": used,
             "counts": {str(a.pk): {"variant_id": a.variant_id, "is_control": a.is_control, "weight": a.weight,
                                    "impressions": a.impressions, "clicks": a.clicks, "conversions": a.conversions,
-                                   "assignments": 0} for a in group},
+                                   "assignments": 0, "exposed_units": 0} for a in group},
             "analysis": _analysis_dict(analysis),
         }
         winner = analysis.winner_id

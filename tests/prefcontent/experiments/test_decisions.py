@@ -43,7 +43,7 @@ def test_clear_winner_concludes_with_evidence_and_enqueues_pairs(brand, sent, dj
     evidence = decision.evidence
     assert evidence["counts"][str(treatment.pk)] == {
         "variant_id": treatment.variant_id, "is_control": False, "weight": 0.5, "impressions": 5000, "clicks": 650,
-        "conversions": 65, "assignments": 0}
+        "conversions": 65, "assignments": 0, "exposed_units": 0}
     arm_stats = {a["arm_id"]: a for a in evidence["analysis"]["arms"]}
     assert arm_stats[str(treatment.pk)]["prob_best"] > 0.95 and arm_stats[str(treatment.pk)]["rate"] == 0.13
     assert arm_stats[str(treatment.pk)]["wilson_low"] < 0.13 < arm_stats[str(treatment.pk)]["wilson_high"]
@@ -124,6 +124,42 @@ def test_thompson_srm_is_checked_against_assignments(brand):
     evaluation = decisions.experiment_evaluate(experiment=experiment)
     assert evaluation.evidence["srm_expected_from"] == "assignments"
     assert evaluation.analysis.srm_flag is False  # 3:1 impressions match 3:1 assignments
+
+
+def _impressions(experiment, arm, *, units: int, per_unit: int, start: int = 0):
+    from django.utils import timezone
+
+    from prefcontent.experiments.models import Event
+
+    now = timezone.now()
+    Event.objects.bulk_create([
+        Event(brand_id=experiment.brand_id, experiment=experiment, arm=arm, event_id=f"{arm.pk}-{u}-{v}",
+              type="impression", unit_hash=f"{start + u:064d}", occurred_at=now, received_at=now)
+        for u in range(units) for v in range(per_unit)])
+
+
+def test_srm_counts_readers_not_page_views(brand, sent, django_capture_on_commit_callbacks):
+    """Readers see an arm many times: 480 vs 520 readers is a fair coin, although 9,600 vs 10,400
+    impressions would be a "mismatch" (chi-square p ≈ 1.5e-8) if page views were independent draws."""
+    experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(9600, 960), (10400, 1352)])
+    control, treatment = experiment.arms.order_by("id")
+    _impressions(experiment, control, units=480, per_unit=20)
+    _impressions(experiment, treatment, units=520, per_unit=20, start=480)
+    evaluation = decisions.experiment_evaluate(experiment=experiment)
+    assert evaluation.evidence["srm_observed"] == "exposed_units"
+    assert evaluation.evidence["counts"][str(treatment.pk)]["exposed_units"] == 520
+    assert evaluation.analysis.srm_flag is False and evaluation.analysis.srm_p_value > 0.2
+    result = decide(experiment, django_capture_on_commit_callbacks)
+    assert result.decision.outcome == "winner" and result.decision.winner_arm_id == treatment.pk
+
+
+def test_srm_on_readers_still_catches_a_broken_split(brand):
+    experiment = with_counts(make_experiment(brand, min_sample_per_arm=100), [(4000, 400), (6000, 780)])
+    control, treatment = experiment.arms.order_by("id")
+    _impressions(experiment, control, units=400, per_unit=10)
+    _impressions(experiment, treatment, units=600, per_unit=10, start=400)
+    evaluation = decisions.experiment_evaluate(experiment=experiment)
+    assert evaluation.analysis.srm_flag is True and evaluation.analysis.srm_p_value < 1e-8
 
 
 @pytest.mark.slow

@@ -84,6 +84,15 @@ def test_srm_matches_scipy_chisquare(rows: list[tuple[int, float]]) -> None:
     assert srm_p_value(arms) == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
 
 
+def test_srm_uses_units_when_every_arm_has_them() -> None:
+    by_views = [ArmCounts("a", 9600, 0, units=480), ArmCounts("b", 10400, 0, units=520)]
+    assert srm_p_value(by_views) == pytest.approx(sps.chisquare([480, 520]).pvalue, rel=1e-9)
+    assert srm_p_value([ArmCounts("a", 9600, 0, units=480), ArmCounts("b", 10400, 0)]) == pytest.approx(
+        sps.chisquare([9600, 10400]).pvalue, rel=1e-6)  # one arm without units: trials for all
+    with pytest.raises(ValueError):
+        ArmCounts("a", 10, 0, units=-1)
+
+
 def _exact_two_arm(a: ArmCounts, b: ArmCounts) -> tuple[float, float, float]:
     """P(a > b), E[max - a], E[max - b] by quadrature under Beta(1, 1) priors."""
     pa = sps.beta(1 + a.successes, 1 + a.trials - a.successes)
