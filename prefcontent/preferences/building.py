@@ -1,9 +1,13 @@
 """Turning concluded experiments into preference pairs, in bulk: a few queries per batch of experiments.
 
-For each experiment decided with a winner, the winner is paired with every other arm. A pair
-that fails a guardrail is still stored, excluded, with every reason (see models.EXCLUSION_REASONS),
-so the API shows what was dropped and why. Contradictions are resolved across the brand after
-each build (see contradictions.py).
+For each experiment decided with a winner, the winner is paired with every other arm. The test
+ranks the other arms too: when one of them beat another with the brand's required evidence
+(`pair_min_prob`, `pair_min_lift`), that ordering becomes a pair as well ("ranked"), so a test
+whose winner breaks the brand's rules still teaches which of the allowed texts did better.
+Brands that want winner pairs only set `pairs_from_ranking` to false. A pair that fails a
+guardrail is still stored, excluded, with every reason (see models.EXCLUSION_REASONS), so the API
+shows what was dropped and why. Contradictions are resolved across the brand after each build
+(see contradictions.py).
 """
 from __future__ import annotations
 
@@ -109,58 +113,42 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
     their arms with `.variant` (the history import has them all; no reload). Call inside a transaction."""
     result = BuildResult()
     stale_keys = stale_keys if stale_keys is not None else defaultdict(set)
-    candidates = []  # (experiment, winner arm, loser arm, counts)
-    for experiment in experiments:
-        arms = arms_by_experiment[experiment.pk]
-        winner = next((a for a in arms if a.pk == experiment.decision.winner_arm_id), None)
-        if winner is None:
-            result.skipped += 1
-            continue
-        counts = _arm_counts(experiment, arms)
-        result.experiments += 1
-        candidates.extend((experiment, winner, loser, counts) for loser in arms if loser.pk != winner.pk)
-    evidences = pair_evidence(
-        [c[3][c[1].pk][0] for c in candidates], [c[3][c[1].pk][1] for c in candidates],
-        [c[3][c[2].pk][0] for c in candidates], [c[3][c[2].pk][1] for c in candidates],
-    ) if candidates else []
+    candidates, evidences = _candidates(experiments, arms_by_experiment, result)
 
     rules_by_brand, prompts, checks = {}, {}, {}
     pairs = []
-    for (experiment, winner, loser, counts), ev in zip(candidates, evidences, strict=True):
+    for (experiment, better, worse, counts, ordering), ev in zip(candidates, evidences, strict=True):
         brand = experiment.brand
         if brand.pk not in rules_by_brand:
-            rules_by_brand[brand.pk] = (
-                compliance_rules_for(brand), float(brand.setting("pair_min_prob", DEFAULT_MIN_PROB)),
-                float(brand.setting("pair_min_lift", DEFAULT_MIN_LIFT)),
-                float(brand.setting("near_duplicate_threshold", DEFAULT_THRESHOLD)),
-            )
+            rules_by_brand[brand.pk] = (compliance_rules_for(brand), *_evidence_bar(brand),
+                                        float(brand.setting("near_duplicate_threshold", DEFAULT_THRESHOLD)))
         rules, min_prob, min_lift, dup_threshold = rules_by_brand[brand.pk]
         channel = experiment.campaign.channel if experiment.campaign else ""
         if experiment.pk not in prompts:
             prompts[experiment.pk] = render_prompt(brand=brand, brief=experiment.brief, channel=channel)
         prompt = prompts[experiment.pk]
-        chosen, rejected = winner.variant.text, loser.variant.text
+        chosen, rejected = better.variant.text, worse.variant.text
         key = (brand.pk, channel, chosen)
         if key not in checks:
             checks[key] = check_text(rules, chosen, channel)
         analysis = (experiment.decision.evidence or {}).get("analysis", {})
-        min_sample = int(analysis.get("min_sample", experiment.min_sample_per_arm))
+        min_sample = _min_sample(experiment)
         evidence = {
             "experiment_id": experiment.pk, "decision_id": experiment.decision.pk,
-            "primary_metric": experiment.primary_metric,
-            "chosen": {"arm_id": winner.pk, "trials": counts[winner.pk][0], "successes": counts[winner.pk][1]},
-            "rejected": {"arm_id": loser.pk, "trials": counts[loser.pk][0], "successes": counts[loser.pk][1]},
+            "primary_metric": experiment.primary_metric, "ordering": ordering,
+            "chosen": {"arm_id": better.pk, "trials": counts[better.pk][0], "successes": counts[better.pk][1]},
+            "rejected": {"arm_id": worse.pk, "trials": counts[worse.pk][0], "successes": counts[worse.pk][1]},
             "prob_better": ev.prob_better, "lift": ev.lift, "p_value": ev.p_value,
             "required_prob": min_prob, "required_lift": min_lift,
             "srm_flag": bool(analysis.get("srm_flag", False)), "srm_p_value": analysis.get("srm_p_value"),
             "decision_reason": experiment.decision.reason,
         }
         pair = PreferencePair(
-            brand_id=brand.pk, experiment_id=experiment.pk, chosen_variant_id=winner.variant_id,
-            rejected_variant_id=loser.variant_id, prompt=prompt, prompt_version=PROMPT_VERSION,
+            brand_id=brand.pk, experiment_id=experiment.pk, chosen_variant_id=better.variant_id,
+            rejected_variant_id=worse.variant_id, prompt=prompt, prompt_version=PROMPT_VERSION,
             chosen=chosen, rejected=rejected, weight=ev.weight, evidence=evidence,
             pair_hash=pair_hash(prompt, chosen, rejected),
-            pair_key="|".join(sorted((_text_hash(winner.variant), _text_hash(loser.variant)))),
+            pair_key="|".join(sorted((_text_hash(better.variant), _text_hash(worse.variant)))),
         )
         set_exclusions(pair, _exclusions(evidence, checks[key], chosen, rejected, min_sample, dup_threshold))
         pairs.append(pair)
@@ -179,6 +167,57 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
         else:
             result.excluded[reason] = result.excluded.get(reason, 0) + 1
     return result
+
+
+def _min_sample(experiment: Experiment) -> int:
+    analysis = (experiment.decision.evidence or {}).get("analysis", {})
+    return int(analysis.get("min_sample", experiment.min_sample_per_arm))
+
+
+def _evidence_bar(brand) -> tuple[float, float]:
+    return (float(brand.setting("pair_min_prob", DEFAULT_MIN_PROB)),
+            float(brand.setting("pair_min_lift", DEFAULT_MIN_LIFT)))
+
+
+def _candidates(experiments: list[Experiment], arms_by_experiment: dict[int, list[Arm]], result: BuildResult):
+    """(experiment, chosen arm, rejected arm, counts, ordering) per pair to store, and their evidence.
+
+    "winner": the decided winner against every other arm, always stored (excluded when the evidence
+    falls short). "ranked": two non-winning arms, stored only when the better one beat the other with
+    the brand's required evidence (the test ranked them; a coin flip between losers is no pair).
+    """
+    candidates = []
+    for experiment in experiments:
+        arms = arms_by_experiment[experiment.pk]
+        winner = next((a for a in arms if a.pk == experiment.decision.winner_arm_id), None)
+        if winner is None:
+            result.skipped += 1
+            continue
+        counts = _arm_counts(experiment, arms)
+        result.experiments += 1
+        candidates.extend((experiment, winner, loser, counts, "winner") for loser in arms if loser.pk != winner.pk)
+        if experiment.brand.setting("pairs_from_ranking", True) is False:
+            continue
+        rest = [a for a in arms if a.pk != winner.pk]
+        candidates.extend((experiment, a, b, counts, "ranked") for a in rest for b in rest
+                          if a.pk != b.pk and counts[a.pk][1] * counts[b.pk][0] > counts[b.pk][1] * counts[a.pk][0])
+
+    def evidence_of(rows):
+        return pair_evidence([c[3][c[1].pk][0] for c in rows], [c[3][c[1].pk][1] for c in rows],
+                             [c[3][c[2].pk][0] for c in rows], [c[3][c[2].pk][1] for c in rows]) if rows else []
+
+    evidences = evidence_of(candidates)
+    keep = []
+    for candidate, ev in zip(candidates, evidences, strict=True):
+        experiment, ordering = candidate[0], candidate[4]
+        if ordering == "ranked":
+            min_prob, min_lift = _evidence_bar(experiment.brand)
+            trials = min(candidate[3][candidate[1].pk][0], candidate[3][candidate[2].pk][0])
+            if (ev.prob_better < min_prob or (ev.lift is not None and ev.lift < min_lift)
+                    or trials < _min_sample(experiment)):
+                continue
+        keep.append((candidate, ev))
+    return [c for c, _ in keep], [e for _, e in keep]
 
 
 def _exclusions(evidence: dict, compliance, chosen: str, rejected: str, min_sample: int,

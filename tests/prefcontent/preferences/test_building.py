@@ -38,6 +38,51 @@ def test_winner_is_paired_with_every_arm_it_beats(brand):
     assert weights["Control copy here"] > weights["Third option text"]  # bigger lift, more weight
 
 
+def test_arms_the_test_ranked_with_evidence_become_ranked_pairs(brand):
+    experiment = concluded_experiment(brand, [("Control copy here", 5000, 200), ("Winner copy wins big", 5000, 420),
+                                              ("Third option text", 5000, 300)])
+    result = pairs_build(experiment_ids=[experiment.pk])
+    ranked = PreferencePair.objects.get(evidence__ordering="ranked")
+    assert (ranked.chosen, ranked.rejected) == ("Third option text", "Control copy here")
+    assert ranked.status == "active" and ranked.evidence["prob_better"] >= 0.95
+    assert ranked.evidence["chosen"] == {"arm_id": ranked.evidence["chosen"]["arm_id"], "trials": 5000,
+                                         "successes": 300}
+    assert PreferencePair.objects.filter(evidence__ordering="winner").count() == 2
+    assert (result.pairs, result.active) == (3, 3)
+
+
+def test_arms_the_test_did_not_separate_make_no_ranked_pair(brand):
+    # 200 vs 210 clicks: the winner beats both, but nobody can say which loser was better.
+    experiment = concluded_experiment(brand, [("Control copy here", 4000, 200), ("Winner copy wins big", 4000, 320),
+                                              ("Third option text", 4000, 210)])
+    assert pairs_build(experiment_ids=[experiment.pk]).pairs == 2
+    assert not PreferencePair.objects.filter(evidence__ordering="ranked").exists()
+
+
+def test_a_brand_can_keep_winner_pairs_only(brand):
+    brand.settings = {"pairs_from_ranking": False}
+    brand.save()
+    experiment = concluded_experiment(brand, [("Control copy here", 5000, 200), ("Winner copy wins big", 5000, 420),
+                                              ("Third option text", 5000, 300)])
+    assert pairs_build(experiment_ids=[experiment.pk]).pairs == 2
+    assert set(PreferencePair.objects.values_list("evidence__ordering", flat=True)) == {"winner"}
+
+
+def test_when_the_winner_breaks_the_rules_the_allowed_arms_still_teach(brand):
+    """The confident-over-correct trap: "50% off" won, but the brand may claim 30% at most. Its pairs
+    are excluded; the ordering of the two allowed texts is still evidence, and is kept."""
+    ComplianceRule.objects.create(brand=brand, kind="max_discount", limit=30)
+    experiment = concluded_experiment(brand, [("Our running shoes are here", 5000, 200),
+                                              ("Get 50% off all running shoes today", 5000, 450),
+                                              ("Save 20% on running shoes", 5000, 310)])
+    result = pairs_build(experiment_ids=[experiment.pk])
+    active = PreferencePair.objects.get(status="active")
+    assert (active.chosen, active.rejected) == ("Save 20% on running shoes", "Our running shoes are here")
+    assert result.excluded == {"compliance_violation": 2}
+    assert set(PreferencePair.objects.filter(status="excluded").values_list("chosen", flat=True)) == {
+        "Get 50% off all running shoes today"}
+
+
 def test_confident_over_correct_trap_a_winning_text_that_breaks_compliance_is_excluded(brand):
     ComplianceRule.objects.create(brand=brand, kind="max_discount", limit=30)
     experiment = clear_win(brand, winner="Get 50% off all running shoes today")
