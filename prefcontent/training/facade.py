@@ -11,7 +11,7 @@ from pathlib import Path
 
 # Fields of TrainConfig a client may set; the rest (device, bucketing, token budgets) are the operator's.
 CLIENT_HYPERPARAMETERS = (
-    "beta", "loss_type", "label_smoothing", "lr", "weight_decay", "warmup_steps", "lr_schedule", "epochs",
+    "beta", "loss_type", "label_smoothing", "rpo_alpha", "lr", "weight_decay", "warmup_steps", "lr_schedule", "epochs",
     "max_steps", "batch_size", "grad_accum", "max_grad_norm", "lora_rank", "lora_alpha", "lora_dropout",
     "checkpoint_every", "eval_every", "seed",
 )

@@ -21,6 +21,7 @@ class TrainConfig:
     beta: float = 0.1  # strength of the KL anchor to the reference model
     loss_type: str = "sigmoid"  # one of LOSS_TYPES
     label_smoothing: float = 0.0  # assumed label-flip rate for "cdpo" and "robust" (0 <= eps < 0.5)
+    rpo_alpha: float = 0.0  # weight of the chosen text's per-token NLL added to the loss (RPO; 0: plain DPO)
     lr: float = 5e-5  # peak AdamW learning rate
     weight_decay: float = 0.0  # AdamW decoupled weight decay
     warmup_steps: int = 0  # linear warm-up from 0 to `lr` over this many optimizer steps
@@ -53,6 +54,8 @@ class TrainConfig:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}")
         if self.beta <= 0:
             raise ValueError("beta must be positive")
+        if self.rpo_alpha < 0:
+            raise ValueError("rpo_alpha must be >= 0")
         if self.batch_size < 1 or self.grad_accum < 1 or self.epochs < 1:
             raise ValueError("batch_size, grad_accum and epochs must be >= 1")
         if self.max_steps is not None and self.max_steps < 1:

@@ -11,6 +11,11 @@ With h = (logp_policy(chosen) - logp_ref(chosen)) - (logp_policy(rejected) - log
 - robust (rDPO):          [-(1 - eps) log sigma(beta h) + eps log sigma(-beta h)] / (1 - 2 eps), the
                           unbiased estimator under label-flip rate eps (Chowdhury et al., 2024)
 
+Any of them may add RPO's NLL term (Pang et al., 2024; TRL's `rpo_alpha`): alpha times the chosen
+text's mean per-token negative log-likelihood under the policy. DPO alone only widens the gap
+between chosen and rejected, and on small or noisy data it does so by pushing both down until the
+model forgets how to write ("likelihood displacement"); the NLL term keeps the winners likely.
+
 Per-pair evidence weights enter as a weighted mean: sum(w * loss) / sum(w).
 """
 from __future__ import annotations
@@ -43,8 +48,9 @@ def preference_loss(
     weights: torch.Tensor | None = None,
     chosen_tokens: torch.Tensor | None = None,
     rejected_tokens: torch.Tensor | None = None,
+    rpo_alpha: float = 0.0,
 ) -> LossOutput:
-    """Loss for a batch of pairs; `*_tokens` (completion lengths) are needed by "ipo" only."""
+    """Loss for a batch of pairs; `*_tokens` (completion lengths) are needed by "ipo" and by `rpo_alpha`."""
     chosen_ratio = policy_chosen - ref_chosen
     rejected_ratio = policy_rejected - ref_rejected
     logits = beta * (chosen_ratio - rejected_ratio)
@@ -64,6 +70,10 @@ def preference_loss(
         per_pair = (-(1 - eps) * F.logsigmoid(logits) + eps * F.logsigmoid(-logits)) / (1 - 2 * eps)
     else:
         raise ValueError(f"unknown loss_type {loss_type!r}")
+    if rpo_alpha:
+        if chosen_tokens is None:
+            raise ValueError("rpo_alpha needs completion token counts")
+        per_pair = per_pair - rpo_alpha * policy_chosen / chosen_tokens.clamp(min=1)
     if weights is None:
         loss = per_pair.mean()
     else:

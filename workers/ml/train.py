@@ -98,7 +98,8 @@ def evaluate(model, pairs: list[TokenizedPair], ref_chosen: torch.Tensor, ref_re
         idx = torch.tensor([p.index for p in batch], device=device)
         c, r, nc, nr, _ = pair_logps(model, batch, pad_id, device)
         out = preference_loss(c, r, ref_chosen[idx], ref_rejected[idx], beta=config.beta, loss_type=config.loss_type,
-                              label_smoothing=config.label_smoothing, chosen_tokens=nc, rejected_tokens=nr)
+                              label_smoothing=config.label_smoothing, chosen_tokens=nc, rejected_tokens=nr,
+                              rpo_alpha=config.rpo_alpha)
         rows.append(torch.stack([out.per_pair, out.chosen_rewards, out.rejected_rewards, c.float(), r.float()], 1))
     loss, chosen_rw, rejected_rw, chosen_lp, rejected_lp = torch.cat(rows).T
     margins = chosen_rw - rejected_rw
@@ -187,7 +188,7 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
             out = preference_loss(c, r, reference["train_chosen"][idx], reference["train_rejected"][idx],
                                   beta=cfg.beta, loss_type=cfg.loss_type, label_smoothing=cfg.label_smoothing,
                                   weights=torch.tensor([p.weight for p in batch], device=device),
-                                  chosen_tokens=nc, rejected_tokens=nr)
+                                  chosen_tokens=nc, rejected_tokens=nr, rpo_alpha=cfg.rpo_alpha)
             (out.loss / cfg.grad_accum).backward()
             stats.append(torch.stack([out.chosen_rewards, out.rejected_rewards, c.detach(), r.detach()], 1))
             step_loss += out.loss.item() / cfg.grad_accum

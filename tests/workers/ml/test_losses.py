@@ -47,3 +47,15 @@ def test_weights_make_a_weighted_mean():
     per = run("sigmoid").per_pair
     out = run("sigmoid", weights=torch.tensor([1.0, 3.0, 0.0]))
     assert out.loss.item() == pytest.approx(((per[0] + 3 * per[1]) / 4).item())
+
+
+@pytest.mark.parametrize("loss_type", LOSS_TYPES)
+def test_rpo_adds_the_chosen_per_token_nll(loss_type):
+    plain, rpo = run(loss_type), run(loss_type, rpo_alpha=0.7)
+    assert torch.allclose(rpo.per_pair, plain.per_pair + 0.7 * (-PC / LEN_C))
+    assert torch.equal(rpo.chosen_rewards, plain.chosen_rewards)  # rewards (and accuracy) are DPO's
+
+
+def test_rpo_needs_token_counts():
+    with pytest.raises(ValueError, match="token counts"):
+        preference_loss(PC, PR, RC, RR, beta=0.5, loss_type="sigmoid", rpo_alpha=1.0)
