@@ -45,6 +45,10 @@ class GateInputs:
     adapter_violations: list[bool]  # compliance verdict per candidate generation
     baseline_violations: list[bool]  # per generation of the compliance baseline
     baseline_label: str = "base"  # "base" or "adapter vN" (the active adapter)
+    # Per generation of the base model when the baseline is the active adapter: the candidate must not
+    # break rules significantly more often than the base either, or a rate could creep up a little
+    # (within noise) with every promotion. None when the baseline already is the base.
+    base_violations: list[bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,18 +103,19 @@ def _ratio(num: float | None, den: float | None) -> float | None:
     return num / den if den > 0 else (1.0 if num == 0 else float("inf"))
 
 
-def _compliance_check(inputs: GateInputs, t: GateThresholds, cand: float | None, base: float | None) -> Check:
+def _compliance_check(name: str, t: GateThresholds, candidate: list[bool], baseline: list[bool], label: str) -> Check:
     """Violation rate not above the baseline's. Both are rates over a few dozen samples, so an excess
     counts only when it is more than sampling noise: a one-sided Fisher exact test of "the candidate
     violates more often" must give p < compliance_alpha for the check to fail."""
-    check = _cmp("compliance_violation_rate", cand, (base if base is not None else 0.0) + t.compliance_tolerance,
-                 "<=", f"violation rate of generations (baseline {inputs.baseline_label}: {base})")
-    if check.passed or cand is None or not inputs.baseline_violations:
+    cand, base = _rate(candidate), _rate(baseline)
+    check = _cmp(name, cand, (base if base is not None else 0.0) + t.compliance_tolerance,
+                 "<=", f"violation rate of generations (baseline {label}: {base})")
+    if check.passed or cand is None or not baseline:
         return check
     from scipy.stats import fisher_exact
 
-    a, n_a = sum(inputs.adapter_violations), len(inputs.adapter_violations)
-    b, n_b = sum(inputs.baseline_violations), len(inputs.baseline_violations)
+    a, n_a = sum(candidate), len(candidate)
+    b, n_b = sum(baseline), len(baseline)
     p = float(fisher_exact([[a, n_a - a], [b, n_b - b]], alternative="greater").pvalue)
     passed = p >= t.compliance_alpha
     verdict = "within sampling noise, ok" if passed else "significantly above, fails"
@@ -137,13 +142,13 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
     jac = t.near_duplicate_jaccard
     base_uniq = 1 - metrics.near_duplicate_rate(base, jac) if have_gen else None
     cand_uniq = 1 - metrics.near_duplicate_rate(cand, jac) if have_gen else None
-    cand_viol, base_viol = _rate(inputs.adapter_violations), _rate(inputs.baseline_violations)
     length_ratio = _ratio(metrics.mean_words(cand), metrics.mean_words(base)) if have_gen else None
     checks = [
         _cmp("reward_accuracy", acc, t.min_reward_accuracy, ">=", f"held-out reward accuracy on {pairs} pairs"),
         _cmp("reward_accuracy_significance", p_value, t.significance_alpha, "<",
              "one-sided binomial p-value of the accuracy against 0.5"),
-        _compliance_check(inputs, t, cand_viol, base_viol),
+        _compliance_check("compliance_violation_rate", t, inputs.adapter_violations, inputs.baseline_violations,
+                          inputs.baseline_label),
         _cmp("distinct_2", cand_d2, round(t.min_diversity_ratio * (base_d2 or 0.0), 6), ">=",
              f"distinct-2 of generations (base {base_d2})"),
         _cmp("non_duplicate_rate", cand_uniq, round(t.min_diversity_ratio * (base_uniq or 0.0), 6), ">=",
@@ -155,6 +160,9 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
         _cmp("changed_fraction", metrics.changed_fraction(base, cand) if have_gen else None,
              t.min_changed_fraction, ">=", "share of same-seed generations that differ from the base"),
     ]
+    if inputs.base_violations is not None and inputs.baseline_label != "base":
+        checks.insert(3, _compliance_check("compliance_vs_base", t, inputs.adapter_violations, inputs.base_violations,
+                                           "base"))
     summary = {"holdout_pairs": pairs, "generations": len(cand), "baseline": inputs.baseline_label,
                "samples": {"base": base[:5], "adapter": cand[:5]}}
     return GateReport(passed=all(c.passed for c in checks), checks=checks, summary=summary)

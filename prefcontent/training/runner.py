@@ -248,7 +248,7 @@ def _gate(run: TrainingRun, examples: list, adapter_dir: Path, holdout: dict) ->
         holdout=holdout, beta=float(run.hyperparameters.get("beta", 0.1)),
         base_texts=gens.base, adapter_texts=gens.candidate, adapter_violations=violations(gens.candidate),
         baseline_violations=violations(gens.baseline if gens.baseline is not None else gens.base),
-        baseline_label=label,
+        baseline_label=label, base_violations=violations(gens.base) if gens.baseline is not None else None,
     ), gate_thresholds()).to_dict()
     report["summary"]["held_out_briefs"] = len(prompts)
     if note:

@@ -60,6 +60,19 @@ def test_compliance_is_measured_against_the_baseline_not_zero():
     assert "active adapter v2" in check(report, "compliance_violation_rate").detail
 
 
+def test_against_an_active_adapter_the_base_stays_the_compliance_floor():
+    """No ratchet: each promotion may look fine next to the previous adapter while the rate creeps up."""
+    creeping = inputs(adapter_violations=[True] * 7 + [False] * 25, baseline_violations=[True] * 5 + [False] * 27,
+                      baseline_label="active adapter v3", base_violations=[False] * 32)
+    report = evaluate_gate(creeping, GateThresholds())
+    assert check(report, "compliance_violation_rate").passed  # 7/32 vs 5/32 is noise
+    floor = check(report, "compliance_vs_base")
+    assert not floor.passed and "0/32" in floor.detail and "Fisher" in floor.detail
+    assert not report.passed and report.reasons[0].startswith("compliance_vs_base")
+    without_active = evaluate_gate(inputs(), GateThresholds())
+    assert "compliance_vs_base" not in [c.name for c in without_active.checks]
+
+
 def test_without_holdout_or_generations_nothing_is_measurable_so_it_fails():
     report = evaluate_gate(inputs(holdout={}, base_texts=[], adapter_texts=[], adapter_violations=[],
                                   baseline_violations=[]), GateThresholds())
