@@ -192,15 +192,16 @@ def _execute(run: TrainingRun, owner: str, keeper: LeaseKeeper) -> str:
     state = State.SUCCEEDED if report["passed"] else State.REJECTED
     error = "" if report["passed"] else "Promotion gate failed: " + "; ".join(report["reasons"])
     try:
+        # One transaction: whoever sees the run succeeded also sees its adapter active (auto-promote).
         with transaction.atomic():
             adapter = adapter_version_publish(run=run, adapter_dir=Path(result.adapter_dir), eval_report=report,
                                               model_card=card, passed=report["passed"])
             _finish(run, owner, state, error=error, holdout=holdout, step=result.steps)
+            if report["passed"]:
+                adapter_auto_promote(adapter=adapter)
     except StoreError as exc:
         _finish(run, owner, State.FAILED, error=f"Publishing the adapter failed; nothing was published: {exc}")
         return State.FAILED
-    if report["passed"]:
-        adapter_auto_promote(adapter=adapter)
     shutil.rmtree(work, ignore_errors=True)
     return state
 

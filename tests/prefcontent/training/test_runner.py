@@ -47,6 +47,22 @@ def test_end_to_end_through_the_api(owner_client, brand, training_env, no_broker
     assert not run_dir(run_id).exists()  # checkpoints are dropped once the adapter is published
 
 
+def test_succeeded_and_promoted_are_one_commit(owner_client, brand, training_env, no_broker, monkeypatch):
+    """A client that sees the run succeeded also sees its adapter active: if the promotion cannot be
+    written, neither is the success (nor the adapter row)."""
+    import prefcontent.training.runner as runner
+
+    def broken_promote(*, adapter):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(runner, "adapter_auto_promote", broken_promote)
+    run_id = start(owner_client, brand, make_snapshot(brand))
+    assert training_run_execute(run_id=run_id) == State.FAILED
+    run = TrainingRun.objects.get(pk=run_id)
+    assert run.state == State.FAILED and "database went away" in run.error
+    assert not AdapterVersion.objects.filter(brand=brand).exists()
+
+
 def test_a_failing_gate_rejects_with_readable_reasons(owner_client, brand, training_env, no_broker):
     training_env.ADAPTER_GATE = {"min_reward_accuracy": 1.01}
     run_id = start(owner_client, brand, make_snapshot(brand))
