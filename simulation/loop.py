@@ -25,17 +25,26 @@ class SimConfig:
     rounds: int = 4  # round 0 (base model) plus rounds-1 trained rounds
     brands: int = 2  # how many of the default brands take part
     briefs: int = 10  # briefs (experiments) per brand and round
-    candidates: int = 8  # generated candidates per brief (n)
+    candidates: int = 16  # generated candidates per generation job (n); the experiment's arms come from the first
+    # Generation jobs per brief. Only the first job's candidates go into the experiment; the round's metrics
+    # are read on all of them (10 briefs x 2 x 16 = 320 texts), so that e.g. a 3 % violation rate is not
+    # measured as 0/80 in one round and 2/80 in the next.
+    jobs_per_brief: int = 2
     arms: int = 3  # arms per experiment (compliant candidates, chosen to differ from each other)
     units: int = 1500  # simulated readers per experiment
     views_per_unit: int = 24  # impressions per reader
     decision_threshold: float = 0.9  # the simulated brands' required probability-to-be-best
     history_tests: int = 200  # past A/B tests each brand imports before round 0 (0: none)
     min_sample_per_arm: int = 1000  # impressions an arm needs before a decision
-    train_epochs: int = 2  # passes over the snapshot's train split per training run
-    learning_rate: float = 3e-4
+    train_epochs: int = 4  # passes over the snapshot's train split per training run
+    learning_rate: float = 2e-3  # the dev model is tiny: LoRA on it needs a larger step than on a 1B model
     holdout_fraction: float = 0.25  # share of pairs the gate evaluates on
-    beta: float = 0.1
+    beta: float = 0.3
+    # Conservative DPO: A/B winners are right most of the time, not always (threshold 0.9, pairs at 0.95,
+    # many tests), and plain DPO on noisy labels pushes the losers down until the copy stops parsing.
+    loss_type: str = "cdpo"
+    label_smoothing: float = 0.2
+    rpo_alpha: float = 1.0  # NLL on the winners keeps the copy grammatical while DPO moves it (see workers.ml.losses)
     temperature: float = 0.8
     max_new_tokens: int = 40
     seed: int = 0
@@ -159,12 +168,13 @@ class BrandLoop:
         from prefcontent.generation.services import generation_job_create, sampling_params
 
         jobs = []
-        for i, brief in enumerate(briefs):
-            params = sampling_params(n=self.cfg.candidates, temperature=self.cfg.temperature, top_p=1.0,
-                                     max_new_tokens=self.cfg.max_new_tokens,
-                                     seed=self.cfg.seed * 100_000 + round_no * 100 + i)
-            jobs.append(generation_job_create(principal=self.principal, brand=self.brand, brief=brief,
-                                              channel=self.sim.channel, params=params))
+        for k in range(self.cfg.jobs_per_brief):  # every brief's first job comes first
+            for i, brief in enumerate(briefs):
+                params = sampling_params(n=self.cfg.candidates, temperature=self.cfg.temperature, top_p=1.0,
+                                         max_new_tokens=self.cfg.max_new_tokens,
+                                         seed=self.cfg.seed * 100_000 + round_no * 100 + i + 1000 * k)
+                jobs.append(generation_job_create(principal=self.principal, brand=self.brand, brief=brief,
+                                                  channel=self.sim.channel, params=params))
         ids = [j.pk for j in jobs]
         _wait(lambda: GenerationJob.objects.filter(pk__in=ids, state__in=GenerationJob.TERMINAL).count() == len(ids),
               self.cfg.job_timeout_s, "generation jobs")
@@ -205,7 +215,7 @@ class BrandLoop:
         jobs = self._generate(briefs, round_no)
         texts = [c.text for job in jobs for c in job.candidates.all() if c.text]
         allowed_texts = [t for t in texts if self.allowed(t)]
-        experiments = [e for e in (self._experiment(job, round_no) for job in jobs) if e is not None]
+        experiments = [e for e in (self._experiment(job, round_no) for job in jobs[:len(briefs)]) if e is not None]
         concluded = 0
         for experiment in experiments:
             send_traffic(key_principal=self.key_principal, experiment_id=experiment.pk, audience=self.sim.audience,
@@ -263,7 +273,8 @@ class BrandLoop:
         run = training_run_create(
             principal=self.principal, brand=self.brand, snapshot=snapshot, parent_adapter=None,
             hyperparameters={"epochs": self.cfg.train_epochs, "lr": self.cfg.learning_rate, "beta": self.cfg.beta,
-                             "seed": self.cfg.seed},
+                             "loss_type": self.cfg.loss_type, "label_smoothing": self.cfg.label_smoothing,
+                             "rpo_alpha": self.cfg.rpo_alpha, "seed": self.cfg.seed},
         )
         _wait(lambda: TrainingRun.objects.get(pk=run.pk).state not in ("queued", "running"),
               self.cfg.job_timeout_s, f"training run {run.pk}", poll_s=1.0)
