@@ -27,7 +27,8 @@ def compare(a: dict, b: dict) -> dict[str, float]:
         la, lb = a["brands"][brand]["lift"], b["brands"][brand]["lift"]
         out[f"{key}_lift_a"], out[f"{key}_lift_b"] = la, lb
         out[f"{key}_abs_diff_lift"] = abs(la - lb)
-        out[f"{key}_same_adapter_versions"] = float([x["adapter_version"] for x in ra] == [y["adapter_version"] for y in rb])
+        versions_a, versions_b = [x["adapter_version"] for x in ra], [y["adapter_version"] for y in rb]
+        out[f"{key}_same_adapter_versions"] = float(versions_a == versions_b)
     return out
 
 
