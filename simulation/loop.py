@@ -30,7 +30,7 @@ class SimConfig:
     # are read on all of them (10 briefs x 2 x 16 = 320 texts), so that e.g. a 3 % violation rate is not
     # measured as 0/80 in one round and 2/80 in the next.
     jobs_per_brief: int = 2
-    arms: int = 3  # arms per experiment (compliant candidates, chosen to differ from each other)
+    arms: int = 4  # arms per experiment (compliant candidates, chosen to differ from each other)
     units: int = 1500  # simulated readers per experiment
     views_per_unit: int = 24  # impressions per reader
     decision_threshold: float = 0.9  # the simulated brands' required probability-to-be-best
