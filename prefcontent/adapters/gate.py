@@ -160,7 +160,7 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
         _cmp("changed_fraction", metrics.changed_fraction(base, cand) if have_gen else None,
              t.min_changed_fraction, ">=", "share of same-seed generations that differ from the base"),
     ]
-    if inputs.base_violations is not None and inputs.baseline_label != "base":
+    if inputs.base_violations is not None:
         checks.insert(3, _compliance_check("compliance_vs_base", t, inputs.adapter_violations, inputs.base_violations,
                                            "base"))
     summary = {"holdout_pairs": pairs, "generations": len(cand), "baseline": inputs.baseline_label,

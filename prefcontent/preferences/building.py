@@ -202,22 +202,30 @@ def _candidates(experiments: list[Experiment], arms_by_experiment: dict[int, lis
         candidates.extend((experiment, a, b, counts, "ranked") for a in rest for b in rest
                           if a.pk != b.pk and counts[a.pk][1] * counts[b.pk][0] > counts[b.pk][1] * counts[a.pk][0])
 
-    def evidence_of(rows):
-        return pair_evidence([c[3][c[1].pk][0] for c in rows], [c[3][c[1].pk][1] for c in rows],
-                             [c[3][c[2].pk][0] for c in rows], [c[3][c[2].pk][1] for c in rows]) if rows else []
-
-    evidences = evidence_of(candidates)
+    evidences = pair_evidence([c[3][c[1].pk][0] for c in candidates], [c[3][c[1].pk][1] for c in candidates],
+                              [c[3][c[2].pk][0] for c in candidates], [c[3][c[2].pk][1] for c in candidates],
+                              ) if candidates else []
     keep = []
-    for candidate, ev in zip(candidates, evidences, strict=True):
-        experiment, ordering = candidate[0], candidate[4]
-        if ordering == "ranked":
-            min_prob, min_lift = _evidence_bar(experiment.brand)
-            trials = min(candidate[3][candidate[1].pk][0], candidate[3][candidate[2].pk][0])
-            if (ev.prob_better < min_prob or (ev.lift is not None and ev.lift < min_lift)
-                    or trials < _min_sample(experiment)):
-                continue
-        keep.append((candidate, ev))
+    for (experiment, better, worse, counts, ordering), ev in zip(candidates, evidences, strict=True):
+        if ordering == "ranked" and _evidence_shortfall(counts[better.pk][0], counts[worse.pk][0], ev.prob_better,
+                                                        ev.lift, _min_sample(experiment),
+                                                        *_evidence_bar(experiment.brand)):
+            continue
+        keep.append(((experiment, better, worse, counts, ordering), ev))
     return [c for c, _ in keep], [e for _, e in keep]
+
+
+def _evidence_shortfall(chosen_trials: int, rejected_trials: int, prob_better: float, lift: float | None,
+                        min_sample: int, min_prob: float, min_lift: float) -> str | None:
+    """Why the counts fall short of the brand's evidence bar, or None when they meet it."""
+    short = [side for side, n in (("chosen", chosen_trials), ("rejected", rejected_trials)) if n < min_sample]
+    if short:
+        return f"{' and '.join(short)} arm below the minimum sample of {min_sample}"
+    if prob_better < min_prob:
+        return f"P(chosen better) {prob_better:.3f} < required {min_prob:g}"
+    if lift is not None and lift < min_lift:
+        return f"lift {lift:.3f} < required {min_lift:g}"
+    return None
 
 
 def _exclusions(evidence: dict, compliance, chosen: str, rejected: str, min_sample: int,
@@ -234,16 +242,11 @@ def _exclusions(evidence: dict, compliance, chosen: str, rejected: str, min_samp
     if evidence["srm_flag"]:
         out.append({"reason": SRM, "message": "the source experiment had a sample ratio mismatch "
                                               f"(p={evidence['srm_p_value']})"})
-    short = [side for side in ("chosen", "rejected") if evidence[side]["trials"] < min_sample]
-    if short:
-        out.append({"reason": INSUFFICIENT_DATA,
-                    "message": f"{' and '.join(short)} arm below the minimum sample of {min_sample}"})
-    elif evidence["prob_better"] < evidence["required_prob"]:
-        out.append({"reason": INSUFFICIENT_DATA, "message": f"P(chosen better) {evidence['prob_better']:.3f} "
-                                                            f"< required {evidence['required_prob']:g}"})
-    elif evidence["lift"] is not None and evidence["lift"] < evidence["required_lift"]:
-        out.append({"reason": INSUFFICIENT_DATA,
-                    "message": f"lift {evidence['lift']:.3f} < required {evidence['required_lift']:g}"})
+    shortfall = _evidence_shortfall(evidence["chosen"]["trials"], evidence["rejected"]["trials"],
+                                    evidence["prob_better"], evidence["lift"], min_sample,
+                                    evidence["required_prob"], evidence["required_lift"])
+    if shortfall:
+        out.append({"reason": INSUFFICIENT_DATA, "message": shortfall})
     return out
 
 
