@@ -66,8 +66,9 @@ def run_ours(base: str, pairs: list[dict], epochs: int, out: str, *, hp: dict = 
     start = time.perf_counter()
     result = train_dpo(job)
     elapsed = time.perf_counter() - start
+    steps = sorted(h["elapsed_s"] for h in result.history)
     return {"pairs_per_s": len(pairs) * epochs / elapsed, "seconds": elapsed, "steps": result.steps,
-            "peak_rss_mb": peak_rss_mb()}
+            "train_loop_s": steps[-1] if steps else 0.0, "peak_rss_mb": peak_rss_mb()}
 
 
 def trl_trainer(base: str, pairs: list[dict], epochs: int, out: str, *, sequential: bool = False, hp: dict = HP,
@@ -111,11 +112,11 @@ def trl_trainer(base: str, pairs: list[dict], epochs: int, out: str, *, sequenti
 def run_trl(base: str, pairs: list[dict], epochs: int, out: str, *, hp: dict = HP, device: str = "cpu") -> dict:
     start = time.perf_counter()
     trainer = trl_trainer(base, pairs, epochs, out, hp=hp, gpu=device.startswith("cuda"))
-    trainer.train()
+    output = trainer.train()
     trainer.save_model(out)
     elapsed = time.perf_counter() - start
     return {"pairs_per_s": len(pairs) * epochs / elapsed, "seconds": elapsed, "steps": trainer.state.global_step,
-            "peak_rss_mb": peak_rss_mb()}
+            "train_loop_s": output.metrics["train_runtime"], "peak_rss_mb": peak_rss_mb()}
 
 
 def run_agreement(base: str, pairs: list[dict], out: str, steps: int = 4) -> dict:

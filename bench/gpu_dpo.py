@@ -8,7 +8,8 @@ bench/dpo_vs_trl.py. Each trainer runs in its own process, end to end from the m
 Reports, for each trainer: pair tokens/s (prompt + chosen + rejected tokens of the pairs
 trained on, prompt counted once, the same numerator for both), model FLOP utilisation
 (6 x parameters x pair tokens per second over the GPU's dense bf16 peak, --peak-tflops) and
-peak GPU memory. `--tiny` runs a tiny Qwen2 on the CPU to check the script itself.
+peak GPU memory; then the same split into setup (load, tokenise, reference pass, save) and the
+optimizer loop, with the loop's own tokens/s and utilisation. `--tiny` runs a tiny Qwen2 on the CPU to check the script itself.
     python bench/gpu_dpo.py [--tiny] [--pairs N] [--epochs E]
 """
 from __future__ import annotations
@@ -110,6 +111,12 @@ def main() -> None:
         print(f"{label}_tokens_per_s={tok_s:.0f}")
         print(f"{label}_mfu={6 * n_params * tok_s / (args.peak_tflops * 1e12):.4f}")
         print(f"{label}_peak_mem_mb={r['peak_mem_mb']:.0f}")
+        # End to end = setup (load, tokenise, reference pass, save) + the optimizer loop.
+        loop_tok_s = tokens * args.epochs / r["train_loop_s"]
+        print(f"{label}_setup_s={r['seconds'] - r['train_loop_s']:.1f}")
+        print(f"{label}_train_loop_s={r['train_loop_s']:.1f}")
+        print(f"{label}_loop_tokens_per_s={loop_tok_s:.0f}")
+        print(f"{label}_loop_mfu={6 * n_params * loop_tok_s / (args.peak_tflops * 1e12):.4f}")
     print(f"dpo_vs_trl_speedup={results['ours']['pairs_per_s'] / results['trl']['pairs_per_s']:.2f}")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from workers.ml.config import TrainConfig
+from workers.ml.kernels import configure_attention
 
 
 def pick_device(requested: str | None) -> torch.device:
@@ -27,6 +28,7 @@ def load_base_model(path: str, device: torch.device):
     """The frozen base causal LM: bf16 weights on GPU (autocast does the rest), fp32 on CPU."""
     from transformers import AutoModelForCausalLM
 
+    configure_attention(device)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation="sdpa")
     model.requires_grad_(False)

@@ -19,6 +19,7 @@ from typing import Literal
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from workers.ml.kernels import configure_attention
 from workers.ml.serving.adapters import AdapterCache
 from workers.ml.serving.batch import DecodeBatch, Sequence
 from workers.ml.serving.lora import PeftLora, SegmentedLora
@@ -88,6 +89,7 @@ class Engine:
         self.model_id = str(base_model_path)
         self.stats = EngineStats()
         self._device = torch.device(self.config.device)
+        configure_attention(self._device)
         self._tokenizer = AutoTokenizer.from_pretrained(str(base_model_path))
         model = AutoModelForCausalLM.from_pretrained(str(base_model_path), dtype=getattr(torch, self.config.dtype))
         model.to(self._device).eval()
