@@ -23,6 +23,7 @@ import statistics
 from ingest import BenchServer, run_load_process, seed
 from pacing import paced
 
+
 def measure(port: int, key: str, paths: list[str], rate: float) -> tuple[float, float, int]:
     latencies, errors = run_load_process(paced, (port, key, [(i / rate, "get", p, None) for i, p in enumerate(paths)]))
     latencies = latencies["get"]

@@ -22,6 +22,7 @@ import statistics
 from ingest import BenchServer, make_batches, run_load_process, seed
 from pacing import paced
 
+
 def _p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 

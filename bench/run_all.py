@@ -31,7 +31,7 @@ LINE = re.compile(r"^([a-z0-9_]+)=([-+0-9.eE]+)$")
 def run(script: str, quick: bool) -> dict[str, float]:
     cmd = [sys.executable, str(BENCH / script)] + (["--quick"] if quick else [])
     print(f"== {' '.join(cmd[1:])}", flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=BENCH.parent)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=BENCH.parent)
     sys.stdout.write(proc.stdout)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])

@@ -28,7 +28,7 @@ def readyz(request):
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = type(exc).__name__
-    ok, detail = _broker_ok()
+    _, detail = _broker_ok()
     checks["broker"] = detail
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)

@@ -90,8 +90,9 @@ def _rows(text: str, fmt: str) -> Iterator[tuple[int, dict | None, str | None]]:
 
 
 def _int(value, name: str) -> int:
+    """A count from an uploaded row; ValueError (not TypeError) because each becomes a row's 400 error."""
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number")
+        raise ValueError(f"{name} must be a whole number")  # noqa: TRY004
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, str):
@@ -100,7 +101,7 @@ def _int(value, name: str) -> int:
             raise ValueError(f"{name} must be a whole number, got {value!r}")
         value = int(value)
     if not isinstance(value, int):
-        raise ValueError(f"{name} must be a whole number")
+        raise ValueError(f"{name} must be a whole number")  # noqa: TRY004
     if value < 0:
         raise ValueError(f"{name} must not be negative, got {value}")
     return value

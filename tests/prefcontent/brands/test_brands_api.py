@@ -1,9 +1,8 @@
 import pytest
 from django.test import TestCase
 
-from tests.factories import BrandFactory
-
 from tests.conftest import client_for_user
+from tests.factories import BrandFactory
 
 
 @pytest.mark.smoke
@@ -38,7 +37,6 @@ def test_non_numeric_id_is_404(owner_client):
 
 def test_deleting_a_brand_erases_its_artifacts(owner_client, brand, settings, tmp_path):
     from models_store import get_store
-
     from prefcontent.brands.services import brand_artifact_prefix
 
     store = get_store(settings.MODELS_STORE_URL)

@@ -3,7 +3,6 @@ import json
 import time
 
 import pytest
-from django.conf import settings
 from django.test import TestCase
 
 from models_store import get_store

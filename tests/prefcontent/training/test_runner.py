@@ -50,7 +50,7 @@ def test_end_to_end_through_the_api(owner_client, brand, training_env, no_broker
 def test_succeeded_and_promoted_are_one_commit(owner_client, brand, training_env, no_broker, monkeypatch):
     """A client that sees the run succeeded also sees its adapter active: if the promotion cannot be
     written, neither is the success (nor the adapter row)."""
-    import prefcontent.training.runner as runner
+    from prefcontent.training import runner
 
     def broken_promote(*, adapter):
         raise RuntimeError("database went away")
