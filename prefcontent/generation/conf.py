@@ -24,6 +24,7 @@ class GenerationSettings:
     max_candidates: int  # most texts per score request
     max_candidate_chars: int  # longest text to score
     dedup_threshold: float  # character-trigram similarity at which two outputs are near duplicates
+    best_of_diversity: float  # best_of serves high scorers that differ: sds of score a full repeat costs (0: top-n)
     device: str  # torch device of the engine: "auto" (cuda when the worker has a GPU), "cpu", "cuda:1", ...
     dtype: str  # torch dtype name of the base model weights in the engine
     task_time_limit_s: int  # hard Celery limit of one job execution
@@ -42,6 +43,7 @@ def generation_settings() -> GenerationSettings:
         max_candidates=knob("GENERATE_MAX_SCORE_CANDIDATES", 32),
         max_candidate_chars=knob("GENERATE_MAX_CANDIDATE_CHARS", 2000),
         dedup_threshold=knob("GENERATE_DEDUP_THRESHOLD", 0.9),
+        best_of_diversity=knob("GENERATE_BEST_OF_DIVERSITY", 2.0),
         device=knob("GENERATE_DEVICE", "auto"),
         dtype=knob("GENERATE_DTYPE", "float32"),
         task_time_limit_s=knob("GENERATE_TASK_TIME_LIMIT", 300),

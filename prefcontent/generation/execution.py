@@ -21,6 +21,7 @@ from prefcontent.generation import facade
 from prefcontent.generation.checks import check_outputs, compliance_mode
 from prefcontent.generation.conf import generation_settings
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
+from prefcontent.generation.ranking import select_best_diverse
 from prefcontent.generation.sharding import shard_heartbeat_record
 
 logger = logging.getLogger(__name__)
@@ -157,7 +158,8 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
         values = facade.score(prompt=job.prompt, candidates=[c.text for c in usable], adapter=adapter,
                               beta=float(params["beta"]), timeout=_timeout())
         scores = {c.index: s for c, s in zip(usable, values)}
-        usable.sort(key=lambda c: -scores[c.index])
+        order = select_best_diverse([c.text for c in usable], values, params["n"], diversity=cfg.best_of_diversity)
+        usable = [usable[i] for i in order]
     selected = {c.index: rank for rank, c in enumerate(usable[: params["n"]], start=1)}
     by_index = {c.index: c for c in generation.completions}
     with transaction.atomic():

@@ -44,7 +44,8 @@ class GenerateIn(_BriefChoiceIn):
     seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**31 - 1)
     best_of = serializers.IntegerField(
         required=False, allow_null=True, min_value=1,
-        help_text="Sample this many and keep the n the brand adapter scores best (needs an active adapter).")
+        help_text="Sample this many and serve n of them: the ones the brand adapter scores best, kept apart from "
+                  "each other (needs an active adapter).")
     use_base_model = serializers.BooleanField(
         required=False, default=False, help_text="Generate with the base model even if the brand has an adapter.")
 

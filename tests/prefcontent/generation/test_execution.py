@@ -8,6 +8,7 @@ from prefcontent.core.principal import SYSTEM
 from prefcontent.generation import services
 from prefcontent.generation.execution import generation_job_execute
 from prefcontent.generation.models import GenerationShard
+from prefcontent.generation.ranking import select_best_diverse
 from prefcontent.generation.selectors import variant_lineage
 from tests.prefcontent.generation.factories import (
     BriefFactory,
@@ -100,7 +101,8 @@ def test_a_corrupt_adapter_fails_clearly_and_never_falls_back(brand, tiny_adapte
     assert any(r.levelno == logging.ERROR and str(job.pk) in r.getMessage() for r in caplog.records)
 
 
-def test_best_of_keeps_the_best_scored(brand, tiny_adapter_dir):
+def test_best_of_without_diversity_keeps_the_best_scored(brand, tiny_adapter_dir, settings):
+    settings.GENERATE_BEST_OF_DIVERSITY = 0.0
     publish_adapter(brand, tiny_adapter_dir)
     job = _run(brand, n=2, best_of=5, seed=4, temperature=1.2, max_new_tokens=10)
     assert job.state == "succeeded", job.error_message
@@ -111,6 +113,28 @@ def test_best_of_keeps_the_best_scored(brand, tiny_adapter_dir):
     assert all(c.status == "not_selected" for c in scored if not c.variant_id)
     assert min(c.score for c in stored) >= max((c.score for c in scored if not c.variant_id), default=-1e9)
     assert stored[0].variant.provenance["score"] == stored[0].score
+
+
+def test_best_of_serves_the_diverse_selection_of_the_scored(brand, tiny_adapter_dir, settings, monkeypatch):
+    from prefcontent.generation import execution
+
+    settings.GENERATE_BEST_OF_DIVERSITY = 50.0
+    calls = []
+
+    def recording(texts, scores, n, *, diversity):  # the real selection, with its arguments recorded
+        calls.append((list(texts), list(scores), n, diversity))
+        return select_best_diverse(texts, scores, n, diversity=diversity)
+
+    monkeypatch.setattr(execution, "select_best_diverse", recording)
+    publish_adapter(brand, tiny_adapter_dir)
+    job = _run(brand, n=3, best_of=8, seed=1, temperature=1.0, max_new_tokens=10)
+    assert job.state == "succeeded", job.error_message
+    (texts, scores, n, diversity), = calls
+    assert (n, diversity) == (3, 50.0)
+    scored = sorted(job.candidates.exclude(score=None), key=lambda c: c.index)
+    assert texts == [c.text for c in scored] and scores == [c.score for c in scored]
+    stored = sorted((c for c in scored if c.variant_id), key=lambda c: c.rank)
+    assert [c.index for c in stored] == [scored[i].index for i in select_best_diverse(texts, scores, 3, diversity=50.0)]
 
 
 def test_score_ranks_candidates_by_implicit_reward(brand, tiny_adapter_dir):

@@ -1,0 +1,40 @@
+import pytest
+
+from prefcontent.generation.ranking import select_best_diverse
+
+TEXTS = [
+    "Save 30% on running shoes today.",  # best score
+    "Save 30% on running shoes today!",  # near copy of the best, second score
+    "Meet the trail sneakers built for rain.",  # different, third score
+    "Ask us about backpacks.",  # different, lowest
+]
+SCORES = [2.0, 1.9, 1.5, -1.0]
+
+
+def test_without_diversity_it_is_top_n_by_score():
+    assert select_best_diverse(TEXTS, SCORES, 3, diversity=0.0) == [0, 1, 2]
+
+
+def test_with_diversity_a_near_copy_of_a_pick_gives_way_to_a_different_text():
+    assert select_best_diverse(TEXTS, SCORES, 2, diversity=2.0) == [0, 2]
+    # ... but it is still served when there is room for it before a much worse text.
+    assert select_best_diverse(TEXTS, SCORES, 3, diversity=2.0) == [0, 2, 1]
+
+
+def test_a_large_gap_in_score_beats_similarity():
+    texts = ["Save 30% on running shoes.", "Save 30% on running shoes now.", "Hello."]
+    assert select_best_diverse(texts, [5.0, 4.9, -50.0], 2, diversity=1.0) == [0, 1]
+
+
+def test_equal_scores_keep_the_sampled_order_and_spread_out():
+    texts = ["Save 30% on shoes.", "Save 30% on shoes!", "Free shipping on backpacks."]
+    assert select_best_diverse(texts, [0.0, 0.0, 0.0], 2, diversity=0.0) == [0, 1]
+    assert select_best_diverse(texts, [0.0, 0.0, 0.0], 2, diversity=1.0) == [0, 2]
+
+
+def test_edges():
+    assert select_best_diverse([], [], 3, diversity=1.0) == []
+    assert select_best_diverse(TEXTS, SCORES, 0, diversity=1.0) == []
+    assert sorted(select_best_diverse(TEXTS, SCORES, 10, diversity=1.0)) == [0, 1, 2, 3]
+    with pytest.raises(ValueError):
+        select_best_diverse(TEXTS, SCORES[:2], 2, diversity=1.0)
