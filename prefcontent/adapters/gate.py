@@ -24,6 +24,7 @@ class GateThresholds:
     compliance_alpha: float = 0.05  # an excess still fails unless a one-sided Fisher test gives p >= this
     min_diversity_ratio: float = 0.8  # distinct-2 and non-duplicate rate must keep this share of the base's
     near_duplicate_jaccard: float = 0.8  # word-set Jaccard at which two generations count as near duplicates
+    diversity_alpha: float = 0.05  # a non-duplicate share under its floor fails only if a one-sided binomial p < this
     min_length_ratio: float = 0.5  # mean generation length / the base's, lower bound
     max_length_ratio: float = 2.0  # and upper bound
     max_chosen_logp_drop: float = 0.25  # relative fall of held-out chosen log-probs vs the reference
@@ -123,6 +124,26 @@ def _compliance_check(name: str, t: GateThresholds, candidate: list[bool], basel
                  f"{check.detail.rsplit(' (', 1)[0]}; {a}/{n_a} vs {b}/{n_b}, one-sided Fisher p = {p:.3f} ({verdict})")
 
 
+def _non_duplicate_check(t: GateThresholds, candidate: float | None, base: float | None, n: int) -> Check:
+    """Share of generations without a near duplicate, at least min_diversity_ratio of the base's. A share
+    over a few dozen generations moves by several points between samples of the same adapter (on the
+    closed-loop simulation, adapters were rejected one or two texts in 64 short of the floor), so a
+    shortfall counts only when it is more than sampling noise: P(X <= observed) for X ~ Binomial(n,
+    floor) must fall below diversity_alpha, as the compliance checks do for an excess."""
+    floor = round(t.min_diversity_ratio * (base or 0.0), 6)
+    what = f"share of generations without a near duplicate (base {base})"
+    check = _cmp("non_duplicate_rate", candidate, floor, ">=", what)
+    if check.passed or candidate is None or n <= 0:
+        return check
+    k = round(candidate * n)
+    p = 1.0 - metrics.binomial_p_at_least(k + 1, n, floor)
+    passed = p >= t.diversity_alpha
+    verdict = "within sampling noise, ok" if passed else "significantly below, fails"
+    return Check(check.name, check.value, check.threshold, check.comparator, passed,
+                 f"{what} = {candidate:.4f}; {k}/{n} vs a floor of {floor}, one-sided binomial p = {p:.3f} "
+                 f"({verdict})")
+
+
 def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
     h = inputs.holdout or {}
     pairs = int(h.get("pairs", 0))
@@ -151,8 +172,7 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
                           inputs.baseline_label),
         _cmp("distinct_2", cand_d2, round(t.min_diversity_ratio * (base_d2 or 0.0), 6), ">=",
              f"distinct-2 of generations (base {base_d2})"),
-        _cmp("non_duplicate_rate", cand_uniq, round(t.min_diversity_ratio * (base_uniq or 0.0), 6), ">=",
-             f"share of generations without a near duplicate (base {base_uniq})"),
+        _non_duplicate_check(t, cand_uniq, base_uniq, len(cand)),
         _cmp("length_ratio", length_ratio, [t.min_length_ratio, t.max_length_ratio], "between",
              "mean generation length relative to the base"),
         _cmp("chosen_logp_drop", drop, t.max_chosen_logp_drop, "<=",

@@ -105,3 +105,22 @@ def test_one_extra_violation_is_sampling_noise_but_a_clear_excess_fails():
     clear = evaluate_gate(inputs(adapter_violations=[True] * 6 + [False] * 10), GateThresholds())
     assert not check(clear, "compliance_violation_rate").passed
     assert "significantly above" in check(clear, "compliance_violation_rate").detail
+
+
+def test_a_non_duplicate_share_just_under_the_floor_is_noise_far_under_it_fails():
+    """64 generations: a floor of 0.8 missed by three texts is sampling noise; missed by a third, a real loss."""
+    base = [f"base {i} text {i * 3} about {i * 7}" for i in range(64)]
+    distinct = [f"fresh {i} shoes {i * 5} for {i * 11} runners" for i in range(64)]
+    twins = lambda k: [f"same pair {j // 2} words here now" for j in range(k)]  # noqa: E731 - k texts in pairs
+    near = evaluate_gate(inputs(base_texts=base, adapter_texts=distinct[:46] + twins(18),
+                                adapter_violations=[False] * 64), GateThresholds())
+    share = check(near, "non_duplicate_rate")
+    assert share.value == pytest.approx(46 / 64) and share.threshold == 0.8
+    assert share.passed and "46/64" in share.detail and "within sampling noise" in share.detail
+    far = evaluate_gate(inputs(base_texts=base, adapter_texts=distinct[:36] + twins(28),
+                               adapter_violations=[False] * 64), GateThresholds())
+    share = check(far, "non_duplicate_rate")
+    assert not share.passed and "36/64" in share.detail and "significantly below" in share.detail
+    strict = evaluate_gate(inputs(base_texts=base, adapter_texts=distinct[:46] + twins(18),
+                                  adapter_violations=[False] * 64), GateThresholds(diversity_alpha=0.5))
+    assert not check(strict, "non_duplicate_rate").passed
