@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 
 from simulation.audience import SimBrand, default_brands
-from simulation.metrics import ceiling_ctr, distinct_n, valid_rate, violation_rate
+from simulation.metrics import ceiling_ctr, distinct_n_at, valid_rate, violation_rate
 from simulation.traffic import send_traffic
 
 
@@ -25,13 +25,17 @@ class SimConfig:
     rounds: int = 4  # round 0 (base model) plus rounds-1 trained rounds
     brands: int = 2  # how many of the default brands take part
     briefs: int = 10  # briefs (experiments) per brand and round
-    candidates: int = 16  # generated candidates per generation job (n); the experiment's arms come from the first
-    # Generation jobs per brief. Only the first job's candidates go into the experiment; the round's metrics
-    # are read on all of them (10 briefs x 2 x 16 = 320 texts), so that e.g. a 3 % violation rate is not
-    # measured as 0/80 in one round and 2/80 in the next.
+    candidates: int = 8  # variants each generation job serves (n); the experiment's arms come from the first job
+    # With an active adapter each job samples best_of and serves the n the adapter scores best (the
+    # product's best_of, ranked by the implicit DPO reward); without one (round 0) it samples n.
+    best_of: int | None = 16
+    # Generation jobs per brief. Only the first job's variants go into the experiment; the round's metrics
+    # are read on all of them (10 briefs x 2 x 8 = 160 served texts, up to 320 sampled), so that e.g. a 3 %
+    # violation rate is not measured as 0/80 in one round and 2/80 in the next.
     jobs_per_brief: int = 2
+    diversity_sample: int = 120  # distinct2 is read on this many served texts (see metrics.distinct_n_at)
     arms: int = 4  # arms per experiment (compliant candidates, chosen to differ from each other)
-    units: int = 1500  # simulated readers per experiment
+    units: int = 1100  # simulated readers per experiment (traffic is most of the run: 15 min on 2 cores)
     views_per_unit: int = 24  # impressions per reader
     decision_threshold: float = 0.9  # the simulated brands' required probability-to-be-best
     history_tests: int = 200  # past A/B tests each brand imports before round 0 (0: none)
@@ -59,7 +63,8 @@ class RoundReport:
     valid_rate: float
     violation_rate: float
     distinct2: float
-    generated: int
+    generated: int  # texts sampled (best_of per job with an adapter)
+    served: int  # texts the jobs kept as variants (n per job)
     experiments: int
     concluded: int
     pairs_active: int
@@ -163,15 +168,16 @@ class BrandLoop:
             briefs.append(brief)
         return briefs
 
-    def _generate(self, briefs, round_no: int) -> list:
+    def _generate(self, briefs, round_no: int, *, ranked: bool) -> list:
         from prefcontent.generation.models import GenerationJob
         from prefcontent.generation.services import generation_job_create, sampling_params
 
+        best_of = self.cfg.best_of if ranked else None
         jobs = []
         for k in range(self.cfg.jobs_per_brief):  # every brief's first job comes first
             for i, brief in enumerate(briefs):
                 params = sampling_params(n=self.cfg.candidates, temperature=self.cfg.temperature, top_p=1.0,
-                                         max_new_tokens=self.cfg.max_new_tokens,
+                                         max_new_tokens=self.cfg.max_new_tokens, best_of=best_of,
                                          seed=self.cfg.seed * 100_000 + round_no * 100 + i + 1000 * k)
                 jobs.append(generation_job_create(principal=self.principal, brand=self.brand, brief=brief,
                                                   channel=self.sim.channel, params=params))
@@ -212,9 +218,12 @@ class BrandLoop:
 
         active = adapter_active_for(self.brand)
         briefs = self._briefs(round_no)
-        jobs = self._generate(briefs, round_no)
+        jobs = self._generate(briefs, round_no, ranked=active is not None)
+        # Validity and compliance are read on everything sampled (before any filter or ranking);
+        # CTR and diversity on what the jobs served as variants, which is what a marketer gets.
         texts = [c.text for job in jobs for c in job.candidates.all() if c.text]
-        allowed_texts = [t for t in texts if self.allowed(t)]
+        served = [c.text for job in jobs for c in job.candidates.all() if c.variant_id]
+        allowed_texts = [t for t in served if self.allowed(t)]
         experiments = [e for e in (self._experiment(job, round_no) for job in jobs[:len(briefs)]) if e is not None]
         concluded = 0
         for experiment in experiments:
@@ -233,8 +242,8 @@ class BrandLoop:
         report = RoundReport(
             round=round_no, adapter_version=active.version if active else None,
             true_ctr=self.sim.audience.true_ctr(allowed_texts), valid_rate=valid_rate(texts),
-            violation_rate=violation_rate(texts, self.allowed), distinct2=distinct_n(texts),
-            generated=len(texts), experiments=len(experiments), concluded=concluded,
+            violation_rate=violation_rate(texts, self.allowed), distinct2=distinct_n_at(served, self.cfg.diversity_sample, seed=self.cfg.seed * 100 + round_no),
+            generated=len(texts), served=len(served), experiments=len(experiments), concluded=concluded,
             pairs_active=PreferencePair.objects.filter(brand=self.brand, status="active").count(),
         )
         self.reports.append(report)

@@ -18,6 +18,16 @@ def distinct_n(texts: list[str], n: int = 2) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
+def distinct_n_at(texts: list[str], size: int, *, n: int = 2, draws: int = 20, seed: int = 0) -> float:
+    """distinct-n at a fixed corpus size: the mean over `draws` random subsets of `size` texts (all
+    of them when there are fewer). distinct-n falls as a corpus grows (more chances to repeat an
+    n-gram), so rounds that served different numbers of texts are compared at one size."""
+    if len(texts) <= size:
+        return distinct_n(texts, n)
+    rng = random.Random(seed)
+    return sum(distinct_n(rng.sample(texts, size), n) for _ in range(draws)) / draws
+
+
 def violation_rate(texts: list[str], allowed: Callable[[str], bool]) -> float:
     return sum(not allowed(t) for t in texts) / len(texts) if texts else 0.0
 

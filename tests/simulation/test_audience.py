@@ -3,7 +3,7 @@ import random
 import pytest
 
 from simulation.audience import MAX_EFFECT, Audience, default_brands, feature_vector
-from simulation.metrics import ceiling_ctr, distinct_n, valid_rate
+from simulation.metrics import ceiling_ctr, distinct_n, distinct_n_at, valid_rate
 from workers.ml.devmodel import grammar
 
 
@@ -44,6 +44,17 @@ def test_features_and_metrics():
     rng = random.Random(0)
     texts = [grammar.generate_text(rng, "headline") for _ in range(50)]
     assert valid_rate(texts) == 1.0
+
+
+def test_distinct_n_at_compares_corpora_at_one_size():
+    rng = random.Random(1)
+    texts = [grammar.generate_text(rng, "headline") for _ in range(400)]
+    # A bigger corpus of the same copy repeats more bigrams: plain distinct-2 falls with size.
+    assert distinct_n(texts) < distinct_n(texts[:100])
+    at_100 = distinct_n_at(texts, 100, seed=3)
+    assert abs(at_100 - distinct_n(texts[:100])) < 0.05
+    assert at_100 == distinct_n_at(texts, 100, seed=3)  # deterministic for a seed
+    assert distinct_n_at(texts[:50], 100) == distinct_n(texts[:50])  # fewer texts than the size: all of them
 
 
 def test_ceiling_is_at_least_any_allowed_sample():

@@ -24,6 +24,13 @@ def test_simulate_smoke_runs_every_stage(transactional_db, settings, tiny_model_
     assert [r["round"] for r in brand["rounds"]] == [0, 1]
     first, second = brand["rounds"]
     assert first["generated"] > 0 and first["experiments"] >= 1
+    assert 0 < first["served"] <= first["generated"]
+    # With an active adapter a job samples best_of and serves the n it ranks best; without one it samples n.
+    from prefcontent.generation.models import GenerationJob
+
+    jobs = list(GenerationJob.objects.all())
+    assert jobs and all(j.params.get("best_of") == (8 if j.adapter_version_id else None) for j in jobs)
+    assert all(j.params["n"] == 4 for j in jobs)
     assert second["training"]["state"] in {"succeeded", "rejected", "skipped"}
     for key in ("true_ctr", "valid_rate", "violation_rate", "distinct2"):
         assert 0 <= first[key] <= 1
