@@ -183,4 +183,6 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
         counts = {status: sum(1 for r in rows if r.status == status) for status in Status.values}
         _finish(job, state=State.SUCCEEDED, model_id=generation.model_id, engine=generation.engine,
                 seed=generation.seed, result={"requested": params["n"], "sampled": len(rows),
-                                              "stored": len(selected), "counts": counts})
+                                              "stored": len(selected), "counts": counts,
+                                              # how best_of traded score for variety (None: no ranking)
+                                              "best_of_diversity": cfg.best_of_diversity if best_of else None})

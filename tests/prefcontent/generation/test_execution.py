@@ -130,7 +130,7 @@ def test_best_of_serves_the_diverse_selection_of_the_scored(brand, tiny_adapter_
     job = _run(brand, n=3, best_of=8, seed=1, temperature=1.0, max_new_tokens=10)
     assert job.state == "succeeded", job.error_message
     (texts, scores, n, diversity), = calls
-    assert (n, diversity) == (3, 50.0)
+    assert (n, diversity) == (3, 50.0) and job.result["best_of_diversity"] == 50.0
     scored = sorted(job.candidates.exclude(score=None), key=lambda c: c.index)
     assert texts == [c.text for c in scored] and scores == [c.score for c in scored]
     stored = sorted((c for c in scored if c.variant_id), key=lambda c: c.rank)
