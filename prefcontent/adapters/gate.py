@@ -127,7 +127,7 @@ def _compliance_check(name: str, t: GateThresholds, candidate: list[bool], basel
 def _non_duplicate_check(t: GateThresholds, candidate: float | None, base: float | None, n: int) -> Check:
     """Share of generations without a near duplicate, at least min_diversity_ratio of the base's. A share
     over a few dozen generations moves by several points between samples of the same adapter (on the
-    closed-loop simulation, adapters were rejected one or two texts in 64 short of the floor), so a
+    closed-loop simulation, adapters were rejected one to four texts in 64 short of the floor), so a
     shortfall counts only when it is more than sampling noise: P(X <= observed) for X ~ Binomial(n,
     floor) must fall below diversity_alpha, as the compliance checks do for an excess."""
     floor = round(t.min_diversity_ratio * (base or 0.0), 6)
