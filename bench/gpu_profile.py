@@ -1,8 +1,8 @@
 """Where a training step of this trainer spends its time on a GPU (torch.profiler over a few steps).
 
-Same random ~0.5B Qwen2 and pairs as bench/gpu_dpo.py. Prints each profiled step's wall time, the
-GPU's busy time inside those steps (sum of kernel times) and the top operators by GPU and by CPU
-time, so that a low utilisation in gpu_dpo.py can be read as launch-bound, CPU-bound or kernel-bound.
+Same random ~0.5B Qwen2 and pairs as bench/gpu_dpo.py. Prints each step's wall time and the top
+operators by GPU and by CPU time; the GPU table's "Self CUDA time total" is the kernels' busy time
+over the profiled steps, so that a low utilisation in gpu_dpo.py can be read as launch-bound, CPU-bound or kernel-bound.
 `--tiny` checks the script on the CPU.
     python bench/gpu_profile.py [--tiny] [--pairs N] [--batch-size B]
 """
@@ -63,12 +63,10 @@ def main() -> None:
             train_dpo(job, progress=on_step)
     profiled = walls[args.wait + 2 : args.wait + 2 + args.active]
     events = prof.key_averages()
-    gpu_us = sum(e.self_device_time_total for e in events) if device == "cuda" else 0.0
     print(f"device={'cpu' if args.tiny else torch.cuda.get_device_name(0)}")
     print(f"profiled_steps={len(profiled)}")
     print("step_wall_ms=" + ",".join(f"{w * 1000:.0f}" for w in walls))
     print(f"profiled_wall_ms={sum(profiled) * 1000:.0f}")
-    print(f"profiled_gpu_busy_ms={gpu_us / 1000:.0f}")
     if device == "cuda":
         print(events.table(sort_by="self_cuda_time_total", row_limit=15, max_name_column_width=60))
     print(events.table(sort_by="self_cpu_time_total", row_limit=15, max_name_column_width=60))
