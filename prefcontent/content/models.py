@@ -6,7 +6,7 @@ from django.utils import timezone
 
 CHANNELS = ("headline", "email_subject", "ad_copy", "push", "landing")
 GOAL_METRICS = ("click", "conversion")
-SOURCES = ("human", "generated", "imported")
+SOURCES = ("human", "generated", "imported", "repair")  # repair: see prefcontent.brands.repair
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -68,6 +68,6 @@ class VariantCreateIn(serializers.Serializer):
     brief = serializers.IntegerField(required=False, allow_null=True)
     campaign = serializers.IntegerField(required=False, allow_null=True)
     text = serializers.CharField(max_length=10_000, trim_whitespace=False)
-    source = serializers.ChoiceField(choices=SOURCES, default="human")
+    source = serializers.ChoiceField(choices=[s for s in SOURCES if s != "repair"], default="human")
     provenance = serializers.DictField(required=False)
     adapter_version_id = serializers.IntegerField(required=False, allow_null=True)

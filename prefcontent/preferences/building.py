@@ -8,6 +8,15 @@ Brands that want winner pairs only set `pairs_from_ranking` to false. A pair tha
 guardrail is still stored, excluded, with every reason (see models.EXCLUSION_REASONS), so the API
 shows what was dropped and why. Contradictions are resolved across the brand after each build
 (see contradictions.py).
+
+With `pairs_from_repairs: true` in the brand's settings, every arm whose text breaks the brand's
+rules also gives a "repair" pair: the same text with the smallest edit that keeps the rules
+(prefcontent.brands.repair: "Save 50%" -> "Save 30%") chosen over the original, weight 1. It
+carries the rule, not the audience: it is built whatever the arm's result (so no outcome selects
+it), needs no evidence, and its two texts are near-duplicates on purpose. Off by default: on the
+closed-loop simulation it moved the adapters' discounts to the cap (30% became most of them) but
+did not lower their violation rate, because with an NLL term on the chosen texts (`rpo_alpha`)
+every repair pair also teaches "write a discount" (see bench/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -18,7 +27,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from prefcontent.brands.compliance import check_text, compliance_rules_for
+from prefcontent.brands.repair import repair_text
 from prefcontent.content.hashing import content_hash
+from prefcontent.content.models import Variant
 from prefcontent.experiments.models import CONCLUDED, Arm, Experiment
 from prefcontent.preferences import contradictions
 from prefcontent.preferences.models import (
@@ -26,6 +37,8 @@ from prefcontent.preferences.models import (
     EXCLUSION_REASONS,
     INSUFFICIENT_DATA,
     NEAR_DUPLICATE,
+    REPAIR,
+    REPAIR_KEY_PREFIX,
     SRM,
     PreferencePair,
 )
@@ -152,9 +165,17 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
         )
         set_exclusions(pair, _exclusions(evidence, checks[key], chosen, rejected, min_sample, dup_threshold))
         pairs.append(pair)
+    taken = {(p.experiment_id, p.chosen_variant_id, p.rejected_variant_id) for p in pairs}
+    for repair in _repair_pairs(experiments, arms_by_experiment, prompts):
+        # The repaired text may be another arm of the test, already paired above the same way.
+        key = (repair.experiment_id, repair.chosen_variant_id, repair.rejected_variant_id)
+        if key not in taken:
+            taken.add(key)
+            pairs.append(repair)
     PreferencePair.objects.bulk_create(pairs, batch_size=2000)
     for pair in pairs:
-        stale_keys[pair.brand_id].add(pair.pair_key)
+        if not pair.pair_key.startswith(REPAIR_KEY_PREFIX):
+            stale_keys[pair.brand_id].add(pair.pair_key)
     changed: dict[int, tuple[str, str]] = {}
     for brand_id, keys in stale_keys.items():
         changed.update(contradictions.contradictions_resolve(brand_id=brand_id, pair_keys=keys))
@@ -167,6 +188,64 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
         else:
             result.excluded[reason] = result.excluded.get(reason, 0) + 1
     return result
+
+
+def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, list[Arm]],
+                  prompts: dict[int, str]) -> list[PreferencePair]:
+    """One pair per rule-breaking arm of these experiments: its repaired text (chosen) over its text."""
+    found, rules_by_brand = [], {}  # (experiment, arm, repaired text, violations)
+    for experiment in experiments:
+        brand = experiment.brand
+        if brand.setting("pairs_from_repairs", False) is not True:
+            continue
+        if brand.pk not in rules_by_brand:
+            rules_by_brand[brand.pk] = compliance_rules_for(brand)
+        rules = rules_by_brand[brand.pk]
+        if not len(rules):
+            continue
+        channel = experiment.campaign.channel if experiment.campaign else ""
+        for arm in arms_by_experiment[experiment.pk]:
+            repaired = repair_text(rules, arm.variant.text, channel)
+            if repaired is not None:
+                found.append((experiment, arm, repaired, check_text(rules, arm.variant.text, channel).violations))
+    variants = _repair_variants([(experiment, arm.variant, text) for experiment, arm, text, _ in found])
+    pairs = []
+    for experiment, arm, repaired, violations in found:
+        if experiment.pk not in prompts:
+            channel = experiment.campaign.channel if experiment.campaign else ""
+            prompts[experiment.pk] = render_prompt(brand=experiment.brand, brief=experiment.brief, channel=channel)
+        prompt = prompts[experiment.pk]
+        fixed = variants[(experiment.brand_id, content_hash(repaired))]
+        key = hashlib.sha256(f"{_text_hash(fixed)}|{_text_hash(arm.variant)}".encode()).hexdigest()
+        pairs.append(PreferencePair(
+            brand_id=experiment.brand_id, experiment_id=experiment.pk, chosen_variant_id=fixed.pk,
+            rejected_variant_id=arm.variant_id, prompt=prompt, prompt_version=PROMPT_VERSION,
+            chosen=repaired, rejected=arm.variant.text, weight=1.0,
+            evidence={"experiment_id": experiment.pk, "ordering": REPAIR, "rejected": {"arm_id": arm.pk},
+                      "violations": [{"rule": v.rule, "message": v.message, "rule_id": v.rule_id}
+                                     for v in violations]},
+            pair_hash=pair_hash(prompt, repaired, arm.variant.text), pair_key=REPAIR_KEY_PREFIX + key,
+        ))
+    return pairs
+
+
+def _repair_variants(wanted: list[tuple[Experiment, object, str]]) -> dict[tuple[int, str], Variant]:
+    """(brand id, content hash) -> the brand's variant with that text: an existing one, else a new one
+    (source "repair", on the experiment's brief). Two queries and one insert for the whole batch."""
+    by_key = {(e.brand_id, content_hash(text)): (e, original, text) for e, original, text in wanted}
+    out: dict[tuple[int, str], Variant] = {}
+    for brand_id in {b for b, _ in by_key}:
+        hashes = [h for b, h in by_key if b == brand_id]
+        for start in range(0, len(hashes), 2000):
+            for variant in (Variant.objects.filter(brand_id=brand_id, content_hash__in=hashes[start : start + 2000])
+                            .order_by("-pk")):  # the oldest wins
+                out[(brand_id, variant.content_hash)] = variant
+    new = [Variant(brand_id=b, brief=e.brief, campaign=e.campaign, text=text, source="repair", content_hash=h,
+                   provenance={"repair_of": original.pk, "experiment_id": e.pk})
+           for (b, h), (e, original, text) in by_key.items() if (b, h) not in out]
+    for variant in Variant.objects.bulk_create(new, batch_size=2000):
+        out[(variant.brand_id, variant.content_hash)] = variant
+    return out
 
 
 def _min_sample(experiment: Experiment) -> int:

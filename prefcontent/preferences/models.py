@@ -13,6 +13,9 @@ COMPLIANCE, NEAR_DUPLICATE, SRM, INSUFFICIENT_DATA, CONTRADICTION = (
 )
 EXCLUSION_REASONS = (COMPLIANCE, NEAR_DUPLICATE, SRM, INSUFFICIENT_DATA, CONTRADICTION)
 TRAIN, HOLDOUT = "train", "holdout"
+REPAIR = "repair"  # evidence["ordering"] of a rule-repair pair (see building.py)
+# Their pair_key: a namespace of its own keeps them out of the audience pairs' contradiction groups.
+REPAIR_KEY_PREFIX = "repair:"
 SPLITS = (TRAIN, HOLDOUT)
 
 

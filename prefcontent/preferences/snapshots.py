@@ -15,6 +15,7 @@ from prefcontent.preferences.bias import bias_report
 from prefcontent.preferences.models import (
     ACTIVE,
     HOLDOUT,
+    REPAIR_KEY_PREFIX,
     TRAIN,
     DatasetSnapshot,
     PreferencePair,
@@ -46,16 +47,20 @@ def snapshot_create(*, principal: Principal, brand: Brand, name: str = "",
     with transaction.atomic():
         pairs = list(PreferencePair.objects.filter(brand=brand, status=ACTIVE).order_by("id")
                      .values_list("id", "experiment_id", "pair_hash", "prompt", "chosen", "rejected", "weight",
-                                  "prompt_version"))
+                                  "prompt_version", "pair_key"))
         if not pairs:
             excluded = dict(PreferencePair.objects.filter(brand=brand).values_list("exclusion_reason")
                             .annotate(n=Count("id")).values_list("exclusion_reason", "n"))
             raise InvalidState("This brand has no usable preference pairs to snapshot.", code="no_usable_pairs",
                                details={"excluded_by_reason": excluded})
         split_rule = {"method": "pair_hash", "holdout_fraction": holdout_fraction}
+        # Rule-repair pairs always train: the holdout measures how well an adapter predicts the audience,
+        # and a rule the adapter has learned would flatter that figure.
+        repairs = {pk for pk, *_, key in pairs if key.startswith(REPAIR_KEY_PREFIX)}
         rows = [SnapshotPair(pair_id=pk, experiment_id=exp_id, pair_hash=h, prompt=prompt, chosen=chosen,
-                             rejected=rejected, weight=weight, split=split_for(h, holdout_fraction))
-                for pk, exp_id, h, prompt, chosen, rejected, weight, _ in pairs]
+                             rejected=rejected, weight=weight,
+                             split=TRAIN if pk in repairs else split_for(h, holdout_fraction))
+                for pk, exp_id, h, prompt, chosen, rejected, weight, _, _ in pairs]
         train = sum(r.split == TRAIN for r in rows)
         if train == 0:
             raise InvalidState("Every usable pair fell in the holdout split; lower holdout_fraction.",
@@ -66,7 +71,7 @@ def snapshot_create(*, principal: Principal, brand: Brand, name: str = "",
         snapshot = DatasetSnapshot.objects.create(
             brand=brand, name=name, content_hash=_content_hash(rows, split_rule),
             prompt_versions=sorted({p[7] for p in pairs}), split_rule=split_rule,
-            counts={"pairs": len(rows), "train": train, "holdout": len(rows) - train,
+            counts={"pairs": len(rows), "train": train, "holdout": len(rows) - train, "repair": len(repairs),
                     "excluded_by_reason": excluded},
             bias_report=bias_report((r.chosen, r.rejected) for r in rows),
             source_experiment_ids=sorted({r.experiment_id for r in rows}),

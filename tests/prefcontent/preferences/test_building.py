@@ -93,6 +93,18 @@ def test_confident_over_correct_trap_a_winning_text_that_breaks_compliance_is_ex
     assert result.active == 0 and result.excluded == {"compliance_violation": 1}
 
 
+def test_with_repairs_on_what_stays_active_is_the_rule_not_the_trap(brand):
+    brand.settings = {"pairs_from_repairs": True}
+    brand.save()
+    ComplianceRule.objects.create(brand=brand, kind="max_discount", limit=30)
+    experiment = clear_win(brand, winner="Get 50% off all running shoes today")
+    result = pairs_build(experiment_ids=[experiment.pk])
+    # "30% over 50%" is active; "50% off over the control" is not.
+    (active,) = PreferencePair.objects.filter(status="active")
+    assert (active.evidence["ordering"], active.chosen) == ("repair", "Get 30% off all running shoes today")
+    assert (result.active, result.excluded) == (1, {"compliance_violation": 1})
+
+
 def test_channel_rules_use_the_experiments_channel(brand):
     ComplianceRule.objects.create(brand=brand, kind="required_disclaimer", pattern="T&Cs apply", channel="push")
     headline = clear_win(brand)
@@ -100,6 +112,81 @@ def test_channel_rules_use_the_experiments_channel(brand):
     pairs_build(experiment_ids=[headline.pk, push.pk])
     assert PreferencePair.objects.get(experiment=headline).status == "active"
     assert PreferencePair.objects.get(experiment=push).exclusion_reason == "compliance_violation"
+
+
+def test_repairs_use_the_experiments_channel_too(brand):
+    brand.settings = {"pairs_from_repairs": True}
+    brand.save()
+    ComplianceRule.objects.create(brand=brand, kind="required_disclaimer", pattern="T&Cs apply", channel="push")
+    headline = clear_win(brand)
+    push = clear_win(brand, channel="push", winner="Fresh kicks for every run now")
+    pairs_build(experiment_ids=[headline.pk, push.pk])
+    assert not PreferencePair.objects.filter(experiment=headline, evidence__ordering="repair").exists()
+    repaired = PreferencePair.objects.filter(experiment=push, evidence__ordering="repair")
+    assert sorted(repaired.values_list("chosen", flat=True)) == [
+        "Fresh kicks for every run now T&Cs apply", "Our running shoes are here T&Cs apply"]
+
+
+@pytest.fixture
+def repairing(brand):
+    brand.settings = {"pairs_from_repairs": True}
+    brand.save()
+    return brand
+
+
+def test_every_rule_breaking_arm_gives_a_repair_pair_whatever_its_result(repairing):
+    brand = repairing
+    ComplianceRule.objects.create(brand=brand, kind="max_discount", limit=30)
+    ComplianceRule.objects.create(brand=brand, kind="banned_phrase", pattern="hurry")
+    experiment = concluded_experiment(brand, [("Our running shoes are here", 5000, 200),
+                                              ("Fresh kicks for every run. Shop now", 5000, 450),
+                                              ("Save 60% on running shoes. Hurry, ends Friday!", 5000, 150)])
+    result = pairs_build(experiment_ids=[experiment.pk])
+    repair = PreferencePair.objects.get(evidence__ordering="repair")
+    # The loser's rule breaks are fixed with the smallest edit, and only they differ.
+    assert (repair.chosen, repair.rejected) == ("Save 30% on running shoes.",
+                                                "Save 60% on running shoes. Hurry, ends Friday!")
+    assert repair.status == "active" and repair.weight == 1.0 and repair.exclusions == []
+    assert {v["rule"] for v in repair.evidence["violations"]} == {"max_discount", "banned_phrase"}
+    assert repair.prompt == render_prompt(brand=brand, brief=experiment.brief, channel="headline")
+    assert repair.pair_key.startswith("repair:")
+    fixed = repair.chosen_variant
+    assert (fixed.source, fixed.brief_id, fixed.provenance["repair_of"]) == ("repair", experiment.brief_id,
+                                                                             repair.rejected_variant_id)
+    assert result.pairs == PreferencePair.objects.count()
+    # Rebuilding reuses the repaired variant instead of writing another.
+    pairs_build(experiment_ids=[experiment.pk], rebuild=True)
+    assert PreferencePair.objects.get(evidence__ordering="repair").chosen_variant_id == fixed.pk
+
+
+def test_repair_pairs_are_off_unless_the_brand_turns_them_on(brand):
+    ComplianceRule.objects.create(brand=brand, kind="max_discount", limit=30)
+    experiment = clear_win(brand, loser="Save 60% on running shoes")
+    pairs_build(experiment_ids=[experiment.pk])
+    assert not PreferencePair.objects.filter(evidence__ordering="repair").exists()
+
+
+def test_a_repair_that_is_another_arm_already_paired_the_same_way_is_not_stored_twice(repairing):
+    brand = repairing
+    ComplianceRule.objects.create(brand=brand, kind="max_discount", limit=30)
+    experiment = concluded_experiment(brand, [("Save 50% on running shoes", 5000, 200),
+                                              ("Save 30% on running shoes", 5000, 400)])
+    pairs_build(experiment_ids=[experiment.pk])
+    (pair,) = PreferencePair.objects.all()
+    assert (pair.evidence["ordering"], pair.chosen, pair.status) == ("winner", "Save 30% on running shoes", "active")
+
+
+def test_repair_pairs_never_join_the_audience_pairs_contradiction_groups(repairing):
+    """The audience preferred 50% off to the 30% text in one test; the rule says otherwise. The audience
+    pair is excluded for breaking the rules; the repair pair stays active and contradicts nothing."""
+    brand = repairing
+    ComplianceRule.objects.create(brand=brand, kind="max_discount", limit=30)
+    first = clear_win(brand, winner="Save 50% on running shoes", loser="Save 30% on running shoes")
+    second = clear_win(brand, winner="Save 30% on running shoes", loser="Our running shoes are here")
+    pairs_build(experiment_ids=[first.pk, second.pk])
+    repair = PreferencePair.objects.get(evidence__ordering="repair")
+    assert (repair.chosen, repair.status) == ("Save 30% on running shoes", "active")
+    assert not PreferencePair.objects.filter(exclusion_reason="contradiction").exists()
 
 
 def test_near_duplicates_are_excluded(brand):
@@ -175,3 +262,4 @@ def test_rebuilding_away_a_contradiction_reactivates_the_other_pair(brand):
     pairs_build(experiment_ids=[two.pk], rebuild=True)
     assert not PreferencePair.objects.filter(experiment=two).exists()
     assert PreferencePair.objects.get(experiment=one).status == "active"
+

@@ -39,6 +39,19 @@ def test_snapshot_freezes_active_pairs_with_counts_bias_and_sources(brand):
     assert all(r.split == split_for(r.pair_hash, 0.25) for r in rows)
 
 
+def test_repair_pairs_always_train_and_are_counted(brand):
+    """The holdout measures how well an adapter predicts the audience; a learned rule would flatter it."""
+    brand.settings = {"pairs_from_repairs": True}
+    brand.save()
+    ComplianceRule.objects.create(brand=brand, kind="max_discount", limit=30)
+    experiments = [clear_win(brand, loser=f"Save {pct}% on running shoes") for pct in (35, 40, 45, 50, 55, 60)]
+    pairs_build(experiment_ids=[e.pk for e in experiments])
+    snapshot = snapshot_create(principal=SYSTEM, brand=brand, holdout_fraction=0.9)
+    repairs = snapshot.rows.filter(chosen="Save 30% on running shoes")
+    assert repairs.count() == 6 and set(repairs.values_list("split", flat=True)) == {"train"}
+    assert snapshot.counts["repair"] == 6 and snapshot.counts["holdout"] > 0
+
+
 def test_snapshot_is_immutable_and_its_hash_is_reproducible(brand):
     build_some(brand, 2)
     first = snapshot_create(principal=SYSTEM, brand=brand)
