@@ -25,11 +25,12 @@ class SimConfig:
     rounds: int = 4  # round 0 (base model) plus rounds-1 trained rounds
     brands: int = 2  # how many of the default brands take part
     briefs: int = 10  # briefs (experiments) per brand and round
-    candidates: int = 8  # variants each generation job serves (n); the experiment's arms come from the first job
+    candidates: int = 8  # variants each generation job serves (n); an experiment's arms come from one job
     # With an active adapter each job samples best_of and serves the n the adapter scores best (the
     # product's best_of, ranked by the implicit DPO reward); without one (round 0) it samples n.
     best_of: int | None = 16
-    # Generation jobs per brief. Only the first job's variants go into the experiment; the round's metrics
+    # Generation jobs per brief. One job's variants go into the brief's experiment (the last created: jobs come
+    # back newest first, and `jobs[:len(briefs)]` holds one job of each brief); the round's metrics
     # are read on all of them (10 briefs x 2 x 8 = 160 served texts, up to 320 sampled), so that e.g. a 3 %
     # violation rate is not measured as 0/80 in one round and 2/80 in the next.
     jobs_per_brief: int = 2
@@ -174,7 +175,7 @@ class BrandLoop:
 
         best_of = self.cfg.best_of if ranked else None
         jobs = []
-        for k in range(self.cfg.jobs_per_brief):  # every brief's first job comes first
+        for k in range(self.cfg.jobs_per_brief):  # one job for every brief, then the next
             for i, brief in enumerate(briefs):
                 params = sampling_params(n=self.cfg.candidates, temperature=self.cfg.temperature, top_p=1.0,
                                          max_new_tokens=self.cfg.max_new_tokens, best_of=best_of,
