@@ -231,7 +231,7 @@ def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, l
 
 def _repair_variants(wanted: list[tuple[Experiment, object, str]]) -> dict[tuple[int, str], Variant]:
     """(brand id, content hash) -> the brand's variant with that text: an existing one, else a new one
-    (source "repair", on the experiment's brief). Two queries and one insert for the whole batch."""
+    (source "repair", on the experiment's brief). A query per brand (per 2,000 texts) and one insert."""
     by_key = {(e.brand_id, content_hash(text)): (e, original, text) for e, original, text in wanted}
     out: dict[tuple[int, str], Variant] = {}
     for brand_id in {b for b, _ in by_key}:

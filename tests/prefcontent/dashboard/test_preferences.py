@@ -73,3 +73,17 @@ def test_filters_and_other_tenants(brand, member):
     follow = client.post(f"/dashboard/experiments/{draft.pk}/pairs/", follow=True)
     assert "Only an experiment concluded with a winner has preference pairs." in follow.content.decode()
     assert client.get("/dashboard/preferences/?status=excluded&reason=near_duplicate").status_code == 200
+
+
+def test_repair_pairs_show_the_rule_they_teach_instead_of_test_counts(brand, member):
+    from prefcontent.brands.compliance_models import ComplianceRule
+
+    brand.settings = {**brand.settings, "pairs_from_repairs": True}
+    brand.save()
+    ComplianceRule.objects.create(brand=brand, kind="required_disclaimer", pattern="T&Cs apply")
+    decided = concluded_with_winner(brand)
+    pairs_build(experiment_ids=[decided.pk])
+    _, client = member(brand.organization, "viewer")
+    html = client.get("/dashboard/preferences/").content.decode()
+    assert html.count('data-ordering="repair"') == 2
+    assert "rule repair: lacks the required disclaimer &#x27;T&amp;Cs apply&#x27;" in html
