@@ -14,7 +14,7 @@ rules also gives a "repair" pair: the same text with the smallest edit that keep
 (prefcontent.brands.repair: "Save 50%" -> "Save 30%") chosen over the original, weight 1. It
 carries the rule, not the audience: it is built whatever the arm's result (so no outcome selects
 it), needs no evidence, and its two texts are near-duplicates on purpose. Off by default: on the
-closed-loop simulation it moved the adapters' discounts to the cap (30% became most of them) but
+closed-loop simulation it moved the adapters' discounts to the cap (30% became the commonest) but
 did not lower their violation rate, because with an NLL term on the chosen texts (`rpo_alpha`)
 every repair pair also teaches "write a discount" (see bench/RESULTS.md).
 """
