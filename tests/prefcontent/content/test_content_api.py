@@ -54,6 +54,15 @@ def test_api_key_scopes_for_content(brand, make_key):
     assert reader.get("/api/v1/variants/").json()["count"] == 1
 
 
+def test_clients_cannot_label_a_variant_a_rule_repair(brand, owner_client):
+    """Repair variants are written by pair building only (see prefcontent.brands.repair)."""
+    response = owner_client.post("/api/v1/variants/", {"brand": brand.pk, "text": "Save 30% today",
+                                                       "source": "repair"}, format="json")
+    assert response.status_code == 400
+    body = response.json()["error"]
+    assert body["code"] == "validation_error" and "source" in body["details"]["fields"]
+
+
 def test_campaign_and_brief_updates(brand, owner_client):
     campaign = CampaignFactory(brand=brand)
     brief = BriefFactory(brand=brand)
