@@ -36,7 +36,7 @@ class SimConfig:
     jobs_per_brief: int = 2
     diversity_sample: int = 120  # distinct2 is read on this many served texts (see metrics.distinct_n_at)
     arms: int = 4  # arms per experiment (compliant candidates, chosen to differ from each other)
-    units: int = 1100  # simulated readers per experiment (traffic is most of the run: 15 min on 2 cores)
+    units: int = 1100  # simulated readers per experiment (traffic is most of a run: 8-15 min on 2 cores)
     views_per_unit: int = 24  # impressions per reader
     decision_threshold: float = 0.9  # the simulated brands' required probability-to-be-best
     history_tests: int = 200  # past A/B tests each brand imports before round 0 (0: none)

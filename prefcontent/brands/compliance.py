@@ -127,14 +127,31 @@ def _compile(spec: RuleSpec) -> _Compiled:
     return _Compiled(spec, regex, needle)
 
 
+def _claimed_pct(m: re.Match) -> float:
+    return float(m.group("pct").replace(",", "."))
+
+
 def claimed_discounts(text: str) -> list[tuple[float, str]]:
     """Every percentage the text claims as a discount, with the words that claim it."""
     found = []
     for regex in (_DISCOUNT_AFTER, _DISCOUNT_BEFORE):
         for m in regex.finditer(text):
-            found.append((float(m.group("pct").replace(",", ".")), m.group(0)))
+            found.append((_claimed_pct(m), m.group(0)))
     found.extend((50.0, m.group(0)) for m in _HALF.finditer(text))
     return found
+
+
+def cap_discounts(text: str, limit: float) -> str:
+    """The text with every claimed percentage above `limit` written as `limit` ("half off" is left as is)."""
+    def cap(m: re.Match) -> str:
+        if _claimed_pct(m) <= limit:
+            return m.group(0)
+        start, end = m.start("pct") - m.start(), m.end("pct") - m.start()
+        return m.group(0)[:start] + f"{limit:g}" + m.group(0)[end:]
+
+    for regex in (_DISCOUNT_AFTER, _DISCOUNT_BEFORE):
+        text = regex.sub(cap, text)
+    return text
 
 
 def check_text(rules: CompiledRules, text: str, channel: str = "") -> ComplianceResult:

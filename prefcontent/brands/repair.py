@@ -17,13 +17,12 @@ from __future__ import annotations
 import re
 
 from prefcontent.brands.compliance import (
-    _DISCOUNT_AFTER,
-    _DISCOUNT_BEFORE,
     BANNED_PHRASE,
     MAX_DISCOUNT,
     REGEX,
     REQUIRED_DISCLAIMER,
     CompiledRules,
+    cap_discounts,
     check_text,
     normalize_text,
 )
@@ -31,29 +30,10 @@ from prefcontent.brands.compliance import (
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-def _cap_discounts(text: str, limit: float) -> str:
-    shown = f"{limit:g}"
-
-    def cap(m: re.Match) -> str:
-        pct = float(m.group("pct").replace(",", "."))
-        if pct <= limit:
-            return m.group(0)
-        start, end = m.span("pct")
-        return m.group(0)[: start - m.start()] + shown + m.group(0)[end - m.start():]
-
-    for regex in (_DISCOUNT_AFTER, _DISCOUNT_BEFORE):
-        text = regex.sub(cap, text)
-    return text
-
-
 def _drop_sentences(text: str, hits) -> str:
     """The text without the sentences `hits(sentence)` flags (a trailing emoji goes with its sentence)."""
     sentences = _SENTENCE_END.split(text.strip())
     return " ".join(s for s in sentences if not hits(s))
-
-
-def _is_emoji_only(text: str) -> bool:
-    return not any(ch.isalnum() for ch in text)
 
 
 def repair_text(rules: CompiledRules, text: str, channel: str = "") -> str | None:
@@ -66,7 +46,7 @@ def repair_text(rules: CompiledRules, text: str, channel: str = "") -> str | Non
         if spec.channel and spec.channel != channel:
             continue
         if spec.kind == MAX_DISCOUNT:
-            repaired = _cap_discounts(repaired, float(spec.limit))
+            repaired = cap_discounts(repaired, float(spec.limit))
         elif spec.kind == BANNED_PHRASE:
             repaired = _drop_sentences(repaired, lambda s, rx=rule.regex: rx.search(normalize_text(s)))
         elif spec.kind == REGEX:
@@ -74,6 +54,6 @@ def repair_text(rules: CompiledRules, text: str, channel: str = "") -> str | Non
         elif spec.kind == REQUIRED_DISCLAIMER and rule.needle not in normalize_text(repaired):
             repaired = f"{repaired.rstrip()} {spec.pattern}"
     repaired = repaired.strip()
-    if not repaired or _is_emoji_only(repaired) or repaired == text.strip():
+    if not any(ch.isalnum() for ch in repaired) or repaired == text.strip():  # nothing (or only emoji) left
         return None
     return repaired if check_text(rules, repaired, channel).ok else None

@@ -136,7 +136,7 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
             rules_by_brand[brand.pk] = (compliance_rules_for(brand), *_evidence_bar(brand),
                                         float(brand.setting("near_duplicate_threshold", DEFAULT_THRESHOLD)))
         rules, min_prob, min_lift, dup_threshold = rules_by_brand[brand.pk]
-        channel = experiment.campaign.channel if experiment.campaign else ""
+        channel = _channel(experiment)
         if experiment.pk not in prompts:
             prompts[experiment.pk] = render_prompt(brand=brand, brief=experiment.brief, channel=channel)
         prompt = prompts[experiment.pk]
@@ -190,6 +190,10 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
     return result
 
 
+def _channel(experiment: Experiment) -> str:
+    return experiment.campaign.channel if experiment.campaign else ""
+
+
 def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, list[Arm]],
                   prompts: dict[int, str]) -> list[PreferencePair]:
     """One pair per rule-breaking arm of these experiments: its repaired text (chosen) over its text."""
@@ -203,17 +207,17 @@ def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, l
         rules = rules_by_brand[brand.pk]
         if not len(rules):
             continue
-        channel = experiment.campaign.channel if experiment.campaign else ""
         for arm in arms_by_experiment[experiment.pk]:
-            repaired = repair_text(rules, arm.variant.text, channel)
+            verdict = check_text(rules, arm.variant.text, _channel(experiment))
+            repaired = None if verdict.ok else repair_text(rules, arm.variant.text, _channel(experiment))
             if repaired is not None:
-                found.append((experiment, arm, repaired, check_text(rules, arm.variant.text, channel).violations))
+                found.append((experiment, arm, repaired, verdict.violations))
     variants = _repair_variants([(experiment, arm.variant, text) for experiment, arm, text, _ in found])
     pairs = []
     for experiment, arm, repaired, violations in found:
         if experiment.pk not in prompts:
-            channel = experiment.campaign.channel if experiment.campaign else ""
-            prompts[experiment.pk] = render_prompt(brand=experiment.brand, brief=experiment.brief, channel=channel)
+            prompts[experiment.pk] = render_prompt(brand=experiment.brand, brief=experiment.brief,
+                                                   channel=_channel(experiment))
         prompt = prompts[experiment.pk]
         fixed = variants[(experiment.brand_id, content_hash(repaired))]
         key = hashlib.sha256(f"{_text_hash(fixed)}|{_text_hash(arm.variant)}".encode()).hexdigest()

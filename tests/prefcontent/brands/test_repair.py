@@ -27,6 +27,7 @@ def test_only_the_broken_part_changes(text, repaired):
     "Save 20% on running shoes.",  # already compliant: nothing to repair
     "Hurry, ends Friday!",  # nothing would be left
     "Hurry, ends Friday! 🔥",  # only an emoji would be left
+    "Half price on all running shoes.",  # "half" is a 50 % claim with no number to cap
 ])
 def test_no_repair(text):
     assert repair_text(RULES, text) is None
