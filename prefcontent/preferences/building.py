@@ -13,10 +13,11 @@ With `pairs_from_repairs: true` in the brand's settings, every arm whose text br
 rules also gives a "repair" pair: the same text with the smallest edit that keeps the rules
 (prefcontent.brands.repair: "Save 50%" -> "Save 30%") chosen over the original, weight 1. It
 carries the rule, not the audience: it is built whatever the arm's result (so no outcome selects
-it), needs no evidence, and its two texts are near-duplicates on purpose. Off by default: on the
-closed-loop simulation it moved the adapters' discounts to the cap (30% became the commonest) but
-did not lower their violation rate, because with an NLL term on the chosen texts (`rpo_alpha`)
-every repair pair also teaches "write a discount" (see bench/RESULTS.md).
+it), needs no evidence, and its two texts are near-duplicates on purpose. Its chosen text is an edit,
+not an observed winner, so training gives it no NLL term (`rpo_alpha`; its snapshot row has
+imitate=False): with that term every repair pair also taught "write a discount", and the closed-loop
+simulation's violations rose. Off by default: without the term, on the simulation, they make 30 %
+the commonest discount but move neither lift nor violation rate beyond noise (see bench/RESULTS.md).
 """
 from __future__ import annotations
 

@@ -53,8 +53,9 @@ def snapshot_list(*, principal: Principal) -> QuerySet[DatasetSnapshot]:
 
 def snapshot_examples(snapshot: DatasetSnapshot) -> list[PreferenceExample]:
     """The snapshot's frozen rows as training examples, in their frozen order."""
-    rows = snapshot.rows.order_by("id").values_list("prompt", "chosen", "rejected", "weight", "split")
-    return [PreferenceExample(prompt=p, chosen=c, rejected=r, weight=w, split=s) for p, c, r, w, s in rows]
+    rows = snapshot.rows.order_by("id").values_list("prompt", "chosen", "rejected", "weight", "split", "imitate")
+    return [PreferenceExample(prompt=p, chosen=c, rejected=r, weight=w, split=s, imitate=i)
+            for p, c, r, w, s, i in rows]
 
 
 def pairs_usable_since(brand: Brand, since: datetime | None) -> int:

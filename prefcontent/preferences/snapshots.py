@@ -33,8 +33,9 @@ def split_for(pair_hash: str, holdout_fraction: float) -> str:
 def _content_hash(rows: list[SnapshotPair], split_rule: dict) -> str:
     digest = hashlib.sha256(json.dumps(split_rule, sort_keys=True).encode())
     for row in sorted(rows, key=lambda r: r.pair_hash):
-        digest.update(json.dumps([row.pair_hash, row.prompt, row.chosen, row.rejected, row.weight, row.split],
-                                 ensure_ascii=False).encode("utf-8"))
+        fields = [row.pair_hash, row.prompt, row.chosen, row.rejected, row.weight, row.split]
+        # Only a row that is not imitated adds its flag, so the hashes of snapshots without repairs stay as they were.
+        digest.update(json.dumps(fields if row.imitate else [*fields, "no-imitate"], ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()
 
 
@@ -55,11 +56,13 @@ def snapshot_create(*, principal: Principal, brand: Brand, name: str = "",
                                details={"excluded_by_reason": excluded})
         split_rule = {"method": "pair_hash", "holdout_fraction": holdout_fraction}
         # Rule-repair pairs always train: the holdout measures how well an adapter predicts the audience,
-        # and a rule the adapter has learned would flatter that figure.
+        # and a rule the adapter has learned would flatter that figure. Their chosen texts are edits, not
+        # winners: training leaves them out of the NLL term (imitate=False).
         repairs = {pk for pk, *_, key in pairs if key.startswith(REPAIR_KEY_PREFIX)}
         rows = [SnapshotPair(pair_id=pk, experiment_id=exp_id, pair_hash=h, prompt=prompt, chosen=chosen,
                              rejected=rejected, weight=weight,
-                             split=TRAIN if pk in repairs else split_for(h, holdout_fraction))
+                             split=TRAIN if pk in repairs else split_for(h, holdout_fraction),
+                             imitate=pk not in repairs)
                 for pk, exp_id, h, prompt, chosen, rejected, weight, _, _ in pairs]
         train = sum(r.split == TRAIN for r in rows)
         if train == 0:

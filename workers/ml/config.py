@@ -73,6 +73,10 @@ class PreferenceExample:
     rejected: str  # the losing completion text
     weight: float = 1.0  # evidence weight; the loss is a weight-normalised mean over pairs
     split: str = "train"  # "train" or "holdout"
+    # Whether the chosen text is one to imitate: RPO's NLL term (`rpo_alpha`) applies to it. False for a
+    # rule repair, whose chosen side is an edit of a generated text rather than an observed winner: its
+    # pair should teach the difference (30 % rather than 50 %), not "write more texts like this one".
+    imitate: bool = True
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:

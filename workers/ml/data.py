@@ -26,6 +26,7 @@ class TokenizedPair:
     chosen_ids: tuple[int, ...]  # chosen tokens + EOS
     rejected_ids: tuple[int, ...]  # rejected tokens + EOS
     weight: float  # evidence weight of the pair
+    imitate: bool = True  # RPO's NLL term applies to the chosen text (see PreferenceExample.imitate)
 
     @property
     def packed_length(self) -> int:
@@ -74,6 +75,7 @@ def tokenize_pairs(
                 chosen_ids=tuple(encode_completion(tokenizer, ex.chosen, max_completion_tokens)),
                 rejected_ids=tuple(encode_completion(tokenizer, ex.rejected, max_completion_tokens)),
                 weight=float(ex.weight),
+                imitate=bool(ex.imitate),
             )
         )
     return out

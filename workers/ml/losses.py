@@ -12,7 +12,8 @@ With h = (logp_policy(chosen) - logp_ref(chosen)) - (logp_policy(rejected) - log
                           unbiased estimator under label-flip rate eps (Chowdhury et al., 2024)
 
 Any of them may add RPO's NLL term (Pang et al., 2024; TRL's `rpo_alpha`): alpha times the chosen
-text's mean per-token negative log-likelihood under the policy. DPO alone only widens the gap
+text's mean per-token negative log-likelihood under the policy, for the pairs `imitate` marks (all
+of them when it is None; a rule repair's chosen text is an edit, not a winner to imitate). DPO alone only widens the gap
 between chosen and rejected, and on small or noisy data it does so by pushing both down until the
 model forgets how to write ("likelihood displacement"); the NLL term keeps the winners likely.
 
@@ -49,6 +50,7 @@ def preference_loss(
     chosen_tokens: torch.Tensor | None = None,
     rejected_tokens: torch.Tensor | None = None,
     rpo_alpha: float = 0.0,
+    imitate: torch.Tensor | None = None,
 ) -> LossOutput:
     """Loss for a batch of pairs; `*_tokens` (completion lengths) are needed by "ipo" and by `rpo_alpha`."""
     chosen_ratio = policy_chosen - ref_chosen
@@ -73,7 +75,10 @@ def preference_loss(
     if rpo_alpha:
         if chosen_tokens is None:
             raise ValueError("rpo_alpha needs completion token counts")
-        per_pair = per_pair - rpo_alpha * policy_chosen / chosen_tokens.clamp(min=1)
+        nll = -policy_chosen / chosen_tokens.clamp(min=1)
+        if imitate is not None:
+            nll = nll * imitate.to(nll.dtype)
+        per_pair = per_pair + rpo_alpha * nll
     if weights is None:
         loss = per_pair.mean()
     else:

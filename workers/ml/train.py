@@ -62,6 +62,13 @@ def lr_at(step: int, config: TrainConfig, total_steps: int) -> float:
     return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
+def _imitate(pairs: list[TokenizedPair], device: torch.device) -> torch.Tensor | None:
+    """The batch's NLL mask for `rpo_alpha`, or None when every chosen text is one to imitate."""
+    if all(p.imitate for p in pairs):
+        return None
+    return torch.tensor([p.imitate for p in pairs], device=device)
+
+
 def pair_logps(model, pairs: list[TokenizedPair], pad_id: int, device: torch.device):
     """Policy (or reference) log-probs of chosen and rejected, and their token counts, for one batch."""
     batch = pack_rows([(p.prompt_ids, (p.chosen_ids, p.rejected_ids)) for p in pairs], pad_id=pad_id, device=device)
@@ -99,7 +106,7 @@ def evaluate(model, pairs: list[TokenizedPair], ref_chosen: torch.Tensor, ref_re
         c, r, nc, nr, _ = pair_logps(model, batch, pad_id, device)
         out = preference_loss(c, r, ref_chosen[idx], ref_rejected[idx], beta=config.beta, loss_type=config.loss_type,
                               label_smoothing=config.label_smoothing, chosen_tokens=nc, rejected_tokens=nr,
-                              rpo_alpha=config.rpo_alpha)
+                              rpo_alpha=config.rpo_alpha, imitate=_imitate(batch, device))
         rows.append(torch.stack([out.per_pair, out.chosen_rewards, out.rejected_rewards, c.float(), r.float()], 1))
     loss, chosen_rw, rejected_rw, chosen_lp, rejected_lp = torch.cat(rows).T
     margins = chosen_rw - rejected_rw
@@ -188,7 +195,8 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
             out = preference_loss(c, r, reference["train_chosen"][idx], reference["train_rejected"][idx],
                                   beta=cfg.beta, loss_type=cfg.loss_type, label_smoothing=cfg.label_smoothing,
                                   weights=torch.tensor([p.weight for p in batch], device=device),
-                                  chosen_tokens=nc, rejected_tokens=nr, rpo_alpha=cfg.rpo_alpha)
+                                  chosen_tokens=nc, rejected_tokens=nr, rpo_alpha=cfg.rpo_alpha,
+                                  imitate=_imitate(batch, device))
             (out.loss / cfg.grad_accum).backward()
             stats.append(torch.stack([out.chosen_rewards, out.rejected_rewards, c.detach(), r.detach()], 1))
             step_loss += out.loss.item() / cfg.grad_accum

@@ -55,6 +55,10 @@ def test_repair_pairs_always_train_and_are_counted(brand):
     repairs = snapshot.rows.filter(chosen="Save 30% on running shoes")
     assert repairs.count() == 6 and set(repairs.values_list("split", flat=True)) == {"train"}
     assert snapshot.counts["repair"] == 6 and snapshot.counts["holdout"] > 0
+    # A repair's chosen text is an edit, not a winner: training gives it no NLL term.
+    examples = snapshot_examples(snapshot)
+    assert {e.imitate for e in examples if e.chosen == "Save 30% on running shoes"} == {False}
+    assert {e.imitate for e in examples if e.chosen != "Save 30% on running shoes"} == {True}
 
 
 def test_snapshot_is_immutable_and_its_hash_is_reproducible(brand):

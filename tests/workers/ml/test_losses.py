@@ -56,6 +56,12 @@ def test_rpo_adds_the_chosen_per_token_nll(loss_type):
     assert torch.equal(rpo.chosen_rewards, plain.chosen_rewards)  # rewards (and accuracy) are DPO's
 
 
+def test_rpo_skips_the_pairs_not_to_imitate():
+    plain, rpo = run("cdpo", label_smoothing=0.2), run("cdpo", label_smoothing=0.2, rpo_alpha=0.7,
+                                                       imitate=torch.tensor([True, False, True]))
+    assert torch.allclose(rpo.per_pair, plain.per_pair + 0.7 * (-PC / LEN_C) * torch.tensor([1.0, 0.0, 1.0]))
+
+
 def test_rpo_needs_token_counts():
     with pytest.raises(ValueError, match="token counts"):
         preference_loss(PC, PR, RC, RR, beta=0.5, loss_type="sigmoid", rpo_alpha=1.0)

@@ -1,6 +1,7 @@
 import itertools
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,19 @@ def test_rpo_keeps_the_winners_likely_while_learning_the_preference(tiny_base, t
     # DPO alone may widen the margin by pushing the winners down too; with the NLL term they rise.
     assert rpo["rewards_chosen"] > 0 and rpo["rewards_chosen"] > plain["rewards_chosen"]
     assert rpo["chosen_logps_mean"] > plain["chosen_logps_mean"]
+
+
+def test_pairs_not_to_imitate_train_without_the_nll_term(tiny_base, tmp_path):
+    """A rule repair's chosen text is an edit: with imitate=False, rpo_alpha leaves its pair plain DPO."""
+    examples = marketing_pairs(24, holdout=8)
+    edits = [replace(e, imitate=False) if e.split == "train" else e for e in examples]
+    common = {"max_steps": 8, "batch_size": 8, "lr": 5e-3, "beta": 0.1}
+    plain = train_dpo(job(tiny_base, tmp_path / "plain", examples, **common)).holdout
+    masked = train_dpo(job(tiny_base, tmp_path / "masked", edits, rpo_alpha=1.0, **common)).holdout
+    rpo = train_dpo(job(tiny_base, tmp_path / "rpo", examples, rpo_alpha=1.0, **common)).holdout
+    assert masked["rewards_chosen"] == pytest.approx(plain["rewards_chosen"], abs=1e-5)
+    assert masked["chosen_logps_mean"] == pytest.approx(plain["chosen_logps_mean"], abs=1e-4)
+    assert abs(rpo["chosen_logps_mean"] - plain["chosen_logps_mean"]) > 1e-2  # the term does move the policy
 
 
 def test_adapter_is_plain_peft_lora(tiny_base, tmp_path):
