@@ -50,6 +50,9 @@ class SimConfig:
     loss_type: str = "cdpo"
     label_smoothing: float = 0.2
     rpo_alpha: float = 1.0  # NLL on the winners keeps the copy grammatical while DPO moves it (see workers.ml.losses)
+    # Rule-repair pairs (prefcontent.preferences.building): each rule-breaking arm of the imported history,
+    # repaired, over itself; they train without the NLL term. Off, as for a new brand (see bench/RESULTS.md).
+    repair_pairs: bool = False
     temperature: float = 0.8
     max_new_tokens: int = 40
     seed: int = 0
@@ -122,7 +125,8 @@ class BrandLoop:
                       # "flag" keeps violating candidates visible so the report can count them;
                       # the simulation never puts a flagged candidate into an experiment.
                       "settings": {"compliance_mode": "flag", "auto_promote": True,
-                                   "decision_threshold": cfg.decision_threshold}},
+                                   "decision_threshold": cfg.decision_threshold,
+                                   "pairs_from_repairs": cfg.repair_pairs}},
         )
         if created:
             for phrase in sim.rules.get("banned_phrases", []):
