@@ -13,9 +13,10 @@ With h = (logp_policy(chosen) - logp_ref(chosen)) - (logp_policy(rejected) - log
 
 Any of them may add RPO's NLL term (Pang et al., 2024; TRL's `rpo_alpha`): alpha times the chosen
 text's mean per-token negative log-likelihood under the policy, for the pairs `imitate` marks (all
-of them when it is None; a rule repair's chosen text is an edit, not a winner to imitate). DPO alone only widens the gap
-between chosen and rejected, and on small or noisy data it does so by pushing both down until the
-model forgets how to write ("likelihood displacement"); the NLL term keeps the winners likely.
+of them when it is None; a rule repair's chosen text is an edit, not a winner to imitate). DPO
+alone only widens the gap between chosen and rejected, and on small or noisy data it does so by
+pushing both down until the model forgets how to write ("likelihood displacement"); the NLL term
+keeps the winners likely.
 
 Per-pair evidence weights enter as a weighted mean: sum(w * loss) / sum(w).
 """

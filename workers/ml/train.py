@@ -16,7 +16,7 @@ the run writes a checkpoint (if `checkpoint_dir` is set) and returns a `TrainRes
 
 CLI, for a bare GPU box:
     python -m workers.ml.train --examples pairs.jsonl --base BASE_DIR --out ADAPTER_DIR [options]
-`pairs.jsonl` holds one {"prompt", "chosen", "rejected", "weight"?, "split"?} object a line.
+`pairs.jsonl` holds one {"prompt", "chosen", "rejected", "weight"?, "split"?, "imitate"?} object a line.
 """
 from __future__ import annotations
 
