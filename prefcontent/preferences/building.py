@@ -208,9 +208,10 @@ def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, l
         rules = rules_by_brand[brand.pk]
         if not len(rules):
             continue
+        channel = _channel(experiment)
         for arm in arms_by_experiment[experiment.pk]:
-            verdict = check_text(rules, arm.variant.text, _channel(experiment))
-            repaired = None if verdict.ok else repair_text(rules, arm.variant.text, _channel(experiment))
+            verdict = check_text(rules, arm.variant.text, channel)
+            repaired = None if verdict.ok else repair_text(rules, arm.variant.text, channel)
             if repaired is not None:
                 found.append((experiment, arm, repaired, verdict.violations))
     variants = _repair_variants([(experiment, arm.variant, text) for experiment, arm, text, _ in found])
