@@ -67,7 +67,8 @@ def run_ours(base: str, pairs: list[dict], epochs: int, out: str, *, hp: dict = 
     result = train_dpo(job)
     elapsed = time.perf_counter() - start
     return {"pairs_per_s": len(pairs) * epochs / elapsed, "seconds": elapsed, "steps": result.steps,
-            "train_loop_s": result.history[-1]["elapsed_s"] if result.history else 0.0, "peak_rss_mb": peak_rss_mb()}
+            "train_loop_s": result.history[-1]["elapsed_s"] if result.history else 0.0, "peak_rss_mb": peak_rss_mb(),
+            "final_loss": result.history[-1]["loss"] if result.history else float("nan")}
 
 
 def trl_trainer(base: str, pairs: list[dict], epochs: int, out: str, *, sequential: bool = False, hp: dict = HP,

@@ -9,7 +9,10 @@ Reports, for each trainer: pair tokens/s (prompt + chosen + rejected tokens of t
 trained on, prompt counted once, the same numerator for both), model FLOP utilisation
 (6 x parameters x pair tokens per second over the GPU's dense bf16 peak, --peak-tflops) and
 peak GPU memory; then the same split into setup (load, tokenise, reference pass, save) and the
-optimizer loop, with the loop's own tokens/s and utilisation. `--tiny` runs a tiny Qwen2 on the CPU to check the script itself.
+optimizer loop, with the loop's own tokens/s and utilisation. Then this trainer once more as the product
+trains (`rpo_alpha` 1.0, every fourth pair a rule repair that gets no NLL term: the per-pair
+`imitate` mask on the device), reporting its speed and final loss. `--tiny` runs a tiny Qwen2 on
+the CPU to check the script itself.
     python bench/gpu_dpo.py [--tiny] [--pairs N] [--epochs E]
 """
 from __future__ import annotations
@@ -58,7 +61,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="dense bf16 peak (H100/H200 SXM: 989)")
-    parser.add_argument("--worker", choices=["ours", "trl"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["ours", "trl", "rpo"], help=argparse.SUPPRESS)
     parser.add_argument("--dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import torch
@@ -70,7 +73,10 @@ def main() -> None:
 
         work = Path(args.dir)
         pairs = json.loads((work / "pairs.json").read_text())
-        fn = run_ours if args.worker == "ours" else run_trl
+        fn = run_trl if args.worker == "trl" else run_ours
+        if args.worker == "rpo":  # as the product trains: RPO, repairs (every fourth pair) without the NLL term
+            hp = {**hp, "rpo_alpha": 1.0}
+            pairs = [{**p, "imitate": i % 4 != 3} for i, p in enumerate(pairs)]
         result = fn(str(work / "base"), pairs, args.epochs, str(work / f"out-{args.worker}"), hp=hp, device=device)
         result["peak_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else peak_rss_mb()
         print("RESULT " + json.dumps(result))
@@ -92,7 +98,7 @@ def main() -> None:
         tokens = sum(p.packed_length for p in tokenize_pairs(tokenizer, [PreferenceExample(**p) for p in pairs],
                                                               max_prompt_tokens=512, max_completion_tokens=128))
         results = {}
-        for name in ("ours", "trl"):
+        for name in ("ours", "trl", "rpo"):
             cmd = [sys.executable, __file__, "--worker", name, "--dir", tmp, "--epochs", str(args.epochs),
                    "--batch-size", str(args.batch_size)] + (["--tiny"] if args.tiny else [])
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -118,6 +124,10 @@ def main() -> None:
         print(f"{label}_loop_tokens_per_s={loop_tok_s:.0f}")
         print(f"{label}_loop_mfu={6 * n_params * loop_tok_s / (args.peak_tflops * 1e12):.4f}")
     print(f"dpo_vs_trl_speedup={results['ours']['pairs_per_s'] / results['trl']['pairs_per_s']:.2f}")
+    rpo = results["rpo"]
+    print(f"rpo_masked_pairs_per_s={rpo['pairs_per_s']:.2f}")
+    print(f"rpo_masked_train_loop_s={rpo['train_loop_s']:.1f}")
+    print(f"rpo_masked_final_loss={rpo['final_loss']:.4f}")
 
 
 if __name__ == "__main__":
