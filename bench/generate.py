@@ -7,6 +7,12 @@ mixed-adapter batching; the naive server switches the active adapter and calls
 
     python bench/generate.py            # full
     python bench/generate.py --quick    # under a minute
+    python bench/generate.py --device cuda --hidden 896 --layers 24   # a 0.5B-sized Llama on a GPU (bf16)
+
+On a GPU both servers run in bfloat16, and `gen_greedy_agreement` says on how many of the
+brands' first requests, decoded greedily, the engine's segmented mixed-adapter batch and peft's
+`generate` emit the same tokens (bf16 rounding may part them after some tokens; on the CPU in
+float32 they agree).
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ import tempfile
 import threading
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -98,45 +105,86 @@ def first_request_per_brand(workload: list[tuple[float, GenerateRequest]]) -> li
     return list({request.adapter_id: request for _, request in reversed(workload)}.values())
 
 
-def run_naive(model_dir: Path, adapters: list[Path], workload: list[tuple[float, GenerateRequest]]) -> tuple[float, int]:
-    """Switch adapter and `generate` per request, in arrival order; return (seconds, tokens)."""
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir))
-    model = PeftModel.from_pretrained(model, str(adapters[0]), adapter_name="brand-0")
-    for brand in range(1, BRANDS):
-        model.load_adapter(str(adapters[brand]), adapter_name=f"brand-{brand}")
-    model.eval()
+DTYPE: str | None = None  # --dtype; None: bfloat16 on a GPU, float32 on the CPU
 
-    def serve(request: GenerateRequest) -> int:
-        model.set_adapter(request.adapter_id)
-        prompt = [tokenizer.bos_token_id] + tokenizer.encode(request.prompt, add_special_tokens=False)
+
+def dtype_for(device: str) -> str:
+    return DTYPE or ("bfloat16" if device.startswith("cuda") else "float32")
+
+
+def synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+class NaiveServer:
+    """peft with every brand's adapter loaded: switch the active adapter and `generate`, one request at a time."""
+
+    def __init__(self, model_dir: Path, adapters: list[Path], device: str) -> None:
+        self.device = device
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, dtype_for(device)))
+        model = PeftModel.from_pretrained(model, str(adapters[0]), adapter_name="brand-0")
+        for brand in range(1, BRANDS):
+            model.load_adapter(str(adapters[brand]), adapter_name=f"brand-{brand}")
+        self.model = model.to(device).eval()
+
+    def completion_ids(self, request: GenerateRequest, *, greedy: bool = False) -> torch.Tensor:
+        tok = self.tokenizer
+        self.model.set_adapter(request.adapter_id)
+        prompt = [tok.bos_token_id] + tok.encode(request.prompt, add_special_tokens=False)
         torch.manual_seed(request.seed)
-        output = model.generate(
-            input_ids=torch.tensor([prompt]),
-            attention_mask=torch.ones((1, len(prompt)), dtype=torch.long),
-            do_sample=True,
-            temperature=request.temperature,
-            top_p=request.top_p,
-            top_k=0,  # same sampling rule as the engine: temperature + nucleus only
-            max_new_tokens=request.max_new_tokens,
-            num_return_sequences=request.n,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
+        sampling = {"do_sample": False} if greedy else {
+            "do_sample": True, "temperature": request.temperature, "top_p": request.top_p,
+            "top_k": 0,  # same sampling rule as the engine: temperature + nucleus only
+        }
+        output = self.model.generate(
+            input_ids=torch.tensor([prompt], device=self.device),
+            attention_mask=torch.ones((1, len(prompt)), dtype=torch.long, device=self.device),
+            max_new_tokens=request.max_new_tokens, num_return_sequences=1 if greedy else request.n,
+            eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **sampling,
         )
-        completion = output[:, len(prompt):]
-        special = (completion == tokenizer.eos_token_id) | (completion == tokenizer.pad_token_id)
+        return output[:, len(prompt):]
+
+    def serve(self, request: GenerateRequest) -> int:
+        completion = self.completion_ids(request)
+        special = (completion == self.tokenizer.eos_token_id) | (completion == self.tokenizer.pad_token_id)
         return int((~special).sum())
 
+
+def run_naive(model_dir: Path, adapters: list[Path], workload: list[tuple[float, GenerateRequest]],
+              device: str = "cpu") -> tuple[float, int]:
+    """Switch adapter and `generate` per request, in arrival order; return (seconds, tokens)."""
+    server = NaiveServer(model_dir, adapters, device)
     with torch.inference_mode():
         for request in first_request_per_brand(workload):
-            serve(request)
+            server.serve(request)
+        synchronize(device)
         start = time.perf_counter()
-        tokens = sum(serve(request) for _, request in workload)
+        tokens = sum(server.serve(request) for _, request in workload)
+        synchronize(device)
     return time.perf_counter() - start, tokens
 
 
-def measure_engine(model_dir: Path, workload, lora: str, batching: str) -> dict[str, float]:
-    engine = Engine(model_dir, EngineConfig(lora=lora, batching=batching, max_adapters=BRANDS))
+def greedy_agreement(model_dir: Path, adapters: list[Path], workload, device: str) -> tuple[int, int]:
+    """(requests whose greedy tokens agree, requests compared): the engine against peft, one per brand."""
+    requests = [replace(r, n=1, temperature=0.0) for r in first_request_per_brand(workload)]
+    engine = Engine(model_dir, EngineConfig(max_adapters=BRANDS, device=device, dtype=dtype_for(device)))
+    try:
+        futures = [engine.submit(r) for r in requests]  # together: one mixed-adapter batch
+        ours = [f.result().texts[0] for f in futures]
+    finally:
+        engine.close()
+    server = NaiveServer(model_dir, adapters, device)
+    tok = server.tokenizer
+    with torch.inference_mode():
+        theirs = [tok.decode(server.completion_ids(r, greedy=True)[0], skip_special_tokens=True) for r in requests]
+    return sum(a.strip() == b.strip() for a, b in zip(ours, theirs, strict=True)), len(requests)
+
+
+def measure_engine(model_dir: Path, workload, lora: str, batching: str, device: str = "cpu") -> dict[str, float]:
+    engine = Engine(model_dir, EngineConfig(lora=lora, batching=batching, max_adapters=BRANDS, device=device,
+                                            dtype=dtype_for(device)))
     try:
         # Cold loads (checksum + read + attach) happen here, one request per brand, so the
         # timed run measures a warm cache.
@@ -157,9 +205,9 @@ def measure_engine(model_dir: Path, workload, lora: str, batching: str) -> dict[
     }
 
 
-def measure_unbatched(model_dir: Path, workload) -> float:
+def measure_unbatched(model_dir: Path, workload, device: str = "cpu") -> float:
     """Tokens/s of the engine's own decode loop fed one request at a time (no batching)."""
-    engine = Engine(model_dir, EngineConfig(max_adapters=BRANDS))
+    engine = Engine(model_dir, EngineConfig(max_adapters=BRANDS, device=device, dtype=dtype_for(device)))
     try:
         for request in first_request_per_brand(workload):
             engine.generate(request)
@@ -182,7 +230,13 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=4, help="decoder layers of the random Llama (dev model: 4)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both servers")
     parser.add_argument("--model", help="an existing base model directory (e.g. the built dev model) instead")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda: both servers on the GPU in bfloat16")
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], help="override the device's default dtype")
     args = parser.parse_args()
+    global DTYPE
+    DTYPE = args.dtype
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        sys.exit("no GPU here: run without --device")
     torch.set_num_threads(args.threads)
     hf_logging.disable_progress_bar()  # keep stdout to name=value lines
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -196,7 +250,7 @@ def main() -> None:
             Path(tmp) / "model",
             hidden_size=args.hidden,
             num_layers=args.layers,
-            num_heads=4,
+            num_heads=max(4, args.hidden // 64),
             intermediate_size=args.hidden * 11 // 4,
             vocab_size=1024,
         )
@@ -207,16 +261,19 @@ def main() -> None:
         workload = build_workload(adapters, max_new_tokens=max_new_tokens)
         engine_runs, naive_runs = [], []
         for _ in range(repeats):  # interleaved, so load from other processes hits both alike
-            engine_runs.append(measure_engine(model_dir, workload, default.lora, default.batching))
-            seconds, tokens = run_naive(model_dir, adapters, workload)
+            engine_runs.append(measure_engine(model_dir, workload, default.lora, default.batching, args.device))
+            seconds, tokens = run_naive(model_dir, adapters, workload, args.device)
             naive_runs.append({"tokens_per_s": tokens / seconds})
-        others = {f"{lora}_{batching}": measure_engine(model_dir, workload, lora, batching)
+        others = {f"{lora}_{batching}": measure_engine(model_dir, workload, lora, batching, args.device)
                   for lora, batching in alternatives}
-        unbatched = None if args.quick else measure_unbatched(model_dir, workload)
+        unbatched = None if args.quick else measure_unbatched(model_dir, workload, args.device)
+        agree, compared = greedy_agreement(model_dir, adapters, workload, args.device)
 
     engine, naive = median_run(engine_runs), median_run(naive_runs)["tokens_per_s"]
     model = args.model or f"random_llama_h{args.hidden}_l{args.layers}"
     print(f"gen_model={model}")
+    print(f"gen_device={torch.cuda.get_device_name(0) if args.device.startswith('cuda') else 'cpu'}")
+    print(f"gen_dtype={dtype_for(args.device)}")
     print(f"gen_workload=requests:{REQUESTS},brands:{BRANDS},max_new_tokens:{max_new_tokens},threads:{args.threads}")
     print(f"gen_engine_config=lora:{default.lora},batching:{default.batching},runs:{repeats}")
     print(f"gen_engine_tokens_per_s={engine['tokens_per_s']:.1f}")
@@ -230,6 +287,7 @@ def main() -> None:
         print(f"gen_engine_{name}_tokens_per_s={figures['tokens_per_s']:.1f}")
     if unbatched is not None:
         print(f"gen_engine_unbatched_tokens_per_s={unbatched:.1f}")
+    print(f"gen_greedy_agreement={agree}/{compared}")
 
 
 if __name__ == "__main__":
