@@ -7,12 +7,12 @@ mixed-adapter batching; the naive server switches the active adapter and calls
 
     python bench/generate.py            # full
     python bench/generate.py --quick    # under a minute
-    python bench/generate.py --device cuda --hidden 896 --layers 24   # a 0.5B-sized Llama on a GPU (bf16)
+    python bench/generate.py --device cuda --hidden 896 --layers 24   # a ~0.24B Llama on a GPU (bf16)
 
-On a GPU both servers run in bfloat16, and `gen_greedy_agreement` says on how many of the
-brands' first requests, decoded greedily, the engine's segmented mixed-adapter batch and peft's
-`generate` emit the same tokens (bf16 rounding may part them after some tokens; on the CPU in
-float32 they agree).
+On a GPU both servers run in bfloat16 (`--dtype float32` to change), and `gen_greedy_agreement`
+says on how many of the brands' first requests, decoded greedily, the engine's segmented
+mixed-adapter batch and peft's `generate` write the same text (bf16 rounding may part them on a
+random model's near-tied logits; in float32 they agree).
 """
 from __future__ import annotations
 
@@ -105,11 +105,8 @@ def first_request_per_brand(workload: list[tuple[float, GenerateRequest]]) -> li
     return list({request.adapter_id: request for _, request in reversed(workload)}.values())
 
 
-DTYPE: str | None = None  # --dtype; None: bfloat16 on a GPU, float32 on the CPU
-
-
-def dtype_for(device: str) -> str:
-    return DTYPE or ("bfloat16" if device.startswith("cuda") else "float32")
+def default_dtype(device: str) -> str:
+    return "bfloat16" if device.startswith("cuda") else "float32"
 
 
 def synchronize(device: str) -> None:
@@ -120,10 +117,10 @@ def synchronize(device: str) -> None:
 class NaiveServer:
     """peft with every brand's adapter loaded: switch the active adapter and `generate`, one request at a time."""
 
-    def __init__(self, model_dir: Path, adapters: list[Path], device: str) -> None:
+    def __init__(self, model_dir: Path, adapters: list[Path], device: str, dtype: str) -> None:
         self.device = device
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, dtype_for(device)))
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, dtype))
         model = PeftModel.from_pretrained(model, str(adapters[0]), adapter_name="brand-0")
         for brand in range(1, BRANDS):
             model.load_adapter(str(adapters[brand]), adapter_name=f"brand-{brand}")
@@ -153,9 +150,9 @@ class NaiveServer:
 
 
 def run_naive(model_dir: Path, adapters: list[Path], workload: list[tuple[float, GenerateRequest]],
-              device: str = "cpu") -> tuple[float, int]:
+              device: str = "cpu", dtype: str = "float32") -> tuple[float, int]:
     """Switch adapter and `generate` per request, in arrival order; return (seconds, tokens)."""
-    server = NaiveServer(model_dir, adapters, device)
+    server = NaiveServer(model_dir, adapters, device, dtype)
     with torch.inference_mode():
         for request in first_request_per_brand(workload):
             server.serve(request)
@@ -166,25 +163,26 @@ def run_naive(model_dir: Path, adapters: list[Path], workload: list[tuple[float,
     return time.perf_counter() - start, tokens
 
 
-def greedy_agreement(model_dir: Path, adapters: list[Path], workload, device: str) -> tuple[int, int]:
-    """(requests whose greedy tokens agree, requests compared): the engine against peft, one per brand."""
+def greedy_agreement(model_dir: Path, adapters: list[Path], workload, device: str, dtype: str) -> tuple[int, int]:
+    """(requests whose greedy texts agree, requests compared): the engine against peft, one per brand."""
     requests = [replace(r, n=1, temperature=0.0) for r in first_request_per_brand(workload)]
-    engine = Engine(model_dir, EngineConfig(max_adapters=BRANDS, device=device, dtype=dtype_for(device)))
+    engine = Engine(model_dir, EngineConfig(max_adapters=BRANDS, device=device, dtype=dtype))
     try:
         futures = [engine.submit(r) for r in requests]  # together: one mixed-adapter batch
         ours = [f.result().texts[0] for f in futures]
     finally:
         engine.close()
-    server = NaiveServer(model_dir, adapters, device)
+    server = NaiveServer(model_dir, adapters, device, dtype)
     tok = server.tokenizer
     with torch.inference_mode():
         theirs = [tok.decode(server.completion_ids(r, greedy=True)[0], skip_special_tokens=True) for r in requests]
     return sum(a.strip() == b.strip() for a, b in zip(ours, theirs, strict=True)), len(requests)
 
 
-def measure_engine(model_dir: Path, workload, lora: str, batching: str, device: str = "cpu") -> dict[str, float]:
+def measure_engine(model_dir: Path, workload, lora: str, batching: str, device: str = "cpu",
+                   dtype: str = "float32") -> dict[str, float]:
     engine = Engine(model_dir, EngineConfig(lora=lora, batching=batching, max_adapters=BRANDS, device=device,
-                                            dtype=dtype_for(device)))
+                                            dtype=dtype))
     try:
         # Cold loads (checksum + read + attach) happen here, one request per brand, so the
         # timed run measures a warm cache.
@@ -205,9 +203,9 @@ def measure_engine(model_dir: Path, workload, lora: str, batching: str, device: 
     }
 
 
-def measure_unbatched(model_dir: Path, workload, device: str = "cpu") -> float:
+def measure_unbatched(model_dir: Path, workload, device: str = "cpu", dtype: str = "float32") -> float:
     """Tokens/s of the engine's own decode loop fed one request at a time (no batching)."""
-    engine = Engine(model_dir, EngineConfig(max_adapters=BRANDS, device=device, dtype=dtype_for(device)))
+    engine = Engine(model_dir, EngineConfig(max_adapters=BRANDS, device=device, dtype=dtype))
     try:
         for request in first_request_per_brand(workload):
             engine.generate(request)
@@ -233,8 +231,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, or cuda: both servers on the GPU in bfloat16")
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], help="override the device's default dtype")
     args = parser.parse_args()
-    global DTYPE
-    DTYPE = args.dtype
+    dtype = args.dtype or default_dtype(args.device)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         sys.exit("no GPU here: run without --device")
     torch.set_num_threads(args.threads)
@@ -261,19 +258,19 @@ def main() -> None:
         workload = build_workload(adapters, max_new_tokens=max_new_tokens)
         engine_runs, naive_runs = [], []
         for _ in range(repeats):  # interleaved, so load from other processes hits both alike
-            engine_runs.append(measure_engine(model_dir, workload, default.lora, default.batching, args.device))
-            seconds, tokens = run_naive(model_dir, adapters, workload, args.device)
+            engine_runs.append(measure_engine(model_dir, workload, default.lora, default.batching, args.device, dtype))
+            seconds, tokens = run_naive(model_dir, adapters, workload, args.device, dtype)
             naive_runs.append({"tokens_per_s": tokens / seconds})
-        others = {f"{lora}_{batching}": measure_engine(model_dir, workload, lora, batching, args.device)
+        others = {f"{lora}_{batching}": measure_engine(model_dir, workload, lora, batching, args.device, dtype)
                   for lora, batching in alternatives}
-        unbatched = None if args.quick else measure_unbatched(model_dir, workload, args.device)
-        agree, compared = greedy_agreement(model_dir, adapters, workload, args.device)
+        unbatched = None if args.quick else measure_unbatched(model_dir, workload, args.device, dtype)
+        agree, compared = greedy_agreement(model_dir, adapters, workload, args.device, dtype)
 
     engine, naive = median_run(engine_runs), median_run(naive_runs)["tokens_per_s"]
     model = args.model or f"random_llama_h{args.hidden}_l{args.layers}"
     print(f"gen_model={model}")
     print(f"gen_device={torch.cuda.get_device_name(0) if args.device.startswith('cuda') else 'cpu'}")
-    print(f"gen_dtype={dtype_for(args.device)}")
+    print(f"gen_dtype={dtype}")
     print(f"gen_workload=requests:{REQUESTS},brands:{BRANDS},max_new_tokens:{max_new_tokens},threads:{args.threads}")
     print(f"gen_engine_config=lora:{default.lora},batching:{default.batching},runs:{repeats}")
     print(f"gen_engine_tokens_per_s={engine['tokens_per_s']:.1f}")

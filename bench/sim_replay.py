@@ -70,7 +70,10 @@ def training_examples(run, args) -> tuple[list, Path | None]:
         previous = TrainingRun.objects.filter(brand=run.brand, pk__lt=run.pk).order_by("-pk").first()
         if previous is None:
             sys.exit("--continue-previous: this is the brand's first training run")
-        parent = adapter_local_path(AdapterVersion.objects.get(run=previous))
+        adapter = AdapterVersion.objects.filter(run=previous).first()
+        if adapter is None:
+            sys.exit(f"--continue-previous: training run {previous.pk} published no adapter ({previous.state})")
+        parent = adapter_local_path(adapter)
         if args.continue_previous == "new":
             old = set(previous.snapshot.rows.values_list("pair_hash", flat=True))
             examples = [ex for ex, (_, h) in zip(examples, rows, strict=True) if h not in old]
