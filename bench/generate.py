@@ -138,7 +138,7 @@ class NaiveServer:
         output = self.model.generate(
             input_ids=torch.tensor([prompt], device=self.device),
             attention_mask=torch.ones((1, len(prompt)), dtype=torch.long, device=self.device),
-            max_new_tokens=request.max_new_tokens, num_return_sequences=1 if greedy else request.n,
+            max_new_tokens=request.max_new_tokens, num_return_sequences=request.n,
             eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **sampling,
         )
         return output[:, len(prompt):]

@@ -83,6 +83,8 @@ class PreferenceExample:
             raise ValueError(f"split must be one of {SPLITS}, got {self.split!r}")
         if self.weight < 0:
             raise ValueError("weight must be >= 0")
+        if not isinstance(self.imitate, bool):  # a JSONL "false" string must not read as true
+            raise TypeError(f"imitate must be true or false, got {self.imitate!r}")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 import json
 
-from workers.ml.train import main
+import pytest
+
+from workers.ml.train import load_examples, main
 
 from .helpers import marketing_pairs
 
@@ -17,3 +19,13 @@ def test_cli_trains_from_jsonl(tiny_base, tmp_path, capsys):
     assert (tmp_path / "adapter" / "adapter_model.safetensors").exists()
     assert len([line for line in out.err.splitlines() if line.startswith('{"step"')]) == 3
     assert result["checkpoint_dir"].endswith("step-000003")
+
+
+def test_jsonl_pairs_may_say_not_to_imitate_and_must_say_it_as_a_boolean(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    pair = {"prompt": "Write:", "chosen": "Save 30%", "rejected": "Save 50%"}
+    path.write_text(json.dumps({**pair, "imitate": False}) + "\n" + json.dumps(pair) + "\n")
+    assert [e.imitate for e in load_examples(str(path))] == [False, True]
+    path.write_text(json.dumps({**pair, "imitate": "false"}) + "\n")
+    with pytest.raises(TypeError, match="imitate"):
+        load_examples(str(path))
