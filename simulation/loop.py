@@ -26,9 +26,10 @@ class SimConfig:
     brands: int = 2  # how many of the default brands take part
     briefs: int = 10  # briefs (experiments) per brand and round
     candidates: int = 8  # variants each generation job serves (n); an experiment's arms come from one job
-    # With an active adapter each job samples best_of and serves the n the adapter scores best (the
-    # product's best_of, ranked by the implicit DPO reward); without one (round 0) it samples n.
-    best_of: int | None = 16
+    # With an active adapter each job samples best_of and serves the n that rank best (the product's
+    # best_of: the adapter's implicit DPO reward plus the brand's test evidence, kept apart from each
+    # other and from the brand's recent variants); without one (round 0) it samples n.
+    best_of: int | None = 32
     # Generation jobs per brief. One job's variants go into the brief's experiment (the last created: jobs come
     # back newest first, and `jobs[:len(briefs)]` holds one job of each brief); the round's metrics
     # are read on all of them (10 briefs x 2 x 8 = 160 served texts, up to 320 sampled), so that e.g. a 3 %

@@ -1,11 +1,13 @@
 """Reads of the experiments app, always through the acting principal."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Max, QuerySet, Sum
 
 from prefcontent.core.errors import NotFound
 from prefcontent.core.principal import Principal, scope_to_principal
-from prefcontent.experiments.models import Experiment
+from prefcontent.experiments.models import CONCLUDED, METRICS, STOPPED, Arm, Experiment
 
 
 def experiment_list(*, principal: Principal) -> QuerySet[Experiment]:
@@ -26,3 +28,28 @@ def experiment_get(*, principal: Principal, experiment_id) -> Experiment:
     if experiment is None:
         raise NotFound("Experiment not found.")
     return experiment
+
+
+@dataclass(frozen=True)
+class VariantOutcome:
+    """A variant's outcome summed over the finished experiments it ran in."""
+
+    variant_id: int
+    text: str
+    successes: int  # clicks, or conversions for the "conversion" metric
+    trials: int  # impressions
+
+
+def variant_outcomes_for_brand(*, brand_id: int, metric: str, limit: int) -> list[VariantOutcome]:
+    """The brand's tested variants (finished experiments on `metric` only), the most recently tested
+    first, at most `limit`. A worker-side read for ranking generated copy: the caller has already
+    been authorised for the brand."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}")
+    successes = "clicks" if metric == "click" else "conversions"
+    rows = (Arm.objects.filter(experiment__brand_id=brand_id, experiment__status__in=(CONCLUDED, STOPPED),
+                               experiment__primary_metric=metric)
+            .values("variant_id", "variant__text")
+            .annotate(successes=Sum(successes), trials=Sum("impressions"), last=Max("experiment_id"))
+            .filter(trials__gt=0).order_by("-last", "-variant_id")[:limit])
+    return [VariantOutcome(r["variant_id"], r["variant__text"], r["successes"], r["trials"]) for r in rows]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from prefcontent.core.knobs import knob
+from prefcontent.generation.evidence import EvidenceSettings
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class GenerationSettings:
     max_candidate_chars: int  # longest text to score
     dedup_threshold: float  # character-trigram similarity at which two outputs are near duplicates
     best_of_diversity: float  # best_of serves high scorers that differ: sds of score a full repeat costs (0: top-n)
+    best_of_evidence_weight: float  # best_of ranks by adapter reward + this x the brand's test evidence (0: reward only)
+    best_of_novelty_window: int  # best_of also keeps apart from the brand's last this many generated variants
+    evidence_max_tested: int  # most tested variants (the most recently tested) the evidence reads
+    evidence: EvidenceSettings  # how the evidence pools tested copy (prefcontent.generation.evidence)
     device: str  # torch device of the engine: "auto" (cuda when the worker has a GPU), "cpu", "cuda:1", ...
     dtype: str  # torch dtype name of the base model weights in the engine
     task_time_limit_s: int  # hard Celery limit of one job execution
@@ -38,12 +43,18 @@ def generation_settings() -> GenerationSettings:
         shard_ttl_s=knob("GENERATE_SHARD_TTL_S", 90.0),
         sync_timeout_s=knob("GENERATE_SYNC_TIMEOUT_S", 30.0),
         sync_max_n=knob("GENERATE_SYNC_MAX_N", 8),
-        max_n=knob("GENERATE_MAX_N", 16),
+        max_n=knob("GENERATE_MAX_N", 32),
         max_new_tokens=knob("GENERATE_MAX_NEW_TOKENS", 64),
         max_candidates=knob("GENERATE_MAX_SCORE_CANDIDATES", 32),
         max_candidate_chars=knob("GENERATE_MAX_CANDIDATE_CHARS", 2000),
         dedup_threshold=knob("GENERATE_DEDUP_THRESHOLD", 0.9),
-        best_of_diversity=knob("GENERATE_BEST_OF_DIVERSITY", 2.0),
+        best_of_diversity=knob("GENERATE_BEST_OF_DIVERSITY", 3.0),
+        best_of_evidence_weight=knob("GENERATE_BEST_OF_EVIDENCE_WEIGHT", 1.0),
+        best_of_novelty_window=knob("GENERATE_BEST_OF_NOVELTY_WINDOW", 500),
+        evidence_max_tested=knob("GENERATE_EVIDENCE_MAX_TESTED", 2000),
+        evidence=EvidenceSettings(neighbours=knob("GENERATE_EVIDENCE_NEIGHBOURS", 20),
+                                  sharpness=knob("GENERATE_EVIDENCE_SHARPNESS", 4.0),
+                                  prior_trials=knob("GENERATE_EVIDENCE_PRIOR_TRIALS", 2000.0)),
         device=knob("GENERATE_DEVICE", "auto"),
         dtype=knob("GENERATE_DTYPE", "float32"),
         task_time_limit_s=knob("GENERATE_TASK_TIME_LIMIT", 300),

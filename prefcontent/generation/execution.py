@@ -8,20 +8,24 @@ the base model.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from prefcontent.adapters.selectors import adapter_local_path
-from prefcontent.brands.compliance import compliance_rules_for
+from prefcontent.brands.compliance import check_text, compliance_rules_for
 from prefcontent.content.services import variant_create
 from prefcontent.core.errors import DomainError
 from prefcontent.core.principal import SYSTEM
+from prefcontent.experiments.selectors import variant_outcomes_for_brand
 from prefcontent.generation import facade
 from prefcontent.generation.checks import check_outputs, compliance_mode
-from prefcontent.generation.conf import generation_settings
+from prefcontent.generation.conf import GenerationSettings, generation_settings
+from prefcontent.generation.evidence import EvidenceModel, TestedCopy
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
-from prefcontent.generation.ranking import select_best_diverse
+from prefcontent.generation.ranking import preference_scores, select_best_diverse
+from prefcontent.generation.selectors import recent_generated_texts
 from prefcontent.generation.sharding import shard_heartbeat_record
 
 logger = logging.getLogger(__name__)
@@ -120,7 +124,7 @@ def _run_score(job: GenerationJob, adapter: facade.ServingAdapter | None) -> Non
 
 
 def _provenance(job: GenerationJob, generation: facade.Generation, index: int, score: float | None,
-                violations: list[dict]) -> dict:
+                evidence_rate: float | None, violations: list[dict]) -> dict:
     adapter = job.adapter_version
     return {
         "generation_job_id": job.pk,
@@ -138,8 +142,42 @@ def _provenance(job: GenerationJob, generation: facade.Generation, index: int, s
         "prompt_version": job.prompt_version,
         "channel": job.channel,
         "score": score,
+        "evidence_rate": evidence_rate,  # the rate the brand's tests give copy like this (best_of only)
         "compliance": {"mode": compliance_mode(job.brand), "violations": violations},
     }
+
+
+@dataclass
+class _Ranking:
+    order: list[int]  # positions in the usable candidates, in serving order
+    rewards: dict[int, float]  # sequence index -> the adapter's implicit reward
+    evidence: dict[int, float]  # sequence index -> the rate the brand's tests give copy like it
+    summary: dict  # how it ranked, kept in the job's result
+
+
+def _rank(job: GenerationJob, usable: list, adapter: facade.ServingAdapter | None, rules,
+          cfg: GenerationSettings) -> _Ranking:
+    """best_of: the adapter's reward plus the brand's test evidence, kept apart (prefcontent.generation.ranking)."""
+    texts = [c.text for c in usable]
+    rewards = facade.score(prompt=job.prompt, candidates=texts, adapter=adapter, beta=float(job.params["beta"]),
+                           timeout=_timeout())
+    # Evidence only from the finished click tests of copy the brand's current rules allow on this channel.
+    model = EvidenceModel([TestedCopy(o.text, o.successes, o.trials)
+                           for o in variant_outcomes_for_brand(brand_id=job.brand_id, metric="click",
+                                                               limit=cfg.evidence_max_tested)
+                           if check_text(rules, o.text, job.channel).ok], cfg.evidence)
+    rates = [model.predict(t) for t in texts]
+    combined = preference_scores(rewards, [model.standardized_rate(r) for r in rates],
+                                 evidence_weight=cfg.best_of_evidence_weight)
+    seen = recent_generated_texts(brand_id=job.brand_id, limit=cfg.best_of_novelty_window)
+    return _Ranking(
+        order=select_best_diverse(texts, combined, job.params["n"], diversity=cfg.best_of_diversity, seen=seen),
+        rewards={c.index: r for c, r in zip(usable, rewards)},
+        evidence={c.index: r for c, r in zip(usable, rates)},
+        summary={"diversity": cfg.best_of_diversity, "evidence_weight": cfg.best_of_evidence_weight,
+                 "tested_variants": len(model.tested), "mean_rate": round(model.mean_rate, 6),
+                 "novelty_window": len(seen)},
+    )
 
 
 def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> None:
@@ -150,16 +188,15 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
         prompt=job.prompt, adapter=adapter, n=best_of or params["n"], temperature=params["temperature"],
         top_p=params["top_p"], max_new_tokens=params["max_new_tokens"], seed=params.get("seed"), timeout=_timeout(),
     )
-    checked = check_outputs([(c.index, c.text) for c in generation.completions], rules=compliance_rules_for(job.brand),
+    rules = compliance_rules_for(job.brand)
+    checked = check_outputs([(c.index, c.text) for c in generation.completions], rules=rules,
                             channel=job.channel, mode=compliance_mode(job.brand), dedup_threshold=cfg.dedup_threshold)
     usable = [c for c in checked if c.usable]
-    scores: dict[int, float] = {}
-    if best_of and usable:
-        values = facade.score(prompt=job.prompt, candidates=[c.text for c in usable], adapter=adapter,
-                              beta=float(params["beta"]), timeout=_timeout())
-        scores = {c.index: s for c, s in zip(usable, values)}
-        order = select_best_diverse([c.text for c in usable], values, params["n"], diversity=cfg.best_of_diversity)
-        usable = [usable[i] for i in order]
+    ranking = _rank(job, usable, adapter, rules, cfg) if best_of and usable else None
+    if ranking is not None:
+        usable = [usable[i] for i in ranking.order]
+    scores = ranking.rewards if ranking else {}
+    evidence = ranking.evidence if ranking else {}
     selected = {c.index: rank for rank, c in enumerate(usable[: params["n"]], start=1)}
     by_index = {c.index: c for c in generation.completions}
     with transaction.atomic():
@@ -171,7 +208,8 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
             if out.index in selected:
                 variant = variant_create(
                     principal=SYSTEM, brand=job.brand, text=out.text, source="generated", brief=job.brief,
-                    provenance=_provenance(job, generation, out.index, scores.get(out.index), out.violations),
+                    provenance=_provenance(job, generation, out.index, scores.get(out.index), evidence.get(out.index),
+                                           out.violations),
                     adapter_version_id=job.adapter_version_id,
                 )
             rows.append(GeneratedCandidate(
@@ -184,5 +222,4 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
         _finish(job, state=State.SUCCEEDED, model_id=generation.model_id, engine=generation.engine,
                 seed=generation.seed, result={"requested": params["n"], "sampled": len(rows),
                                               "stored": len(selected), "counts": counts,
-                                              # how best_of traded score for variety (None: no ranking)
-                                              "best_of_diversity": cfg.best_of_diversity if best_of else None})
+                                              "ranking": ranking.summary if ranking else None})

@@ -45,3 +45,11 @@ def variant_lineage(variant: Variant) -> dict:
         "snapshot_content_hash": snapshot.content_hash if snapshot else None,
         "experiment_ids": list(snapshot.source_experiment_ids) if snapshot else [],
     }
+
+
+def recent_generated_texts(*, brand_id: int, limit: int) -> list[str]:
+    """The texts of the brand's last `limit` generated variants, newest first (worker-side, no principal)."""
+    if limit <= 0:
+        return []
+    return list(Variant.objects.filter(brand_id=brand_id, source="generated").order_by("-pk")
+                .values_list("text", flat=True)[:limit])

@@ -76,7 +76,7 @@ def generate(request: HttpRequest, dash: Dash) -> HttpResponse:
 
 
 def _job_context(dash: Dash, job: GenerationJob) -> dict:
-    candidates = list(job.candidates.all())
+    candidates = list(job.candidates.select_related("variant"))
     stored = [c for c in candidates if c.status in GeneratedCandidate.STORED and c.variant_id]
     experiment_form = ExperimentCreateForm(
         variants=[c.variant for c in stored],

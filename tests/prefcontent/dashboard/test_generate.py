@@ -101,3 +101,20 @@ def test_adapter_and_base_candidates_side_by_side(brand, member, tiny_model_dir,
     assert f"adapter v{adapter.version}" in page and "Model: base model" in page
     other = GenerationJob.objects.create(brand=BrandFactory(), channel="headline", prompt="x", prompt_version="v")
     assert client.get(f"/dashboard/generate/{tuned.pk}/?compare={other.pk}").status_code == 404
+
+
+def test_ranked_candidates_show_their_test_evidence_and_how_they_were_ranked(brand, member, tiny_model_dir, tmp_path):
+    from tests.prefcontent.generation.factories import publish_adapter
+    from workers.ml.serving.random_adapters import make_random_adapter
+
+    publish_adapter(brand, make_random_adapter(tiny_model_dir, tmp_path / "adapter", seed=3))
+    _, client = member(brand.organization, "marketer")
+    response = client.post("/dashboard/generate/", {"brand": brand.pk, **BRIEF, "rank_by_preference": "on"})
+    assert response.status_code == 302
+    job = GenerationJob.objects.get(brand=brand)
+    assert job.params["best_of"] == 6
+    generation_job_execute(job_id=job.pk, worker="test")
+    page = client.get(response["Location"]).content.decode()
+    assert "Test evidence (CTR)" in page and 'id="ranking"' in page
+    assert "plus 1.0 × the evidence of 0 tested variants" in page
+    assert page.count("0.0000") == job.candidates.exclude(variant=None).count()  # nothing tested: the mean, 0

@@ -113,7 +113,7 @@ def test_score_ranks_candidates_and_viewers_may_call_it(org, brand, make_member,
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("body", "code"), [
-    ({"brief": BRIEF, "n": 17}, "n_above_cap"),
+    ({"brief": BRIEF, "n": 33}, "n_above_cap"),
     ({"brief": BRIEF, "max_new_tokens": 65}, "max_new_tokens_above_cap"),
     ({"brief": {"title": "nothing else"}}, "empty_brief"),
     ({}, "brief_required"),

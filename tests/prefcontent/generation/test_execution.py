@@ -8,8 +8,9 @@ from prefcontent.core.principal import SYSTEM
 from prefcontent.generation import services
 from prefcontent.generation.execution import generation_job_execute
 from prefcontent.generation.models import GenerationShard
-from prefcontent.generation.ranking import select_best_diverse
+from prefcontent.generation.ranking import preference_scores, select_best_diverse
 from prefcontent.generation.selectors import variant_lineage
+from tests.prefcontent.experiments.factories import make_experiment
 from tests.prefcontent.generation.factories import (
     BriefFactory,
     corrupt_adapter,
@@ -121,20 +122,80 @@ def test_best_of_serves_the_diverse_selection_of_the_scored(brand, tiny_adapter_
     settings.GENERATE_BEST_OF_DIVERSITY = 50.0
     calls = []
 
-    def recording(texts, scores, n, *, diversity):  # the real selection, with its arguments recorded
-        calls.append((list(texts), list(scores), n, diversity))
-        return select_best_diverse(texts, scores, n, diversity=diversity)
+    def recording(texts, scores, n, *, diversity, seen):  # the real selection, with its arguments recorded
+        calls.append((list(texts), list(scores), n, diversity, list(seen)))
+        return select_best_diverse(texts, scores, n, diversity=diversity, seen=seen)
 
     monkeypatch.setattr(execution, "select_best_diverse", recording)
     publish_adapter(brand, tiny_adapter_dir)
+    earlier = Variant.objects.create(brand=brand, text="An earlier generated line", source="generated",
+                                     content_hash="x" * 64)
     job = _run(brand, n=3, best_of=8, seed=1, temperature=1.0, max_new_tokens=10)
     assert job.state == "succeeded", job.error_message
-    (texts, scores, n, diversity), = calls
-    assert (n, diversity) == (3, 50.0) and job.result["best_of_diversity"] == 50.0
+    (texts, scores, n, diversity, seen), = calls
+    assert (n, diversity) == (3, 50.0) and seen == [earlier.text]
+    assert job.result["ranking"] == {"diversity": 50.0, "evidence_weight": 1.0, "tested_variants": 0,
+                                     "mean_rate": 0.0, "novelty_window": 1}
     scored = sorted(job.candidates.exclude(score=None), key=lambda c: c.index)
-    assert texts == [c.text for c in scored] and scores == [c.score for c in scored]
+    assert texts == [c.text for c in scored]
+    # Nothing tested yet: the ranking is the adapter's reward alone (standardised).
+    assert scores == pytest.approx(preference_scores([c.score for c in scored], [0.0] * len(scored),
+                                                     evidence_weight=1.0))
     stored = sorted((c for c in scored if c.variant_id), key=lambda c: c.rank)
-    assert [c.index for c in stored] == [scored[i].index for i in select_best_diverse(texts, scores, 3, diversity=50.0)]
+    picked = select_best_diverse(texts, scores, 3, diversity=50.0, seen=seen)
+    assert [c.index for c in stored] == [scored[i].index for i in picked]
+
+
+def _tested(brand, *outcomes):
+    """A concluded click test of `brand` over variants with these (text, impressions, clicks)."""
+    experiment = make_experiment(brand, arms=len(outcomes), status="concluded")
+    for arm, (text, impressions, clicks) in zip(experiment.arms.order_by("id"), outcomes, strict=True):
+        Variant.objects.filter(pk=arm.variant_id).update(text=text)
+        arm.impressions, arm.clicks = impressions, clicks
+        arm.save()
+
+
+def _best_of(brand):
+    return _run(brand, n=1, best_of=6, seed=1, temperature=1.0, max_new_tokens=10)
+
+
+def test_best_of_ranks_copy_like_the_brands_tested_winners_higher(brand, tiny_adapter_dir, settings):
+    settings.GENERATE_BEST_OF_DIVERSITY = 0.0
+    settings.GENERATE_BEST_OF_NOVELTY_WINDOW = 0
+    publish_adapter(brand, tiny_adapter_dir)
+    first = _best_of(brand)
+    scored = sorted(first.candidates.exclude(score=None), key=lambda c: c.score)
+    assert len(scored) >= 2, [c.text for c in first.candidates.all()]
+    weakest, strongest = scored[0], scored[-1]
+    assert strongest.rank == 1 and first.result["ranking"]["tested_variants"] == 0
+    # The brand's tests say the adapter's least favourite line draws four times the clicks of its favourite.
+    _tested(brand, (weakest.text, 5000, 400), (strongest.text, 5000, 100))
+    settings.GENERATE_BEST_OF_EVIDENCE_WEIGHT = 10.0
+    second = _best_of(brand)
+    served = second.candidates.get(rank=1)
+    assert served.text == weakest.text and served.score == pytest.approx(weakest.score)
+    assert served.variant.provenance["evidence_rate"] > 0.05 > second.result["ranking"]["mean_rate"] - 0.001
+    assert second.result["ranking"]["tested_variants"] == 2
+    # With the weight at 0 the evidence is recorded but does not rank.
+    settings.GENERATE_BEST_OF_EVIDENCE_WEIGHT = 0.0
+    assert _best_of(brand).candidates.get(rank=1).text == strongest.text
+
+
+def test_best_of_takes_no_evidence_from_copy_the_rules_forbid(brand, tiny_adapter_dir, settings):
+    settings.GENERATE_BEST_OF_DIVERSITY = 0.0
+    settings.GENERATE_BEST_OF_NOVELTY_WINDOW = 0
+    settings.GENERATE_BEST_OF_EVIDENCE_WEIGHT = 10.0
+    publish_adapter(brand, tiny_adapter_dir)
+    scored = sorted(_best_of(brand).candidates.exclude(score=None), key=lambda c: c.score)
+    weakest, strongest = scored[0], scored[-1]
+    # The line that drew the clicks broke a rule added since (a banned word): it is no evidence for anything.
+    ComplianceRule.objects.create(brand=brand, kind="banned_phrase", pattern="hurry")
+    _tested(brand, (f"{weakest.text} hurry", 5000, 400), ("Other copy", 5000, 150), ("More copy", 5000, 150))
+    job = _best_of(brand)
+    assert job.result["ranking"]["tested_variants"] == 2
+    # What is left says every line does alike, so the adapter's favourite is served, as with no tests at all.
+    served = job.candidates.get(rank=1)
+    assert served.text == strongest.text and served.variant.provenance["evidence_rate"] == pytest.approx(0.03)
 
 
 def test_score_ranks_candidates_by_implicit_reward(brand, tiny_adapter_dir):

@@ -1,6 +1,6 @@
 import pytest
 
-from prefcontent.generation.ranking import select_best_diverse
+from prefcontent.generation.ranking import preference_scores, select_best_diverse
 
 TEXTS = [
     "Save 30% on running shoes today.",  # best score
@@ -38,3 +38,20 @@ def test_edges():
     assert sorted(select_best_diverse(TEXTS, SCORES, 10, diversity=1.0)) == [0, 1, 2, 3]
     with pytest.raises(ValueError):
         select_best_diverse(TEXTS, SCORES[:2], 2, diversity=1.0)
+
+
+def test_a_candidate_like_a_recent_variant_gives_way_to_a_new_one():
+    seen = ["Save 30% on running shoes today."]
+    assert select_best_diverse(TEXTS, SCORES, 1, diversity=2.0) == [0]
+    assert select_best_diverse(TEXTS, SCORES, 1, diversity=2.0, seen=seen) == [2]
+    # without diversity, what was served before does not matter
+    assert select_best_diverse(TEXTS, SCORES, 1, diversity=0.0, seen=seen) == [0]
+
+
+def test_preference_scores_add_the_evidence_to_the_standardised_reward():
+    assert preference_scores([1.0, 3.0], [0.0, 0.0], evidence_weight=1.0) == [-1.0, 1.0]
+    assert preference_scores([1.0, 3.0], [3.0, 0.0], evidence_weight=1.0) == [2.0, 1.0]
+    assert preference_scores([1.0, 3.0], [3.0, 0.0], evidence_weight=0.0) == [-1.0, 1.0]
+    assert preference_scores([2.0, 2.0], [0.5, -0.5], evidence_weight=2.0) == [1.0, -1.0]
+    with pytest.raises(ValueError):
+        preference_scores([1.0], [0.0, 1.0], evidence_weight=1.0)

@@ -34,10 +34,10 @@ def _create(brand, brief=None, **params):
 
 
 @pytest.mark.parametrize(("params", "code"), [
-    ({"n": 17}, "n_above_cap"),
+    ({"n": 33}, "n_above_cap"),
     ({"max_new_tokens": 65}, "max_new_tokens_above_cap"),
     ({"n": 4, "best_of": 2}, "best_of_below_n"),
-    ({"n": 2, "best_of": 17}, "best_of_above_cap"),
+    ({"n": 2, "best_of": 33}, "best_of_above_cap"),
 ])
 def test_caps_are_clear_400s(brand, params, code):
     with pytest.raises(InvalidInput) as err:
