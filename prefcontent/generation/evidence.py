@@ -13,7 +13,7 @@ to their true click probability than the adapter's reward does (bench/RESULTS.md
 
 Only finished tests count, and only variants the brand's rules allow: a rule-breaking text that
 drew clicks must not lift the rank of the copy that resembles it (the confident-over-correct
-trap). Pure here; `tested_copy_for` (selectors) reads the rows.
+trap). Pure here; `prefcontent.experiments.selectors.variant_outcomes_for_brand` reads the rows.
 """
 from __future__ import annotations
 

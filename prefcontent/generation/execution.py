@@ -14,13 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from prefcontent.adapters.selectors import adapter_local_path
-from prefcontent.brands.compliance import check_text, compliance_rules_for
+from prefcontent.brands.compliance import CompiledRules, check_text, compliance_rules_for
 from prefcontent.content.services import variant_create
 from prefcontent.core.errors import DomainError
 from prefcontent.core.principal import SYSTEM
 from prefcontent.experiments.selectors import variant_outcomes_for_brand
 from prefcontent.generation import facade
-from prefcontent.generation.checks import check_outputs, compliance_mode
+from prefcontent.generation.checks import CheckedOutput, check_outputs, compliance_mode
 from prefcontent.generation.conf import GenerationSettings, generation_settings
 from prefcontent.generation.evidence import EvidenceModel, TestedCopy
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
@@ -155,8 +155,8 @@ class _Ranking:
     summary: dict  # how it ranked, kept in the job's result
 
 
-def _rank(job: GenerationJob, usable: list, adapter: facade.ServingAdapter | None, rules,
-          cfg: GenerationSettings) -> _Ranking:
+def _rank(job: GenerationJob, usable: list[CheckedOutput], adapter: facade.ServingAdapter | None,
+          rules: CompiledRules, cfg: GenerationSettings) -> _Ranking:
     """best_of: the adapter's reward plus the brand's test evidence, kept apart (prefcontent.generation.ranking)."""
     texts = [c.text for c in usable]
     rewards = facade.score(prompt=job.prompt, candidates=texts, adapter=adapter, beta=float(job.params["beta"]),

@@ -174,7 +174,8 @@ def test_best_of_ranks_copy_like_the_brands_tested_winners_higher(brand, tiny_ad
     second = _best_of(brand)
     served = second.candidates.get(rank=1)
     assert served.text == weakest.text and served.score == pytest.approx(weakest.score)
-    assert served.variant.provenance["evidence_rate"] > 0.05 > second.result["ranking"]["mean_rate"] - 0.001
+    assert second.result["ranking"]["mean_rate"] == 0.05  # 500 clicks in 10,000 impressions
+    assert served.variant.provenance["evidence_rate"] > 0.05
     assert second.result["ranking"]["tested_variants"] == 2
     # With the weight at 0 the evidence is recorded but does not rank.
     settings.GENERATE_BEST_OF_EVIDENCE_WEIGHT = 0.0
