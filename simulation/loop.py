@@ -32,7 +32,7 @@ class SimConfig:
     best_of: int | None = 32
     # Generation jobs per brief. One job's variants go into the brief's experiment (the last created: jobs come
     # back newest first, and `jobs[:len(briefs)]` holds one job of each brief); the round's metrics
-    # are read on all of them (10 briefs x 2 x 8 = 160 served texts, up to 320 sampled), so that e.g. a 3 %
+    # are read on all of them (10 briefs x 2 x 8 = 160 served texts, up to 640 sampled), so that e.g. a 3 %
     # violation rate is not measured as 0/80 in one round and 2/80 in the next.
     jobs_per_brief: int = 2
     diversity_sample: int = 120  # distinct2 is read on this many served texts (see metrics.distinct_n_at)
