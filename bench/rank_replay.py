@@ -57,12 +57,11 @@ def main() -> None:
     from prefcontent.adapters.selectors import adapter_local_path
     from prefcontent.brands.compliance import check_text, compliance_rules_for
     from prefcontent.brands.models import Brand
-    from prefcontent.content.models import Variant
-    from prefcontent.experiments.models import Arm
     from prefcontent.generation.checks import check_outputs
-    from prefcontent.generation.evidence import EvidenceModel, TestedCopy
+    from prefcontent.generation.conf import generation_settings
     from prefcontent.generation.models import GenerationJob
     from prefcontent.generation.ranking import preference_scores, select_best_diverse
+    from prefcontent.generation.selectors import brand_test_evidence, recent_generated_texts
     from prefcontent.preferences.prompting import render_prompt
     from simulation.audience import default_brands
     from simulation.metrics import distinct_n_at
@@ -79,17 +78,11 @@ def main() -> None:
         sys.exit(f"adapter v{args.version} served no round (the gate rejected it?)")
     rules = compliance_rules_for(brand)
     allowed = lambda text: check_text(rules, text, sim.channel).ok  # noqa: E731
-    # The database as the round's first job found it: finished tests and generated variants before then.
-    outcomes: dict[str, list[int]] = {}
-    for text, clicks, impressions in (Arm.objects.filter(experiment__brand=brand, experiment__status__in=("concluded", "stopped"),
-                                                         experiment__created_at__lt=first_job.created_at)
-                                      .values_list("variant__text", "clicks", "impressions")):
-        counts = outcomes.setdefault(text, [0, 0])
-        counts[0] += clicks
-        counts[1] += impressions
-    evidence = EvidenceModel([TestedCopy(t, c, n) for t, (c, n) in outcomes.items() if allowed(t)])
-    recent = list(Variant.objects.filter(brand=brand, source="generated", created_at__lt=first_job.created_at)
-                  .order_by("-pk").values_list("text", flat=True)[:max(args.windows)])
+    # The product's own reads, as the round's first job found the database: tests that had ended and
+    # variants generated before then.
+    evidence = brand_test_evidence(brand_id=brand.pk, rules=rules, channel=sim.channel, cfg=generation_settings(),
+                                   ended_before=first_job.created_at)
+    recent = recent_generated_texts(brand_id=brand.pk, limit=max(args.windows), created_before=first_job.created_at)
     path = str(adapter_local_path(adapter))
     beta = float(adapter.run.hyperparameters.get("beta", 0.3))
     engine = Engine(adapter.base_model_id, EngineConfig(max_adapters=1))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Max, QuerySet, Sum
 
@@ -40,16 +41,19 @@ class VariantOutcome:
     trials: int  # impressions
 
 
-def variant_outcomes_for_brand(*, brand_id: int, metric: str, limit: int) -> list[VariantOutcome]:
-    """The brand's tested variants (finished experiments on `metric` only), the most recently tested
-    first, at most `limit`. A worker-side read for ranking generated copy: the caller has already
-    been authorised for the brand."""
+def variant_outcomes_for_brand(*, brand_id: int, metric: str, limit: int,
+                               ended_before: datetime | None = None) -> list[VariantOutcome]:
+    """The brand's tested variants (finished experiments on `metric` only, those that ended before
+    `ended_before` if given), the most recently tested first, at most `limit`. A worker-side read for
+    ranking generated copy: the caller has already been authorised for the brand."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}")
     successes = "clicks" if metric == "click" else "conversions"
-    rows = (Arm.objects.filter(experiment__brand_id=brand_id, experiment__status__in=(CONCLUDED, STOPPED),
-                               experiment__primary_metric=metric)
-            .values("variant_id", "variant__text")
+    arms = Arm.objects.filter(experiment__brand_id=brand_id, experiment__status__in=(CONCLUDED, STOPPED),
+                              experiment__primary_metric=metric)
+    if ended_before is not None:
+        arms = arms.filter(experiment__ended_at__lt=ended_before)
+    rows = (arms.values("variant_id", "variant__text")
             .annotate(successes=Sum(successes), trials=Sum("impressions"), last=Max("experiment_id"))
             .filter(trials__gt=0).order_by("-last", "-variant_id")[:limit])
     return [VariantOutcome(r["variant_id"], r["variant__text"], r["successes"], r["trials"]) for r in rows]

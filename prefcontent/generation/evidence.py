@@ -13,7 +13,7 @@ to their true click probability than the adapter's reward does (bench/RESULTS.md
 
 Only finished tests count, and only variants the brand's rules allow: a rule-breaking text that
 drew clicks must not lift the rank of the copy that resembles it (the confident-over-correct
-trap). Pure here; `prefcontent.experiments.selectors.variant_outcomes_for_brand` reads the rows.
+trap). Pure here; `prefcontent.generation.selectors.brand_test_evidence` reads the rows.
 """
 from __future__ import annotations
 
@@ -55,9 +55,6 @@ class EvidenceModel:
         # in which `standardized_rate` says how good a candidate looks (0 when nothing has been tested).
         shrunk = [self._shrink(t.successes, t.trials) for t in self.tested]
         self.spread = statistics.pstdev(shrunk) if len(shrunk) > 1 else 0.0
-
-    def __bool__(self) -> bool:
-        return bool(self.tested)
 
     def predict(self, text: str) -> float:
         """The estimated rate of `text`: the brand's mean rate when nothing tested resembles it."""

@@ -14,18 +14,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from prefcontent.adapters.selectors import adapter_local_path
-from prefcontent.brands.compliance import CompiledRules, check_text, compliance_rules_for
+from prefcontent.brands.compliance import CompiledRules, compliance_rules_for
 from prefcontent.content.services import variant_create
 from prefcontent.core.errors import DomainError
 from prefcontent.core.principal import SYSTEM
-from prefcontent.experiments.selectors import variant_outcomes_for_brand
 from prefcontent.generation import facade
 from prefcontent.generation.checks import CheckedOutput, check_outputs, compliance_mode
 from prefcontent.generation.conf import GenerationSettings, generation_settings
-from prefcontent.generation.evidence import EvidenceModel, TestedCopy
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
 from prefcontent.generation.ranking import preference_scores, select_best_diverse
-from prefcontent.generation.selectors import recent_generated_texts
+from prefcontent.generation.selectors import brand_test_evidence, recent_generated_texts
 from prefcontent.generation.sharding import shard_heartbeat_record
 
 logger = logging.getLogger(__name__)
@@ -161,11 +159,7 @@ def _rank(job: GenerationJob, usable: list[CheckedOutput], adapter: facade.Servi
     texts = [c.text for c in usable]
     rewards = facade.score(prompt=job.prompt, candidates=texts, adapter=adapter, beta=float(job.params["beta"]),
                            timeout=_timeout())
-    # Evidence only from the finished click tests of copy the brand's current rules allow on this channel.
-    model = EvidenceModel([TestedCopy(o.text, o.successes, o.trials)
-                           for o in variant_outcomes_for_brand(brand_id=job.brand_id, metric="click",
-                                                               limit=cfg.evidence_max_tested)
-                           if check_text(rules, o.text, job.channel).ok], cfg.evidence)
+    model = brand_test_evidence(brand_id=job.brand_id, rules=rules, channel=job.channel, cfg=cfg)
     rates = [model.predict(t) for t in texts]
     combined = preference_scores(rewards, [model.standardized_rate(r) for r in rates],
                                  evidence_weight=cfg.best_of_evidence_weight)

@@ -1,11 +1,18 @@
-"""Reads of generation jobs and of a generated variant's lineage, always through the acting principal."""
+"""Reads of generation jobs and of a generated variant's lineage, through the acting principal; and
+the worker-side reads that rank best_of candidates (the brand's test evidence, its recent variants)."""
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
+from prefcontent.brands.compliance import CompiledRules, check_text
 from prefcontent.content.models import Variant
 from prefcontent.core.errors import NotFound
 from prefcontent.core.principal import Principal, scope_to_principal
+from prefcontent.experiments.selectors import variant_outcomes_for_brand
+from prefcontent.generation.conf import GenerationSettings
+from prefcontent.generation.evidence import EvidenceModel, TestedCopy
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
 
 
@@ -47,9 +54,22 @@ def variant_lineage(variant: Variant) -> dict:
     }
 
 
-def recent_generated_texts(*, brand_id: int, limit: int) -> list[str]:
-    """The texts of the brand's last `limit` generated variants, newest first (worker-side, no principal)."""
+def recent_generated_texts(*, brand_id: int, limit: int, created_before: datetime | None = None) -> list[str]:
+    """The texts of the brand's last `limit` generated variants (created before `created_before` if
+    given), newest first. Worker-side, no principal."""
     if limit <= 0:
         return []
-    return list(Variant.objects.filter(brand_id=brand_id, source="generated").order_by("-pk")
-                .values_list("text", flat=True)[:limit])
+    variants = Variant.objects.filter(brand_id=brand_id, source="generated")
+    if created_before is not None:
+        variants = variants.filter(created_at__lt=created_before)
+    return list(variants.order_by("-pk").values_list("text", flat=True)[:limit])
+
+
+def brand_test_evidence(*, brand_id: int, rules: CompiledRules, channel: str | None, cfg: GenerationSettings,
+                        ended_before: datetime | None = None) -> EvidenceModel:
+    """What the brand's finished click tests say, from the variants its current rules allow on `channel`
+    (prefcontent.generation.evidence). Worker-side, no principal."""
+    outcomes = variant_outcomes_for_brand(brand_id=brand_id, metric="click", limit=cfg.evidence_max_tested,
+                                          ended_before=ended_before)
+    return EvidenceModel([TestedCopy(o.text, o.successes, o.trials) for o in outcomes
+                          if check_text(rules, o.text, channel).ok], cfg.evidence)

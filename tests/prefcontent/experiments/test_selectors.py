@@ -49,3 +49,16 @@ def test_conversions_count_as_successes_for_the_conversion_metric(brand):
     _count(experiment, (100, 10, 4), (100, 12, 6))
     outcomes = variant_outcomes_for_brand(brand_id=brand.pk, metric="conversion", limit=10)
     assert sorted((o.successes, o.trials) for o in outcomes) == [(4, 100), (6, 100)]
+
+
+def test_outcomes_can_stop_at_a_moment(brand):
+    from django.utils import timezone
+
+    now = timezone.now()
+    early = make_experiment(brand, status="concluded", ended_at=now - timezone.timedelta(days=2))
+    _count(early, (100, 5, 0), (100, 3, 0))
+    late = make_experiment(brand, status="concluded", ended_at=now)
+    _count(late, (100, 9, 0), (100, 1, 0))
+    cut = now - timezone.timedelta(days=1)
+    outcomes = variant_outcomes_for_brand(brand_id=brand.pk, metric="click", limit=10, ended_before=cut)
+    assert {o.variant_id for o in outcomes} == set(early.arms.values_list("variant_id", flat=True))

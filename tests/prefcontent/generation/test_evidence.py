@@ -11,14 +11,14 @@ TESTED = [
 
 def test_nothing_tested_gives_no_evidence():
     model = EvidenceModel([])
-    assert not model and model.mean_rate == 0.0 and model.spread == 0.0
+    assert model.tested == [] and model.mean_rate == 0.0 and model.spread == 0.0
     assert model.predict("Save 30% on running shoes.") == 0.0
     assert model.standardized_rate(model.predict("anything")) == 0.0
 
 
 def test_variants_without_impressions_are_ignored():
     model = EvidenceModel([TestedCopy("Shop now.", 0, 0)])
-    assert not model
+    assert model.tested == []
 
 
 def test_a_tested_text_gets_close_to_its_own_rate_and_an_unlike_one_keeps_the_mean():
