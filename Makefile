@@ -28,4 +28,4 @@ bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/run_all.py --quick
 
 lint: install
-	$(BIN)/ruff check prefcontent workers models_store simulation tests bench
+	$(BIN)/ruff check prefcontent ml models_store simulation tests bench

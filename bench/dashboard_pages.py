@@ -50,13 +50,13 @@ def populate(brand) -> dict[str, int]:
 
     from prefcontent.adapters.models import AdapterVersion
     from prefcontent.content.services import variant_create
-    from prefcontent.core.principal import SYSTEM
     from prefcontent.experiments import services as experiment_services
     from prefcontent.experiments.decisions import experiment_decide, experiment_stop
     from prefcontent.experiments.ingestion import events_ingest
     from prefcontent.experiments.models import Experiment
     from prefcontent.preferences.building import pairs_build
     from prefcontent.preferences.snapshots import snapshot_create
+    from prefcontent.tenancy.principal import SYSTEM
     from prefcontent.training.models import TrainingRun
     from prefcontent.training.policies import retrain_policy_create
 

@@ -57,8 +57,8 @@ def peak_rss_mb() -> float:
 
 
 def run_ours(base: str, pairs: list[dict], epochs: int, out: str, *, hp: dict = HP, device: str = "cpu") -> dict:
-    from workers.ml.config import PreferenceExample, TrainConfig, TrainJob
-    from workers.ml.train import train_dpo
+    from ml.config import PreferenceExample, TrainConfig, TrainJob
+    from ml.train import train_dpo
 
     cfg = TrainConfig(epochs=epochs, lr_schedule="linear", device=device, **hp)
     job = TrainJob(base_model_path=base, examples=tuple(PreferenceExample(**p) for p in pairs), config=cfg,
@@ -78,7 +78,7 @@ def trl_trainer(base: str, pairs: list[dict], epochs: int, out: str, *, sequenti
     from peft import LoraConfig
     from trl import DPOConfig, DPOTrainer
 
-    from workers.ml.config import DEFAULT_TARGET_MODULES
+    from ml.config import DEFAULT_TARGET_MODULES
 
     class Trainer(DPOTrainer):
         def __init__(self, *args, **kwargs):
@@ -123,11 +123,11 @@ def run_agreement(base: str, pairs: list[dict], out: str, steps: int = 4) -> dic
     """Per-step losses of both trainers on the same batches from the same LoRA weights."""
     import torch
 
-    from workers.ml.adapters import load_tokenizer
-    from workers.ml.config import PreferenceExample, TrainConfig
-    from workers.ml.data import tokenize_pairs
-    from workers.ml.losses import preference_loss
-    from workers.ml.train import lr_at, pair_logps, reference_logps
+    from ml.adapters import load_tokenizer
+    from ml.config import PreferenceExample, TrainConfig
+    from ml.data import tokenize_pairs
+    from ml.losses import preference_loss
+    from ml.train import lr_at, pair_logps, reference_logps
 
     batch = HP["batch_size"]
     pairs = pairs[: steps * batch]
@@ -195,8 +195,8 @@ def main() -> None:
         print("RESULT " + json.dumps(result))
         return
 
-    from workers.ml.adapters import load_tokenizer
-    from workers.ml.tiny import build_tiny_model
+    from ml.adapters import load_tokenizer
+    from ml.tiny import build_tiny_model
 
     n_pairs = args.pairs or (48 if args.quick else 256)
     epochs = args.epochs or (1 if args.quick else 2)

@@ -36,15 +36,15 @@ from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from workers.ml.serving import (
+from ml.serving import (
     Engine,
     EngineConfig,
     GenerateRequest,
     GenerateResult,
     dir_checksum,
 )
-from workers.ml.serving.random_adapters import make_random_adapter
-from workers.ml.tiny import build_tiny_model
+from ml.serving.random_adapters import make_random_adapter
+from ml.tiny import build_tiny_model
 
 BRANDS = 8
 REQUESTS = 64

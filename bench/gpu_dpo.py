@@ -43,7 +43,7 @@ def build_qwen2(out: Path, shape: dict) -> int:
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from workers.ml.tiny import build_tokenizer
+    from ml.tiny import build_tokenizer
 
     tokenizer = build_tokenizer(out)
     torch.manual_seed(0)
@@ -84,9 +84,9 @@ def main() -> None:
 
     if not args.tiny and not torch.cuda.is_available():
         sys.exit("no GPU: run with --tiny on a CPU")
-    from workers.ml.adapters import load_tokenizer
-    from workers.ml.config import PreferenceExample
-    from workers.ml.data import tokenize_pairs
+    from ml.adapters import load_tokenizer
+    from ml.config import PreferenceExample
+    from ml.data import tokenize_pairs
 
     n_pairs = args.pairs or (32 if args.tiny else 1024)
     with tempfile.TemporaryDirectory() as tmp:

@@ -34,9 +34,9 @@ def main() -> None:
     import torch
     from torch.profiler import ProfilerActivity, profile, schedule
 
-    from workers.ml.adapters import load_tokenizer
-    from workers.ml.config import PreferenceExample, TrainConfig, TrainJob
-    from workers.ml.train import train_dpo
+    from ml.adapters import load_tokenizer
+    from ml.config import PreferenceExample, TrainConfig, TrainJob
+    from ml.train import train_dpo
 
     device = "cpu" if args.tiny else "cuda"
     steps = args.wait + 2 + args.active

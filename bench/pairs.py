@@ -117,10 +117,10 @@ def main() -> None:
     old_config = runner.setup_databases()
     try:
         from prefcontent.brands.compliance_models import ComplianceRule
-        from prefcontent.core.principal import SYSTEM
         from prefcontent.preferences.building import pairs_build
         from prefcontent.preferences.history_import import history_import
         from prefcontent.preferences.models import PreferencePair
+        from prefcontent.tenancy.principal import SYSTEM
         from tests.factories import BrandFactory
 
         brand = BrandFactory()

@@ -53,6 +53,8 @@ def main() -> None:
     django.setup()
     from scipy.stats import spearmanr
 
+    from ml.serving.engine import Engine, EngineConfig
+    from ml.serving.types import GenerateRequest, ScoreRequest
     from prefcontent.adapters.models import AdapterVersion
     from prefcontent.adapters.selectors import adapter_local_path
     from prefcontent.brands.compliance import check_text, compliance_rules_for
@@ -65,8 +67,6 @@ def main() -> None:
     from prefcontent.preferences.prompting import render_prompt
     from simulation.audience import default_brands
     from simulation.metrics import distinct_n_at
-    from workers.ml.serving.engine import Engine, EngineConfig
-    from workers.ml.serving.types import GenerateRequest, ScoreRequest
 
     brand = Brand.objects.get(slug=args.brand)
     sim = next(s for s in default_brands(seed=args.seed) if s.name.lower() == args.brand)

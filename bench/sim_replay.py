@@ -81,8 +81,8 @@ def training_examples(run, args) -> tuple[list, Path | None]:
 
 
 def sample(base_model: str, adapter_dir: str | None, prompts: list[str]) -> list[str]:
-    from workers.ml.serving.engine import Engine, EngineConfig
-    from workers.ml.serving.types import GenerateRequest
+    from ml.serving.engine import Engine, EngineConfig
+    from ml.serving.types import GenerateRequest
 
     engine = Engine(base_model, EngineConfig(max_adapters=1))
     try:
@@ -113,13 +113,13 @@ def main() -> None:
     django.setup()
     from types import SimpleNamespace
 
+    from ml.devmodel import grammar
     from prefcontent.brands.compliance import check_text, compliance_rules_for
     from prefcontent.brands.models import Brand
     from prefcontent.preferences.prompting import render_prompt
     from prefcontent.training import facade
     from prefcontent.training.models import TrainingRun
     from simulation.audience import default_brands, feature_vector
-    from workers.ml.devmodel import grammar
 
     brand = Brand.objects.get(slug=args.brand)
     sim = next(s for s in default_brands(seed=args.seed) if s.name.lower() == args.brand)

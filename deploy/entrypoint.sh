@@ -29,7 +29,7 @@ case "$role" in
       python -m prefcontent.core.metrics_exporter --port "$METRICS_EXPORTER_PORT" &
     fi
     # exec: celery receives SIGTERM itself and does a warm shutdown (finishes running tasks).
-    exec celery -A workers.celery worker \
+    exec celery -A prefcontent worker \
       --queues "$CELERY_QUEUES" \
       --concurrency "${CELERY_CONCURRENCY:-2}" \
       --hostname "${CELERY_QUEUES%%,*}@%h" \
@@ -37,14 +37,14 @@ case "$role" in
       "$@"
     ;;
   beat)
-    exec celery -A workers.celery beat \
+    exec celery -A prefcontent beat \
       --scheduler django_celery_beat.schedulers:DatabaseScheduler --pidfile= "$@"
     ;;
   migrate)
     exec python manage.py migrate --noinput "$@"
     ;;
   flower)
-    exec celery -A workers.celery flower --port="${FLOWER_PORT:-5555}" "$@"
+    exec celery -A prefcontent flower --port="${FLOWER_PORT:-5555}" "$@"
     ;;
   *)
     exec "$role" "$@"

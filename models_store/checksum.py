@@ -1,6 +1,6 @@
 """The directory checksum shared by the store and the ML workers.
 
-Definition (workers/ml/serving/checksum.py implements the same bytes): sha256 over, for
+Definition (ml/serving/checksum.py implements the same bytes): sha256 over, for
 each regular file in the order of its POSIX relative path sorted as a string, the path
 encoded UTF-8, b"\\0", the file length as decimal ASCII, b"\\0", the file bytes.
 Directories, symlinks and other special files contribute nothing. Sorting is on the

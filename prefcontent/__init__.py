@@ -1,4 +1,4 @@
 """PrefContent: A/B test outcomes become preference pairs become better copy."""
-from workers.celery import app as celery_app
+from prefcontent.celery import app as celery_app
 
 __all__ = ["celery_app"]

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "prefcontent.core",
+    "prefcontent.tenancy",
     "prefcontent.accounts",
     "prefcontent.brands",
     "prefcontent.content",
@@ -137,16 +138,16 @@ HISTORY_IMPORT_DRAWS = env.int("HISTORY_IMPORT_DRAWS", default=10_000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "prefcontent.core.authentication.ApiKeyAuthentication",
-        "prefcontent.core.authentication.UserTokenAuthentication",
+        "prefcontent.tenancy.authentication.ApiKeyAuthentication",
+        "prefcontent.tenancy.authentication.UserTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["prefcontent.core.permissions.IsAuthenticatedPrincipal"],
+    "DEFAULT_PERMISSION_CLASSES": ["prefcontent.tenancy.permissions.IsAuthenticatedPrincipal"],
     "DEFAULT_PAGINATION_CLASS": "prefcontent.core.pagination.BoundedPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "prefcontent.core.errors.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["prefcontent.core.throttling.PrincipalRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["prefcontent.tenancy.throttling.PrincipalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("THROTTLE_USER_RATE", default="6000/min"),
         "api_key": env.str("THROTTLE_API_KEY_RATE", default="60000/min"),
@@ -169,7 +170,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "prefcontent.core.roles.ROLE_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "prefcontent.tenancy.roles.ROLE_CHOICES"},
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},

@@ -24,9 +24,9 @@ $PY manage.py build_dev_model --if-missing > "$VAR/build_dev_model.log" 2>&1 &
 builder=$!
 
 $PY manage.py runserver "0.0.0.0:$PORT" --noreload & pids+=($!)
-$PY -m celery -A workers.celery worker -Q default,generate -c 2 -n "local-default@%h" --loglevel INFO & pids+=($!)
-$PY -m celery -A workers.celery worker -Q gpu -c 1 -n "local-gpu@%h" --loglevel INFO & pids+=($!)
-$PY -m celery -A workers.celery beat -S django_celery_beat.schedulers:DatabaseScheduler --loglevel INFO \
+$PY -m celery -A prefcontent worker -Q default,generate -c 2 -n "local-default@%h" --loglevel INFO & pids+=($!)
+$PY -m celery -A prefcontent worker -Q gpu -c 1 -n "local-gpu@%h" --loglevel INFO & pids+=($!)
+$PY -m celery -A prefcontent beat -S django_celery_beat.schedulers:DatabaseScheduler --loglevel INFO \
   --pidfile= & pids+=($!)
 
 $PY - "$PORT" "$VAR" <<'PYEOF'

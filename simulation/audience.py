@@ -1,7 +1,7 @@
 """Simulated audiences: the probability that a reader clicks a text.
 
 p(click | text) = sigmoid(logit(base_ctr) + sum_f w_f * x_f(text) + eps(text)), where x_f are
-the features the dev grammar exposes (`workers.ml.devmodel.grammar.features`), w_f are the
+the features the dev grammar exposes (`ml.devmodel.grammar.features`), w_f are the
 brand audience's hidden weights (each within ±0.7, so lift has to be learned, not configured),
 and eps is a fixed per-text random effect (the taste nobody can explain). Clicks are then drawn
 from that probability, which adds sampling noise on top.
@@ -13,7 +13,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from workers.ml.devmodel import grammar
+from ml.devmodel import grammar
 
 MAX_EFFECT = 0.7
 

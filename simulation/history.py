@@ -12,8 +12,8 @@ import random
 
 import numpy as np
 
+from ml.devmodel import grammar
 from simulation.audience import SimBrand
-from workers.ml.devmodel import grammar
 
 
 def history_csv(sim: SimBrand, *, tests: int, arms: int = 3, impressions: int = 20_000, seed: int = 0) -> bytes:

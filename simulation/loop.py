@@ -50,7 +50,7 @@ class SimConfig:
     # many tests), and plain DPO on noisy labels pushes the losers down until the copy stops parsing.
     loss_type: str = "cdpo"
     label_smoothing: float = 0.2
-    rpo_alpha: float = 1.0  # NLL on the winners keeps the copy grammatical while DPO moves it (see workers.ml.losses)
+    rpo_alpha: float = 1.0  # NLL on the winners keeps the copy grammatical while DPO moves it (see ml.losses)
     # Rule-repair pairs (prefcontent.preferences.building): each rule-breaking arm of the imported history,
     # repaired, over itself; they train without the NLL term. Off, as for a new brand (see bench/RESULTS.md).
     repair_pairs: bool = False
@@ -116,7 +116,7 @@ class BrandLoop:
         from prefcontent.brands.compliance import check_text, compliance_rules_for
         from prefcontent.brands.compliance_services import compliance_rule_create
         from prefcontent.brands.models import Brand
-        from prefcontent.core.principal import principal_for_api_key, principal_for_user
+        from prefcontent.tenancy.principal import principal_for_api_key, principal_for_user
 
         self.sim, self.cfg, self.log = sim, cfg, log
         self.principal = principal_for_user(owner)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from ml.devmodel import grammar
 from simulation.audience import Audience
-from workers.ml.devmodel import grammar
 
 
 def valid_rate(texts: list[str]) -> float:

@@ -22,7 +22,7 @@ class WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "a")  # noqa: SIM115 - closed in __exit__
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery", "worker", "-Q", "default,gpu,generate",
+            [sys.executable, "-m", "celery", "-A", "prefcontent", "worker", "-Q", "default,gpu,generate",
              "-c", "1", "--loglevel", "INFO", "-n", f"simulate-{os.getpid()}@%h"],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -74,9 +74,32 @@ def make_key(db):
     return make
 
 
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    """Every task the code sends (through prefcontent.core.queue) as (name, args, options), no broker."""
+    from prefcontent.celery import app
+
+    calls: list[tuple[str, list, dict]] = []
+    monkeypatch.setattr(app, "send_task", lambda name, args=(), **options: calls.append((name, list(args), options)))
+    return calls
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Every send fails as kombu does when the broker cannot be reached."""
+    from kombu.exceptions import OperationalError
+
+    from prefcontent.celery import app
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(app, "send_task", refuse)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
-    from workers.ml.tiny import build_tiny_model
+    from ml.tiny import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from prefcontent.accounts.models import ApiKey, Membership, Organization
 from prefcontent.brands.models import Brand
 from prefcontent.core import secrets
-from prefcontent.core.roles import SCOPES
+from prefcontent.tenancy.roles import SCOPES
 
 PASSWORD = "pass-word-123"
 

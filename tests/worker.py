@@ -44,12 +44,12 @@ class CeleryWorker:
         return env
 
     def start(self, timeout: float = 60) -> None:
-        from workers.celery import app
+        from prefcontent.celery import app
 
         app.control.purge()
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.celery", "worker", "-Q", self.queues,
+            [sys.executable, "-m", "celery", "-A", "prefcontent", "worker", "-Q", self.queues,
              "-c", str(self.concurrency), "--loglevel", "INFO", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
             cwd=ROOT, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -57,7 +57,7 @@ class CeleryWorker:
 
     def wait_ready(self, timeout: float) -> None:
         from prefcontent.core.models import WorkerHeartbeat
-        from workers.tasks.system import ping
+        from prefcontent.core.tasks import ping
 
         marker = f"ready-{uuid.uuid4().hex}"
         ping.delay(marker)

@@ -25,7 +25,7 @@ from prefcontent.accounts.serializers import (
 )
 from prefcontent.brands.selectors import brand_get
 from prefcontent.core.errors import Forbidden, NotFound
-from prefcontent.core.views import ANY_SCOPE, TenantAPIView, TenantViewSet
+from prefcontent.tenancy.views import ANY_SCOPE, TenantAPIView, TenantViewSet
 
 
 class UserOnlyMixin:

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from prefcontent.core.roles import ROLE_CHOICES
+from prefcontent.tenancy.roles import ROLE_CHOICES
 
 
 class Organization(models.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from prefcontent.accounts.models import ApiKey, AuditLog, Membership, Organization
-from prefcontent.core.principal import Principal, scope_to_principal
+from prefcontent.tenancy.principal import Principal, scope_to_principal
 
 
 def organization_list(*, principal: Principal) -> QuerySet[Organization]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from prefcontent.accounts.models import ApiKey, AuditLog, Membership, Organization
-from prefcontent.core.roles import ROLE_CHOICES, SCOPES
+from prefcontent.tenancy.roles import ROLE_CHOICES, SCOPES
 
 
 class OrganizationOut(serializers.ModelSerializer):

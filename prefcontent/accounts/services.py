@@ -15,8 +15,8 @@ from prefcontent.brands.models import Brand
 from prefcontent.core import secrets
 from prefcontent.core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from prefcontent.core.logging import current_request_id
-from prefcontent.core.principal import Principal
-from prefcontent.core.roles import OWNER, ROLES, SCOPES
+from prefcontent.tenancy.principal import Principal
+from prefcontent.tenancy.roles import OWNER, ROLES, SCOPES
 
 
 def audit_record(

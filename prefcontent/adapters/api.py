@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from prefcontent.adapters import services
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.serializers import AdapterVersionListOut, AdapterVersionOut
-from prefcontent.core.views import TenantViewSet
+from prefcontent.tenancy.views import TenantViewSet
 
 
 class AdapterVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

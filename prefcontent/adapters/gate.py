@@ -39,7 +39,7 @@ def gate_thresholds() -> GateThresholds:
 class GateInputs:
     """What the gate looks at; generation lists are aligned (same prompt and seed at each index)."""
 
-    holdout: dict  # workers.ml TrainResult.holdout: pairs, reward_accuracy, chosen_logps_mean, rewards_chosen
+    holdout: dict  # ml TrainResult.holdout: pairs, reward_accuracy, chosen_logps_mean, rewards_chosen
     beta: float  # DPO beta, to turn rewards back into log-prob differences
     base_texts: list[str]  # generations of the base model
     adapter_texts: list[str]  # generations of the candidate

@@ -10,7 +10,7 @@ from models_store import get_store
 from models_store.errors import ArtifactNotFound, ChecksumMismatch, StoreError
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.core.errors import NotFound, ServiceUnavailable
-from prefcontent.core.principal import Principal, scope_to_principal
+from prefcontent.tenancy.principal import Principal, scope_to_principal
 
 
 class AdapterArtifactError(ServiceUnavailable):

@@ -17,7 +17,7 @@ from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.selectors import adapter_local_path
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import InvalidState
-from prefcontent.core.principal import SYSTEM, Principal
+from prefcontent.tenancy.principal import SYSTEM, Principal
 
 logger = logging.getLogger(__name__)
 

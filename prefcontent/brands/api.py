@@ -8,8 +8,8 @@ from prefcontent.brands import selectors, services
 from prefcontent.brands.models import Brand
 from prefcontent.brands.serializers import BrandCreateIn, BrandOut, BrandUpdateIn
 from prefcontent.core.errors import NotFound
-from prefcontent.core.roles import SCOPE_CONTENT_READ
-from prefcontent.core.views import TenantViewSet
+from prefcontent.tenancy.roles import SCOPE_CONTENT_READ
+from prefcontent.tenancy.views import TenantViewSet
 
 
 class BrandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

@@ -9,8 +9,8 @@ from prefcontent.brands import compliance_services as services
 from prefcontent.brands.compliance import RULE_KINDS, check_text, compliance_rules_for
 from prefcontent.brands.compliance_models import ComplianceRule
 from prefcontent.brands.selectors import brand_get
-from prefcontent.core.roles import SCOPE_CONTENT_READ
-from prefcontent.core.views import TenantAPIView, TenantViewSet
+from prefcontent.tenancy.roles import SCOPE_CONTENT_READ
+from prefcontent.tenancy.views import TenantAPIView, TenantViewSet
 
 
 class ComplianceRuleOut(serializers.ModelSerializer):

@@ -8,7 +8,7 @@ from prefcontent.brands.compliance import rule_validate
 from prefcontent.brands.compliance_models import ComplianceRule
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import InvalidInput
-from prefcontent.core.principal import Principal
+from prefcontent.tenancy.principal import Principal
 
 EDITABLE_FIELDS = ("pattern", "limit", "channel", "message", "is_active")
 

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import NotFound
-from prefcontent.core.principal import Principal
+from prefcontent.tenancy.principal import Principal
 
 
 def brand_list(*, principal: Principal) -> QuerySet[Brand]:

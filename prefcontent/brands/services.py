@@ -9,7 +9,7 @@ from prefcontent.accounts.models import Organization
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import Conflict, InvalidInput
-from prefcontent.core.principal import Principal
+from prefcontent.tenancy.principal import Principal
 
 EDITABLE_FIELDS = ("name", "voice", "locale", "settings")
 

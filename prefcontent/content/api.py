@@ -18,8 +18,8 @@ from prefcontent.content.serializers import (
     VariantCreateIn,
     VariantOut,
 )
-from prefcontent.core.roles import SCOPE_CONTENT_READ, SCOPE_CONTENT_WRITE
-from prefcontent.core.views import TenantViewSet
+from prefcontent.tenancy.roles import SCOPE_CONTENT_READ, SCOPE_CONTENT_WRITE
+from prefcontent.tenancy.views import TenantViewSet
 
 BRAND_FILTER = OpenApiParameter("brand", int, description="Only rows of this brand.")
 

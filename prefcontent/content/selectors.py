@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from prefcontent.content.models import Brief, Campaign, Variant
 from prefcontent.core.errors import NotFound
-from prefcontent.core.principal import Principal, scope_to_principal
+from prefcontent.tenancy.principal import Principal, scope_to_principal
 
 
 def _get(qs: QuerySet, pk, label: str):

@@ -15,7 +15,7 @@ from prefcontent.content.models import (
     Variant,
 )
 from prefcontent.core.errors import InvalidInput, NotFound
-from prefcontent.core.principal import Principal
+from prefcontent.tenancy.principal import Principal
 
 CAMPAIGN_FIELDS = ("name", "channel", "goal_metric")
 BRIEF_FIELDS = ("campaign", "title", "product", "audience", "tone", "locale", "constraints")

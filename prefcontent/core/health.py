@@ -10,7 +10,7 @@ def healthz(request):
 
 
 def _broker_ok() -> tuple[bool, str]:
-    from workers.celery import app
+    from celery import current_app as app
 
     try:
         with app.connection_for_write() as conn:

@@ -88,7 +88,7 @@ class CeleryQueueLengthCollector:
 
     @classmethod
     def from_celery_app(cls) -> CeleryQueueLengthCollector:
-        from workers.celery import app
+        from celery import current_app as app
 
         return cls(
             broker_url=app.conf.broker_url or "",

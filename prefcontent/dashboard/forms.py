@@ -5,9 +5,9 @@ from django import forms
 
 from prefcontent.brands.compliance import RULE_KINDS
 from prefcontent.content.models import CHANNELS
-from prefcontent.core.roles import ROLE_CHOICES, SCOPES
 from prefcontent.experiments.models import ALLOCATIONS, METRICS
 from prefcontent.preferences.models import EXCLUSION_REASONS, PAIR_STATUSES
+from prefcontent.tenancy.roles import ROLE_CHOICES, SCOPES
 
 
 class ApiKeyCreateForm(forms.Form):

@@ -9,12 +9,12 @@ from prefcontent.adapters import selectors as adapter_selectors
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.brands.models import Brand
 from prefcontent.content import selectors as content_selectors
-from prefcontent.core.principal import Principal
 from prefcontent.dashboard.charts import Series, line_chart
 from prefcontent.dashboard.retrain import RetrainOutlook, retrain_outlook
 from prefcontent.experiments import selectors as experiment_selectors
 from prefcontent.experiments.models import CONCLUDED, PAUSED, RUNNING, STOPPED
 from prefcontent.preferences import selectors as preference_selectors
+from prefcontent.tenancy.principal import Principal
 from prefcontent.training import selectors as training_selectors
 from prefcontent.training.models import TrainingRun
 

@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from django.utils import timezone
 
 from prefcontent.brands.models import Brand
-from prefcontent.core.principal import Principal, scope_to_principal
+from prefcontent.tenancy.principal import Principal, scope_to_principal
 from prefcontent.training.models import RetrainPolicy
 
 

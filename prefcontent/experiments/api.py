@@ -8,8 +8,6 @@ from rest_framework.response import Response
 
 from prefcontent.brands.selectors import brand_get
 from prefcontent.content import selectors as content_selectors
-from prefcontent.core.roles import SCOPE_CONTENT_READ
-from prefcontent.core.views import TenantViewSet
 from prefcontent.experiments import decisions, services
 from prefcontent.experiments.models import Experiment
 from prefcontent.experiments.serializers import (
@@ -19,6 +17,8 @@ from prefcontent.experiments.serializers import (
     ExperimentUpdateIn,
     WeightsIn,
 )
+from prefcontent.tenancy.roles import SCOPE_CONTENT_READ
+from prefcontent.tenancy.views import TenantViewSet
 
 STATUS_FILTER = OpenApiParameter("status", str, description="Only experiments in this status.")
 BRAND_FILTER = OpenApiParameter("brand", int, description="Only experiments of this brand.")

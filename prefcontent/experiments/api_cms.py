@@ -15,8 +15,6 @@ from prefcontent.core.errors import (
     PayloadTooLarge,
     error_body,
 )
-from prefcontent.core.roles import SCOPE_ASSIGN, SCOPE_EVENTS_WRITE
-from prefcontent.core.views import TenantAPIView
 from prefcontent.experiments.assignment import assignment_for_unit
 from prefcontent.experiments.cors import CorsMixin
 from prefcontent.experiments.ingestion import events_ingest
@@ -26,6 +24,8 @@ from prefcontent.experiments.serializers import (
     EventBatchIn,
     EventBatchOut,
 )
+from prefcontent.tenancy.roles import SCOPE_ASSIGN, SCOPE_EVENTS_WRITE
+from prefcontent.tenancy.views import TenantAPIView
 
 SNIPPET_PATH = Path(__file__).resolve().parent / "static" / "experiments" / "prefcontent-snippet.js"
 DEFAULT_EVENTS_MAX_BYTES = 1024 * 1024

@@ -16,7 +16,6 @@ from django.db import connection
 from django.utils import timezone
 
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
-from prefcontent.core.principal import Principal
 from prefcontent.experiments.allocation import bucket, pick_arm
 from prefcontent.experiments.models import (
     CONCLUDED,
@@ -27,6 +26,7 @@ from prefcontent.experiments.models import (
     Decision,
 )
 from prefcontent.experiments.units import MAX_UNIT_ID_CHARS, unit_hash
+from prefcontent.tenancy.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from django.utils import timezone
 from prefcontent.accounts.services import audit_record
 from prefcontent.content.services import require_brand_write
 from prefcontent.core.errors import InvalidState
-from prefcontent.core.principal import SYSTEM, Principal
-from prefcontent.core.tasks import send_task_or_log
+from prefcontent.core.queue import enqueue_on_commit
 from prefcontent.experiments.allocation import thompson_allocation
 from prefcontent.experiments.models import (
     CONCLUDED,
@@ -30,8 +29,9 @@ from prefcontent.experiments.models import (
     Experiment,
 )
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
+from prefcontent.tenancy.principal import SYSTEM, Principal
 
-BUILD_PAIRS_TASK = "workers.tasks.preferences.build_pairs_for_experiment"
+BUILD_PAIRS_TASK = "preferences.build_pairs_for_experiment"
 DEFAULT_DECISION_THRESHOLD = 0.95
 DEFAULT_SRM_P = 0.001
 DEFAULT_ALPHA = 0.05
@@ -127,8 +127,7 @@ def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Princip
                  brand_id=experiment.brand_id, action=f"experiment.{status}", target=experiment,
                  data={"outcome": decision.outcome, "winner_arm": decision.winner_arm_id})
     if winner:
-        experiment_id = experiment.pk
-        transaction.on_commit(lambda: send_task_or_log(BUILD_PAIRS_TASK, args=[experiment_id]))
+        enqueue_on_commit(BUILD_PAIRS_TASK, args=[experiment.pk])
     return decision
 
 

@@ -21,9 +21,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from prefcontent.core.errors import Forbidden, InvalidInput, PayloadTooLarge
-from prefcontent.core.principal import Principal
 from prefcontent.experiments.models import EVENT_TYPES, RUNNING, Arm, Event
 from prefcontent.experiments.units import MAX_UNIT_ID_CHARS, unit_hasher
+from prefcontent.tenancy.principal import Principal
 
 MAX_EVENTS_PER_BATCH = 1000
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")

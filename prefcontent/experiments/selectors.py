@@ -7,8 +7,8 @@ from datetime import datetime
 from django.db.models import Max, QuerySet, Sum
 
 from prefcontent.core.errors import NotFound
-from prefcontent.core.principal import Principal, scope_to_principal
 from prefcontent.experiments.models import CONCLUDED, METRICS, STOPPED, Arm, Experiment
+from prefcontent.tenancy.principal import Principal, scope_to_principal
 
 
 def experiment_list(*, principal: Principal) -> QuerySet[Experiment]:

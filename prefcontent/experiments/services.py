@@ -18,7 +18,6 @@ from prefcontent.brands.models import Brand
 from prefcontent.content.models import Brief, Campaign, Variant
 from prefcontent.content.services import require_brand_write
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
-from prefcontent.core.principal import Principal
 from prefcontent.experiments.allocation import normalise
 from prefcontent.experiments.models import (
     ALLOCATIONS,
@@ -29,6 +28,7 @@ from prefcontent.experiments.models import (
     Arm,
     Experiment,
 )
+from prefcontent.tenancy.principal import Principal
 
 MAX_ARMS = 20
 DRAFT_ONLY_FIELDS = ("allocation", "primary_metric", "min_sample_per_arm", "thompson_floor", "thompson_warmup")

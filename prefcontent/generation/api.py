@@ -14,8 +14,6 @@ from prefcontent.brands.selectors import brand_get
 from prefcontent.content.models import Brief
 from prefcontent.content.selectors import brief_get, variant_get
 from prefcontent.core.errors import InvalidInput, NotFound
-from prefcontent.core.roles import SCOPE_CONTENT_READ, SCOPE_GENERATE
-from prefcontent.core.views import TenantAPIView, TenantViewSet
 from prefcontent.generation import services
 from prefcontent.generation.conf import generation_settings
 from prefcontent.generation.models import GenerationJob
@@ -26,6 +24,8 @@ from prefcontent.generation.serializers import (
     LineageOut,
     ScoreIn,
 )
+from prefcontent.tenancy.roles import SCOPE_CONTENT_READ, SCOPE_GENERATE
+from prefcontent.tenancy.views import TenantAPIView, TenantViewSet
 
 _RESPONSES = {
     200: GenerationJobOut,

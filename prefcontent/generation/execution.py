@@ -17,7 +17,6 @@ from prefcontent.adapters.selectors import adapter_local_path
 from prefcontent.brands.compliance import CompiledRules, compliance_rules_for
 from prefcontent.content.services import variant_create
 from prefcontent.core.errors import DomainError
-from prefcontent.core.principal import SYSTEM
 from prefcontent.generation import facade
 from prefcontent.generation.checks import CheckedOutput, check_outputs, compliance_mode
 from prefcontent.generation.conf import GenerationSettings, generation_settings
@@ -25,6 +24,7 @@ from prefcontent.generation.models import GeneratedCandidate, GenerationJob
 from prefcontent.generation.ranking import preference_scores, select_best_diverse
 from prefcontent.generation.selectors import brand_test_evidence, recent_generated_texts
 from prefcontent.generation.sharding import shard_heartbeat_record
+from prefcontent.tenancy.principal import SYSTEM
 
 logger = logging.getLogger(__name__)
 State = GenerationJob.State

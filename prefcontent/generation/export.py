@@ -1,6 +1,6 @@
 """Export a brand's active adapter for external engines (vLLM, TGI, plain peft).
 
-The adapter is already plain peft LoRA (see workers/ml/adapters.py); the export copies its
+The adapter is already plain peft LoRA (see ml/adapters.py); the export copies its
 verified files unchanged and adds a manifest naming the base model it needs.
 """
 from __future__ import annotations

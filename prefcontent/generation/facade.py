@@ -1,4 +1,4 @@
-"""The one door between the generation domain and workers/ml/serving: plain values in, results out.
+"""The one door between the generation domain and ml/serving: plain values in, results out.
 
 torch and transformers load inside these functions, so the web process never imports them.
 The engine is process-wide: a generate worker keeps the base model and warm adapters between
@@ -73,7 +73,7 @@ _ENGINE_CONFIGS: dict[str, object] = {}  # base model path -> the EngineConfig t
 
 def _engine_config(path: str):
     """Caps from the settings, fixed at first use: the engine keeps one config for its lifetime."""
-    from workers.ml.serving import EngineConfig, SamplingCaps
+    from ml.serving import EngineConfig, SamplingCaps
 
     if path not in _ENGINE_CONFIGS:
         cfg = generation_settings()
@@ -88,7 +88,7 @@ def _engine_config(path: str):
 
 
 def _engine():
-    from workers.ml.serving import get_engine
+    from ml.serving import get_engine
 
     path = str(Path(base_model_path()).resolve())
     if not Path(path).is_dir():
@@ -100,7 +100,7 @@ def _engine():
 
 
 def _run(submit_request, timeout: float):
-    from workers.ml.serving import (
+    from ml.serving import (
         AdapterChecksumError,
         AdapterLoadError,
         InvalidRequestError,
@@ -118,7 +118,7 @@ def _run(submit_request, timeout: float):
 
 def generate(*, prompt: str, adapter: ServingAdapter | None, n: int, temperature: float, top_p: float,
              max_new_tokens: int, seed: int | None, timeout: float) -> Generation:
-    from workers.ml.serving import GenerateRequest
+    from ml.serving import GenerateRequest
 
     request = GenerateRequest(
         prompt=prompt, adapter_id=adapter.adapter_id if adapter else None,
@@ -133,7 +133,7 @@ def generate(*, prompt: str, adapter: ServingAdapter | None, n: int, temperature
 
 def score(*, prompt: str, candidates: list[str], adapter: ServingAdapter, beta: float, timeout: float) -> list[float]:
     """Implicit DPO rewards (beta * log-ratio adapter vs. base) of each candidate, in input order."""
-    from workers.ml.serving import ScoreRequest
+    from ml.serving import ScoreRequest
 
     request = ScoreRequest(prompt=prompt, candidates=list(candidates), adapter_id=adapter.adapter_id,
                            adapter_path=str(adapter.path), adapter_sha256=adapter.sha256, beta=beta)

@@ -9,11 +9,11 @@ from django.db.models import Prefetch, QuerySet
 from prefcontent.brands.compliance import CompiledRules, check_text
 from prefcontent.content.models import Variant
 from prefcontent.core.errors import NotFound
-from prefcontent.core.principal import Principal, scope_to_principal
 from prefcontent.experiments.selectors import variant_outcomes_for_brand
 from prefcontent.generation.conf import GenerationSettings
 from prefcontent.generation.evidence import EvidenceModel, TestedCopy
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
+from prefcontent.tenancy.principal import Principal, scope_to_principal
 
 
 def generation_job_list(*, principal: Principal) -> QuerySet[GenerationJob]:

@@ -17,7 +17,7 @@ from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.selectors import adapter_active_for
 from prefcontent.content.models import CHANNELS, Brief
 from prefcontent.core.errors import InvalidInput, InvalidState, ServiceUnavailable
-from prefcontent.core.principal import Principal
+from prefcontent.core.queue import enqueue
 from prefcontent.generation import facade
 from prefcontent.generation.conf import generation_settings
 from prefcontent.generation.models import GenerationJob
@@ -28,9 +28,11 @@ from prefcontent.generation.sharding import (
     shard_queue,
 )
 from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from prefcontent.tenancy.principal import Principal
 
 logger = logging.getLogger(__name__)
 State = GenerationJob.State
+RUN_JOB_TASK = "generation.run_job"
 DEFAULT_BETA = 0.1  # TrainConfig's default; used when the adapter's run did not record one
 BRIEF_PROMPT_FIELDS = ("product", "audience", "tone")  # what render_prompt reads from a brief
 
@@ -168,16 +170,9 @@ def generation_score_create(*, principal: Principal, brand, brief: Brief, channe
 
 def generation_job_enqueue(*, job_id: int) -> bool:
     """Send the job to its shard's queue; False (job stays queued for the reaper) when the broker is down."""
-    from workers.tasks.generation import run_job
-
     job = GenerationJob.objects.filter(pk=job_id, state=State.QUEUED).only("shard").first()
-    if job is None:
-        return False
-    try:
-        run_job.apply_async(args=[job_id], queue=shard_queue(job.shard))
-    except Exception:  # the row is the truth: the reaper re-sends what the broker never got
-        logger.exception("could not enqueue generation job %s", job_id)
-        return False
+    if job is None or not enqueue(RUN_JOB_TASK, args=[job_id], queue=shard_queue(job.shard)):
+        return False  # the row is the truth: the reaper re-sends what the broker never got
     GenerationJob.objects.filter(pk=job_id, enqueued_at__isnull=True).update(enqueued_at=timezone.now())
     return True
 

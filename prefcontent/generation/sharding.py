@@ -4,7 +4,7 @@ Each shard is one long-lived worker (group) consuming the queue "generate" (shar
 "generate.<k>". A brand always goes to the live shard with the highest hash of (brand, shard),
 so its adapter stays warm there; when a shard disappears only the brands it owned move, and
 they come back when it returns. A shard is live while it answers the heartbeat ping
-(`workers.tasks.generate.shard_heartbeat`) within the TTL.
+(`SHARD_HEARTBEAT_TASK`) within the TTL.
 """
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from prefcontent.core.queue import enqueue
 from prefcontent.generation.conf import generation_settings
 from prefcontent.generation.models import GenerationShard
 
 BASE_QUEUE = "generate"
+SHARD_HEARTBEAT_TASK = "generation.shard_heartbeat"
 
 
 def shard_queue(shard: int) -> str:
@@ -62,3 +64,11 @@ def shard_heartbeat_record(*, shard: int, worker: str = "", now=None) -> None:
     """Mark `shard` live (called by its worker when it answers a ping or runs a job)."""
     GenerationShard.objects.update_or_create(
         shard=shard, defaults={"last_seen_at": now or timezone.now(), "worker": worker[:200]})
+
+
+def shards_ping() -> int:
+    """Send a heartbeat ping to every shard queue; a ping nobody takes within the TTL expires unanswered."""
+    cfg = generation_settings()
+    for shard in range(cfg.shards):
+        enqueue(SHARD_HEARTBEAT_TASK, args=[shard], queue=shard_queue(shard), expires=cfg.shard_ttl_s)
+    return cfg.shards

@@ -12,8 +12,6 @@ from rest_framework.response import Response
 
 from prefcontent.brands.selectors import brand_get
 from prefcontent.core.errors import PayloadTooLarge
-from prefcontent.core.roles import SCOPE_CONTENT_READ
-from prefcontent.core.views import TenantAPIView, TenantViewSet
 from prefcontent.experiments.selectors import experiment_get
 from prefcontent.preferences import selectors, services
 from prefcontent.preferences.exports import export_lines
@@ -31,6 +29,8 @@ from prefcontent.preferences.serializers import (
     SnapshotCreateIn,
 )
 from prefcontent.preferences.snapshots import snapshot_create
+from prefcontent.tenancy.roles import SCOPE_CONTENT_READ
+from prefcontent.tenancy.views import TenantAPIView, TenantViewSet
 
 
 class PreferencePairViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):

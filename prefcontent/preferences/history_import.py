@@ -28,7 +28,6 @@ from prefcontent.brands.models import Brand
 from prefcontent.content.hashing import content_hash
 from prefcontent.content.models import CHANNELS, Brief, Campaign, Variant
 from prefcontent.core.errors import Conflict, InvalidInput, PayloadTooLarge
-from prefcontent.core.principal import Principal
 from prefcontent.experiments.decisions import (
     DEFAULT_ALPHA,
     DEFAULT_DECISION_THRESHOLD,
@@ -51,6 +50,7 @@ from prefcontent.preferences.history_file import (
     parse_history,
 )
 from prefcontent.preferences.models import HistoryImport, ImportedTest
+from prefcontent.tenancy.principal import Principal
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 _BATCH = 2000

@@ -95,7 +95,7 @@ class SnapshotPair(models.Model):
     rejected = models.TextField()
     weight = models.FloatField()
     split = models.CharField(max_length=8, choices=[(s, s) for s in SPLITS])
-    # False for a rule repair: training applies no NLL term to its chosen text (workers.ml PreferenceExample).
+    # False for a rule repair: training applies no NLL term to its chosen text (ml PreferenceExample).
     imitate = models.BooleanField(default=True)
 
     class Meta:

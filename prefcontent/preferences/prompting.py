@@ -1,12 +1,12 @@
 """The canonical prompt of a brief: one function, versioned, used by training and generation alike.
 
-The format is the dev model's training format (`workers.ml.devmodel.grammar.render_brief`),
+The format is the dev model's training format (`ml.devmodel.grammar.render_brief`),
 imported rather than copied so the two cannot drift. Bump PROMPT_VERSION whenever the
 rendered text changes: pairs and snapshots record the version they were built with.
 """
 from __future__ import annotations
 
-from workers.ml.devmodel.grammar import render_brief
+from ml.devmodel.grammar import render_brief
 
 PROMPT_VERSION = "brief-v1"
 

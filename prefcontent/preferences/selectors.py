@@ -5,9 +5,9 @@ from datetime import datetime
 
 from django.db.models import Count, QuerySet
 
+from ml.config import PreferenceExample
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import InvalidInput
-from prefcontent.core.principal import Principal, scope_to_principal
 from prefcontent.preferences.bias import bias_report
 from prefcontent.preferences.models import (
     ACTIVE,
@@ -16,7 +16,7 @@ from prefcontent.preferences.models import (
     DatasetSnapshot,
     PreferencePair,
 )
-from workers.ml.config import PreferenceExample
+from prefcontent.tenancy.principal import Principal, scope_to_principal
 
 
 def pair_list(*, principal: Principal, status: str | None = None, reason: str | None = None,

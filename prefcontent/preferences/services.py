@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from prefcontent.accounts.services import audit_record
 from prefcontent.core.errors import InvalidState
-from prefcontent.core.principal import Principal
 from prefcontent.experiments.models import CONCLUDED, Experiment
 from prefcontent.preferences.building import BuildResult, pairs_build
+from prefcontent.tenancy.principal import Principal
 
 
 def pairs_build_on_demand(*, principal: Principal, experiment: Experiment, rebuild: bool = False) -> BuildResult:

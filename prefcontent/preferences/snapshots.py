@@ -10,7 +10,6 @@ from django.db.models import Count
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import InvalidInput, InvalidState
-from prefcontent.core.principal import Principal
 from prefcontent.preferences.bias import bias_report
 from prefcontent.preferences.models import (
     ACTIVE,
@@ -21,6 +20,7 @@ from prefcontent.preferences.models import (
     PreferencePair,
     SnapshotPair,
 )
+from prefcontent.tenancy.principal import Principal
 
 DEFAULT_HOLDOUT_FRACTION = 0.1
 

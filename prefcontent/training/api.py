@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.brands.selectors import brand_get
 from prefcontent.core.errors import NotFound
-from prefcontent.core.views import TenantViewSet
+from prefcontent.tenancy.views import TenantViewSet
 from prefcontent.training import selectors, services
 from prefcontent.training.models import TrainingRun
 from prefcontent.training.serializers import (

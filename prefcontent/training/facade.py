@@ -1,6 +1,6 @@
-"""The one door between the training domain and workers/ml: rows in, dataclasses across, results back.
+"""The one door between the training domain and ml: rows in, dataclasses across, results back.
 
-Nothing else in prefcontent imports workers.ml for training. The heavy imports (torch,
+Nothing else in prefcontent imports ml for training. The heavy imports (torch,
 transformers, peft) happen inside the functions, so the web process never loads them.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ CLIENT_HYPERPARAMETERS = (
 
 def train_config(hyperparameters: dict):
     """A validated TrainConfig (ValueError / TypeError when a value is not acceptable)."""
-    from workers.ml.config import TrainConfig
+    from ml.config import TrainConfig
 
     known = {f.name for f in fields(TrainConfig)}
     unknown = set(hyperparameters) - known
@@ -39,7 +39,7 @@ def config_dict(config) -> dict:
 def train_job(*, base_model_path: str, examples: Sequence, hyperparameters: dict, output_dir: Path,
               checkpoint_dir: Path, parent_adapter_dir: Path | None, resume: bool):
     """The TrainJob of one attempt of a run; `resume` continues from the newest checkpoint."""
-    from workers.ml.config import TrainJob
+    from ml.config import TrainJob
 
     params = dict(hyperparameters)
     if "target_modules" in params:
@@ -52,20 +52,20 @@ def train_job(*, base_model_path: str, examples: Sequence, hyperparameters: dict
 
 
 def run_training(job, *, progress: Callable[[dict], None], should_cancel: Callable[[], bool]):
-    from workers.ml.train import train_dpo
+    from ml.train import train_dpo
 
     return train_dpo(job, progress=progress, should_cancel=should_cancel)
 
 
 def latest_checkpoint_name(checkpoint_dir: Path) -> str | None:
-    from workers.ml.checkpoint import latest_checkpoint
+    from ml.checkpoint import latest_checkpoint
 
     found = latest_checkpoint(checkpoint_dir)
     return found.name if found else None
 
 
 def adapter_checksum(directory: Path) -> str:
-    from workers.ml.serving import dir_checksum
+    from ml.serving import dir_checksum
 
     return dir_checksum(directory)
 
@@ -99,7 +99,7 @@ def generate_for_gate(*, base_model_path: str, prompts: Sequence[str], candidate
     """
     import torch
 
-    from workers.ml.serving import Engine, EngineConfig, GenerateRequest
+    from ml.serving import Engine, EngineConfig, GenerateRequest
 
     cuda = torch.cuda.is_available()
     engine = Engine(base_model_path, EngineConfig(max_adapters=2, device="cuda" if cuda else "cpu",

@@ -29,7 +29,7 @@ class TrainingRun(models.Model):
         "adapters.AdapterVersion", null=True, blank=True, on_delete=models.RESTRICT, related_name="child_runs",
         help_text="Continue training this adapter (it is also the DPO reference).",
     )
-    hyperparameters = models.JSONField(default=dict, help_text="workers.ml.config.TrainConfig fields.")
+    hyperparameters = models.JSONField(default=dict, help_text="ml.config.TrainConfig fields.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED, db_index=True)
     lease_owner = models.CharField(max_length=200, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

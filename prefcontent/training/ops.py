@@ -11,8 +11,8 @@ from django.utils import timezone
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import Forbidden, InvalidState
-from prefcontent.core.principal import Principal
 from prefcontent.generation.models import GenerationJob
+from prefcontent.tenancy.principal import Principal
 from prefcontent.training.models import TrainingRun
 from prefcontent.training.policies import max_concurrent_runs
 from prefcontent.training.services import training_run_enqueue

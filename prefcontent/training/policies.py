@@ -22,16 +22,16 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import Conflict, DomainError, InvalidInput
 from prefcontent.core.knobs import knob
-from prefcontent.core.principal import SYSTEM, Principal
 from prefcontent.preferences.selectors import pairs_usable_since
 from prefcontent.preferences.snapshots import snapshot_create
+from prefcontent.tenancy.principal import SYSTEM, Principal
 from prefcontent.training.models import RetrainPolicy, TrainingRun
 from prefcontent.training.services import _hyperparameters, training_run_create
 
 logger = logging.getLogger(__name__)
 State = TrainingRun.State
 ACTIVE_STATES = (State.QUEUED, State.RUNNING)
-FIRE_TASK = "workers.tasks.training.retrain_policy_fire"
+FIRE_TASK = "training.retrain_policy_fire"
 EDITABLE = ("enabled", "cron", "threshold_pairs", "min_interval_minutes", "auto_promote", "hyperparameters",
             "priority")
 

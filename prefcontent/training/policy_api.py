@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from prefcontent.brands.selectors import brand_get
-from prefcontent.core.views import TenantAPIView, TenantViewSet
+from prefcontent.tenancy.views import TenantAPIView, TenantViewSet
 from prefcontent.training import ops, policies
 from prefcontent.training.models import RetrainPolicy, TrainingRun
 from prefcontent.training.serializers import TrainingRunOut

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import NotFound
-from prefcontent.core.principal import Principal, scope_to_principal
+from prefcontent.tenancy.principal import Principal, scope_to_principal
 from prefcontent.training.models import TrainingRun
 
 

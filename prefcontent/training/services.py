@@ -4,7 +4,6 @@ The worker side (claim, heartbeat, train, gate, publish) lives in `runner`.
 """
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,13 +15,14 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.services import brand_lock
 from prefcontent.core.errors import InvalidInput, InvalidState, LimitExceeded
-from prefcontent.core.principal import Principal
+from prefcontent.core.queue import enqueue
+from prefcontent.tenancy.principal import Principal
 from prefcontent.training import facade
 from prefcontent.training.conf import training_settings
 from prefcontent.training.models import TrainingRun
 
-logger = logging.getLogger(__name__)
 State = TrainingRun.State
+RUN_EXECUTE_TASK = "training.run_execute"
 
 
 def base_model_path() -> str:
@@ -88,13 +88,8 @@ def training_run_create(*, principal: Principal, brand, snapshot, parent_adapter
 
 def training_run_enqueue(*, run_id: int) -> bool:
     """Send the run to the gpu queue; on a broker failure log it and leave the row for the reaper."""
-    from workers.tasks.training import training_run_execute
-
-    try:
-        training_run_execute.delay(run_id)
-    except Exception:
-        logger.exception("could not enqueue training run %s; the reaper will retry", run_id)
-        return False
+    if not enqueue(RUN_EXECUTE_TASK, args=[run_id]):
+        return False  # the row stays queued; the reaper sends it again
     TrainingRun.objects.filter(pk=run_id).update(enqueued_at=timezone.now())
     return True
 

@@ -58,16 +58,10 @@ def no_broker(monkeypatch):
     The browser tests commit for real (live server), so on_commit hooks fire; without this they
     would leave messages on the shared broker for another test's worker to pick up.
     """
-    from celery import current_app
-
-    from workers.tasks.generation import run_job
-    from workers.tasks.training import training_run_execute
+    from prefcontent.celery import app
 
     sent: list[tuple] = []
-    monkeypatch.setattr(current_app._get_current_object(), "send_task",
-                        lambda name, args=None, **kwargs: sent.append((name, args)))
-    monkeypatch.setattr(training_run_execute, "delay", lambda *args: sent.append(("training", args)))
-    monkeypatch.setattr(run_job, "apply_async", lambda args=None, **kwargs: sent.append(("generation", args)))
+    monkeypatch.setattr(app, "send_task", lambda name, args=None, **kwargs: sent.append((name, list(args or []))))
     return sent
 
 

@@ -25,7 +25,7 @@ def test_generate_candidates_and_save_them_into_a_new_experiment(page, shot, set
     page.click("#brief button[type=submit]")
     page.wait_for_selector("#job-state")
     job = GenerationJob.objects.get(brand=brand)
-    assert ("generation", [job.pk]) in no_broker
+    assert ("generation.run_job", [job.pk]) in no_broker
 
     worker = in_thread(generation_job_execute, job_id=job.pk, worker="browser-test")
     page.wait_for_selector("#candidates", timeout=120_000)  # polled in

@@ -35,7 +35,7 @@ def test_start_a_training_run_and_see_its_progress(page, shot, settings, tiny_mo
     page.wait_for_selector("#run-state")
     run = TrainingRun.objects.get(brand=brand)
     assert page.inner_text("#run-state") == "queued"
-    assert ("training", (run.pk,)) in no_broker  # handed to the gpu queue (recorded, not sent)
+    assert ("training.run_execute", [run.pk]) in no_broker  # handed to the gpu queue (recorded, not sent)
     shot(page, "training_run_queued")
 
     worker = in_thread(training_run_execute, run_id=run.pk)

@@ -139,8 +139,8 @@ def test_only_the_gpu_worker_reserves_a_gpu_and_it_runs_one_task_at_a_time(compo
 
 
 def test_workers_consume_the_celery_queues_and_stop_gracefully(compose):
+    from prefcontent.celery import app
     from prefcontent.generation.conf import generation_settings
-    from workers.celery import app
 
     services = compose["services"]
     queues = {name: services[name]["environment"]["CELERY_QUEUES"] for name in services if name.startswith("worker-")}

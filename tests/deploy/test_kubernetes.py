@@ -168,7 +168,7 @@ def _task_time_limits(rendered) -> dict[str, int]:
 
 
 def test_workers_scale_on_their_queue_and_scale_down_never_kills_a_running_task(rendered):
-    from workers.celery import app
+    from prefcontent.celery import app
 
     queues = {q.name for q in app.conf.task_queues}
     limits = _task_time_limits(rendered)
@@ -228,7 +228,7 @@ def test_every_service_selects_pods_that_expose_its_target_port(rendered):
 
 def code_text() -> str:
     """The application's and the images' sources: whatever reads environment variables."""
-    files = [*ROOT.glob("prefcontent/**/*.py"), *ROOT.glob("workers/**/*.py"), ROOT / "deploy" / "entrypoint.sh",
+    files = [*ROOT.glob("prefcontent/**/*.py"), *ROOT.glob("ml/**/*.py"), ROOT / "deploy" / "entrypoint.sh",
              ROOT / "deploy" / "gunicorn.conf.py"]
     return "\n".join(f.read_text() for f in files)
 

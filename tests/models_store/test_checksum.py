@@ -63,9 +63,9 @@ def test_missing_directory_raises(tmp_path: Path) -> None:
 
 
 def test_serving_engine_computes_the_same_checksum(tmp_path):
-    """workers/ml must not import models_store (bare GPU boxes), so it keeps its own copy: the two agree."""
+    """ml must not import models_store (bare GPU boxes), so it keeps its own copy: the two agree."""
+    from ml.serving.checksum import dir_checksum as engine_checksum
     from models_store.checksum import dir_checksum as store_checksum
-    from workers.ml.serving.checksum import dir_checksum as engine_checksum
 
     (tmp_path / "a-c").write_bytes(b"x")
     (tmp_path / "a").mkdir()

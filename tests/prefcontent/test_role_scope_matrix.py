@@ -1,7 +1,7 @@
 """Every write route tried by every role and every API key scope (issue: role and scope matrix).
 
 Expectations are derived, not listed: the roles a route lets through must be exactly the roles
-of one capability in prefcontent/core/roles.py (so no route invents its own rule), viewers are
+of one capability in prefcontent/tenancy/roles.py (so no route invents its own rule), viewers are
 always refused, owners never; and an API key is let through by at most one scope per route
 (the one the view declares).
 """
@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import pytest
 
-from prefcontent.core.roles import CAPABILITIES, ROLES, SCOPES
+from prefcontent.tenancy.roles import CAPABILITIES, ROLES, SCOPES
 from tests.conftest import client_for_key, client_for_user
 from tests.factories import ApiKeyFactory, MembershipFactory
 from tests.prefcontent.conftest import make_world

@@ -16,7 +16,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from prefcontent.accounts import services
-from prefcontent.core.roles import ROLES, SCOPES
+from prefcontent.tenancy.roles import ROLES, SCOPES
 from tests.factories import ApiKeyFactory, BrandFactory, MembershipFactory, OrganizationFactory
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))

@@ -64,7 +64,7 @@ def test_database_drop_mid_batch_is_all_or_nothing_and_a_retry_counts_once(brand
 
 def test_broker_down_events_are_counted_and_pairs_are_built_later(brand, make_key, monkeypatch,
                                                                   django_capture_on_commit_callbacks):
-    from workers.celery import app
+    from prefcontent.celery import app
 
     def broker_down(*args, **kwargs):
         raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")

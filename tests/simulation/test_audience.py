@@ -2,9 +2,9 @@ import random
 
 import pytest
 
+from ml.devmodel import grammar
 from simulation.audience import MAX_EFFECT, Audience, default_brands, feature_vector
 from simulation.metrics import ceiling_ctr, distinct_n, distinct_n_at, valid_rate
-from workers.ml.devmodel import grammar
 
 
 def test_audiences_stay_realistic():

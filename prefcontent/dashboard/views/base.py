@@ -18,8 +18,8 @@ from django.shortcuts import render
 from prefcontent.brands.models import Brand
 from prefcontent.brands.selectors import brand_get, brand_list
 from prefcontent.core.errors import DomainError
-from prefcontent.core.principal import Principal, principal_for_user
-from prefcontent.core.roles import CAPABILITIES
+from prefcontent.tenancy.principal import Principal, principal_for_user
+from prefcontent.tenancy.roles import CAPABILITIES
 
 SESSION_BRAND = "dashboard_brand_id"
 

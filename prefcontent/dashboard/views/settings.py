@@ -12,7 +12,6 @@ from prefcontent.brands import compliance_services
 from prefcontent.brands.compliance_models import ComplianceRule
 from prefcontent.brands.services import brand_update
 from prefcontent.core.errors import Conflict, InvalidInput, InvalidState, NotFound
-from prefcontent.core.principal import scope_to_principal
 from prefcontent.dashboard.forms import (
     ApiKeyCreateForm,
     BrandVoiceForm,
@@ -25,6 +24,7 @@ from prefcontent.dashboard.views.base import (
     form_error,
     page_context,
 )
+from prefcontent.tenancy.principal import scope_to_principal
 
 
 def _render(request: HttpRequest, dash: Dash, *, status: int = 200, **overrides) -> HttpResponse:

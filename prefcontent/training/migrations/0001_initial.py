@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('base_model_id', models.CharField(help_text='Path of the base model the adapter is trained on.', max_length=500)),
-                ('hyperparameters', models.JSONField(default=dict, help_text='workers.ml.config.TrainConfig fields.')),
+                ('hyperparameters', models.JSONField(default=dict, help_text='ml.config.TrainConfig fields.')),
                 ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('rejected', 'Rejected')], db_index=True, default='queued', max_length=16)),
                 ('lease_owner', models.CharField(blank=True, max_length=200)),
                 ('lease_expires_at', models.DateTimeField(blank=True, null=True)),

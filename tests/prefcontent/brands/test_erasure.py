@@ -11,13 +11,13 @@ from prefcontent.brands.compliance_services import compliance_rule_create
 from prefcontent.brands.export import NOT_EXPORTED, brand_export, exported_models
 from prefcontent.brands.ownership import brand_rows
 from prefcontent.brands.services import brand_artifact_prefix
-from prefcontent.core.principal import SYSTEM, principal_for_api_key
 from prefcontent.experiments.assignment import assignment_for_unit
 from prefcontent.experiments.ingestion import events_ingest
 from prefcontent.generation.models import GeneratedCandidate
 from prefcontent.preferences.history_import import history_import
 from prefcontent.preferences.services import pairs_build_on_demand
 from prefcontent.preferences.snapshots import snapshot_create
+from prefcontent.tenancy.principal import SYSTEM, principal_for_api_key
 from prefcontent.training.models import TrainingRun
 from prefcontent.training.policies import retrain_policy_create
 from tests.factories import BrandFactory

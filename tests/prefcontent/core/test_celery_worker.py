@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from prefcontent.core.models import WorkerHeartbeat
-from workers.tasks.system import ping
+from prefcontent.core.tasks import ping
 
 
 @pytest.mark.smoke
@@ -20,7 +20,7 @@ def test_worker_process_runs_a_task(celery_worker):
 
 
 def test_celery_settings_follow_the_job_rules():
-    from workers.celery import app
+    from prefcontent.celery import app
 
     assert app.conf.task_acks_late is True
     assert app.conf.worker_prefetch_multiplier == 1

@@ -26,7 +26,7 @@ from prefcontent.core.secrets import issue_secret
 
 
 def _enqueue_ping(request):
-    from workers.tasks.system import ping
+    from prefcontent.core.tasks import ping
 
     result = ping.delay(request.GET["marker"])
     return JsonResponse({"task_id": result.id})
@@ -73,7 +73,7 @@ def test_a_task_enqueued_during_a_request_logs_with_that_request_id(celery_worke
 
 @pytest.mark.django_db
 def test_an_eager_task_keeps_the_request_id_of_its_caller():
-    from workers.tasks.system import ping
+    from prefcontent.core.tasks import ping
 
     token = request_id_var.set("caller-id")
     try:

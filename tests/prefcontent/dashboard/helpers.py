@@ -4,9 +4,9 @@ from __future__ import annotations
 from django.utils import timezone
 
 from prefcontent.content.services import variant_create
-from prefcontent.core.principal import SYSTEM
 from prefcontent.experiments import services as experiment_services
 from prefcontent.experiments.ingestion import events_ingest
+from prefcontent.tenancy.principal import SYSTEM
 
 
 def variants(brand, *texts: str, source: str = "human"):

@@ -83,8 +83,8 @@ def test_brief_errors_inline_and_other_tenants_jobs_404(brand, member):
 
 
 def test_adapter_and_base_candidates_side_by_side(brand, member, tiny_model_dir, tmp_path):
+    from ml.serving.random_adapters import make_random_adapter
     from tests.prefcontent.generation.factories import publish_adapter
-    from workers.ml.serving.random_adapters import make_random_adapter
 
     adapter = publish_adapter(brand, make_random_adapter(tiny_model_dir, tmp_path / "adapter", seed=3))
     _, client = member(brand.organization, "marketer")
@@ -104,8 +104,8 @@ def test_adapter_and_base_candidates_side_by_side(brand, member, tiny_model_dir,
 
 
 def test_ranked_candidates_show_their_test_evidence_and_how_they_were_ranked(brand, member, tiny_model_dir, tmp_path):
+    from ml.serving.random_adapters import make_random_adapter
     from tests.prefcontent.generation.factories import publish_adapter
-    from workers.ml.serving.random_adapters import make_random_adapter
 
     publish_adapter(brand, make_random_adapter(tiny_model_dir, tmp_path / "adapter", seed=3))
     _, client = member(brand.organization, "marketer")

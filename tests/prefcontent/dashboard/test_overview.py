@@ -1,8 +1,8 @@
 import pytest
 
-from prefcontent.core.principal import SYSTEM
 from prefcontent.experiments.decisions import experiment_decide
 from prefcontent.preferences.building import pairs_build
+from prefcontent.tenancy.principal import SYSTEM
 from prefcontent.training.models import TrainingRun
 from tests.factories import BrandFactory
 from tests.prefcontent.dashboard.helpers import (

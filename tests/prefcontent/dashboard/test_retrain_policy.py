@@ -2,7 +2,7 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from prefcontent.accounts.models import AuditLog
-from prefcontent.core.principal import SYSTEM
+from prefcontent.tenancy.principal import SYSTEM
 from prefcontent.training.models import RetrainPolicy
 from prefcontent.training.policies import retrain_policy_create
 from tests.factories import BrandFactory

@@ -4,12 +4,12 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from prefcontent.core.principal import SYSTEM
 from prefcontent.experiments.allocation import bucket, pick_arm
 from prefcontent.experiments.assignment import assignment_for_unit
 from prefcontent.experiments.decisions import experiment_update_thompson_weights
 from prefcontent.experiments.models import Assignment, Decision
 from prefcontent.experiments.units import unit_hash
+from prefcontent.tenancy.principal import SYSTEM
 from tests.conftest import client_for_key
 from tests.factories import BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment

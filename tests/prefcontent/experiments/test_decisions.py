@@ -2,18 +2,18 @@ import time
 
 import pytest
 
-from prefcontent.core.principal import SYSTEM
 from prefcontent.experiments import decisions
 from prefcontent.experiments.models import Decision, Experiment
+from prefcontent.experiments.tasks import decide_experiment, decide_running
+from prefcontent.tenancy.principal import SYSTEM
 from tests.factories import BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment
-from workers.tasks.experiments import decide_experiment, decide_running
 
 
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    from workers.celery import app
+    from prefcontent.celery import app
 
     monkeypatch.setattr(app, "send_task", lambda name, args, **options: calls.append((name, args)))
     return calls
@@ -49,7 +49,7 @@ def test_clear_winner_concludes_with_evidence_and_enqueues_pairs(brand, sent, dj
     assert arm_stats[str(treatment.pk)]["wilson_low"] < 0.13 < arm_stats[str(treatment.pk)]["wilson_high"]
     assert arm_stats[str(treatment.pk)]["p_value_vs_control"] < 0.001
     assert evidence["analysis"]["srm_flag"] is False and evidence["decision_threshold"] == 0.95
-    assert sent == [("workers.tasks.preferences.build_pairs_for_experiment", [experiment.pk])]
+    assert sent == [("preferences.build_pairs_for_experiment", [experiment.pk])]
 
 
 @pytest.mark.parametrize(("counts", "min_sample", "why"), [
@@ -110,7 +110,7 @@ def test_periodic_task_decides_only_the_ready(brand, sent, django_capture_on_com
     assert Experiment.objects.get(pk=ready.pk).status == "concluded"
     assert Experiment.objects.get(pk=waiting.pk).status == "running"
     assert decide_experiment(ready.pk) is False  # already decided: a duplicate delivery is harmless
-    assert sent == [("workers.tasks.preferences.build_pairs_for_experiment", [ready.pk])]
+    assert sent == [("preferences.build_pairs_for_experiment", [ready.pk])]
 
 
 def test_thompson_srm_is_checked_against_assignments(brand):

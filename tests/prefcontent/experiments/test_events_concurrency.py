@@ -7,9 +7,9 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from prefcontent.core.principal import principal_for_api_key
 from prefcontent.experiments.ingestion import events_ingest
 from prefcontent.experiments.models import Arm, Event
+from prefcontent.tenancy.principal import principal_for_api_key
 from tests.factories import ApiKeyFactory, BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment
 

@@ -4,7 +4,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_adapter_dir(tiny_model_dir, tmp_path_factory):
     """A random (untrained) peft LoRA adapter over the tiny model, built once per session."""
-    from workers.ml.serving.random_adapters import make_random_adapter
+    from ml.serving.random_adapters import make_random_adapter
 
     return make_random_adapter(tiny_model_dir, tmp_path_factory.mktemp("tiny_adapter") / "adapter", seed=7, rank=8)
 
@@ -12,7 +12,7 @@ def tiny_adapter_dir(tiny_model_dir, tmp_path_factory):
 @pytest.fixture
 def eager_tasks():
     """Celery tasks run inline in the test process (unit tests; the real-worker test does not use it)."""
-    from workers.celery import app
+    from prefcontent.celery import app
 
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True

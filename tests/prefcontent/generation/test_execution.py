@@ -4,12 +4,12 @@ import pytest
 
 from prefcontent.brands.compliance_models import ComplianceRule
 from prefcontent.content.models import Variant
-from prefcontent.core.principal import SYSTEM
 from prefcontent.generation import services
 from prefcontent.generation.execution import generation_job_execute
 from prefcontent.generation.models import GenerationShard
 from prefcontent.generation.ranking import preference_scores, select_best_diverse
 from prefcontent.generation.selectors import variant_lineage
+from prefcontent.tenancy.principal import SYSTEM
 from tests.prefcontent.experiments.factories import make_experiment
 from tests.prefcontent.generation.factories import (
     BriefFactory,

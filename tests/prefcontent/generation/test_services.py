@@ -5,16 +5,15 @@ from django.utils import timezone
 
 from prefcontent.content.models import Brief
 from prefcontent.core.errors import InvalidInput, InvalidState
-from prefcontent.core.principal import SYSTEM
 from prefcontent.generation import services
 from prefcontent.generation.sharding import rendezvous_shard, shard_heartbeat_record
 from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from prefcontent.tenancy.principal import SYSTEM
 from tests.prefcontent.generation.factories import (
     BriefFactory,
     GenerationJobFactory,
     publish_adapter,
 )
-from workers.tasks import generation as tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +21,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sent(monkeypatch):
     """The (job id, queue) of every run_job the services hand to the broker."""
+    from prefcontent.celery import app
+
     calls = []
-    monkeypatch.setattr(tasks.run_job, "apply_async",
-                        lambda args, queue, **kw: calls.append((args[0], queue)))
+    monkeypatch.setattr(app, "send_task", lambda name, args, queue, **kw: calls.append((args[0], queue)))
     return calls
 
 
@@ -133,12 +133,9 @@ def test_enqueue_sends_to_the_brand_shard_queue(brand, settings, sent, django_ca
     assert job.enqueued_at is not None
 
 
-def test_a_broker_outage_leaves_the_job_queued(brand, monkeypatch):
-    def down(*args, **kwargs):
-        raise ConnectionError("broker down")
-
+def test_a_broker_outage_leaves_the_job_queued(brand, request):
     job = _create(brand)
-    monkeypatch.setattr(tasks.run_job, "apply_async", down)
+    request.getfixturevalue("broker_down")
     assert services.generation_job_enqueue(job_id=job.pk) is False
     job.refresh_from_db()
     assert job.state == "queued" and job.enqueued_at is None

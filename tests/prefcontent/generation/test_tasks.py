@@ -1,19 +1,17 @@
 import pytest
 
+from prefcontent.generation import tasks
 from prefcontent.generation.models import GenerationJob, GenerationShard
 from tests.prefcontent.generation.factories import GenerationJobFactory
-from workers.tasks import generation as tasks
 
 pytestmark = pytest.mark.django_db
 
 
-def test_ping_shards_reaches_every_shard_queue(settings, monkeypatch):
+def test_ping_shards_reaches_every_shard_queue(settings, sent_tasks):
     settings.GENERATE_SHARDS = 3
-    sent = []
-    monkeypatch.setattr(tasks.shard_heartbeat, "apply_async",
-                        lambda args, queue, expires: sent.append((args[0], queue, expires)))
     assert tasks.ping_shards() == 3
-    assert sent == [(0, "generate", 90.0), (1, "generate.1", 90.0), (2, "generate.2", 90.0)]
+    assert [(args[0], options["queue"], options["expires"]) for _, args, options in sent_tasks] == [
+        (0, "generate", 90.0), (1, "generate.1", 90.0), (2, "generate.2", 90.0)]
 
 
 def test_a_heartbeat_marks_its_shard_live(eager_tasks):

@@ -38,7 +38,7 @@ def _wait_for(condition, timeout: float = 30) -> bool:
 @pytest.mark.smoke
 def test_a_real_generate_worker_serves_the_api_with_provenance(generate_worker, org, owner_client, settings,
                                                                tiny_adapter_dir, tiny_model_dir):
-    from workers.tasks.generation import ping_shards
+    from prefcontent.generation.tasks import ping_shards
 
     settings.GENERATE_SYNC_TIMEOUT_S = 120  # the first request loads the model in the worker
     brand = BrandFactory(organization=org)

@@ -1,7 +1,7 @@
-from prefcontent.core.principal import SYSTEM
 from prefcontent.preferences.building import pairs_build
 from prefcontent.preferences.models import PreferencePair
 from prefcontent.preferences.snapshots import snapshot_create
+from prefcontent.tenancy.principal import SYSTEM
 from tests.prefcontent.preferences.factories import clear_win
 from tests.tenancy import RouteCase
 

@@ -8,8 +8,8 @@ from prefcontent.experiments.models import Decision
 from prefcontent.preferences.building import pairs_build
 from prefcontent.preferences.models import PreferencePair
 from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from prefcontent.preferences.tasks import build_pairs_for_experiment
 from tests.prefcontent.preferences.factories import clear_win, concluded_experiment
-from workers.tasks.preferences import build_pairs_for_experiment
 
 pytestmark = pytest.mark.django_db
 

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from ml.devmodel.grammar import render_brief
 from prefcontent.experiments.stats import (
     ArmCounts,
     posterior_summary,
@@ -14,7 +15,6 @@ from prefcontent.preferences.bias import bias_report
 from prefcontent.preferences.prompting import render_prompt
 from prefcontent.preferences.textsim import is_near_duplicate, similarity
 from prefcontent.preferences.weighting import pair_evidence
-from workers.ml.devmodel.grammar import render_brief
 
 
 def test_prompt_is_the_dev_model_training_format():

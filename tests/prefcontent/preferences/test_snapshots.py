@@ -7,14 +7,14 @@ import json
 import pytest
 from django.core.management import call_command
 
+from ml.config import PreferenceExample
 from prefcontent.brands.compliance_models import ComplianceRule
-from prefcontent.core.principal import SYSTEM
 from prefcontent.preferences.building import pairs_build
 from prefcontent.preferences.models import PreferencePair
 from prefcontent.preferences.selectors import pairs_usable_since, snapshot_examples
 from prefcontent.preferences.snapshots import snapshot_create, split_for
+from prefcontent.tenancy.principal import SYSTEM
 from tests.prefcontent.preferences.factories import clear_win, concluded_experiment
-from workers.ml.config import PreferenceExample
 
 pytestmark = pytest.mark.django_db
 

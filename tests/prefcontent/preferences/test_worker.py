@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from prefcontent.core.principal import SYSTEM
 from prefcontent.experiments.decisions import experiment_decide
 from prefcontent.preferences.models import PreferencePair
+from prefcontent.tenancy.principal import SYSTEM
 from tests.prefcontent.preferences.factories import concluded_experiment
 
 

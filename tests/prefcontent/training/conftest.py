@@ -17,10 +17,21 @@ def training_env(settings, tiny_model_dir):
     return settings
 
 
-@pytest.fixture
-def no_broker(monkeypatch):
-    from workers.tasks.training import training_run_execute
+def record_runs_sent(monkeypatch) -> list[int]:
+    """Patch the broker away; the returned list collects the run ids sent to the training task."""
+    from prefcontent.celery import app
+    from prefcontent.training.services import RUN_EXECUTE_TASK
 
     sent: list[int] = []
-    monkeypatch.setattr(training_run_execute, "delay", sent.append)
+
+    def send_task(name, args=(), **options):
+        assert name == RUN_EXECUTE_TASK, name
+        sent.append(args[0])
+
+    monkeypatch.setattr(app, "send_task", send_task)
     return sent
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    return record_runs_sent(monkeypatch)

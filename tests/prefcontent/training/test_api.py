@@ -10,6 +10,7 @@ from prefcontent.accounts.models import AuditLog
 from prefcontent.training.models import TrainingRun
 from tests.conftest import client_for_user
 from tests.factories import BrandFactory
+from tests.prefcontent.training.conftest import record_runs_sent
 from tests.prefcontent.training.factories import make_snapshot
 
 State = TrainingRun.State
@@ -22,12 +23,8 @@ def snapshot(brand):
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Run ids handed to the broker (the task's delay), without a broker."""
-    from workers.tasks.training import training_run_execute
-
-    calls: list[int] = []
-    monkeypatch.setattr(training_run_execute, "delay", lambda run_id: calls.append(run_id))
-    return calls
+    """Run ids handed to the broker, without a broker."""
+    return record_runs_sent(monkeypatch)
 
 
 def create(client, brand, snapshot, **extra):
@@ -83,23 +80,16 @@ def test_daily_quota_answers_429_with_retry_after(owner_client, brand, snapshot,
 
 
 def test_broker_down_keeps_the_run_and_the_reaper_sends_it_later(
-        owner_client, brand, snapshot, monkeypatch, django_capture_on_commit_callbacks):
-    from kombu.exceptions import OperationalError
-
+        owner_client, brand, snapshot, monkeypatch, request, django_capture_on_commit_callbacks):
     from prefcontent.training.services import training_runs_reap
-    from workers.tasks.training import training_run_execute
 
-    def broker_down(run_id):
-        raise OperationalError("connection refused")
-
-    monkeypatch.setattr(training_run_execute, "delay", broker_down)
+    request.getfixturevalue("broker_down")
     with django_capture_on_commit_callbacks(execute=True):
         response = create(owner_client, brand, snapshot)
     assert response.status_code == 201
     run = TrainingRun.objects.get(pk=response.json()["id"])
     assert run.state == State.QUEUED and run.enqueued_at is None
-    calls: list[int] = []
-    monkeypatch.setattr(training_run_execute, "delay", lambda run_id: calls.append(run_id))
+    calls = record_runs_sent(monkeypatch)
     assert training_runs_reap()["enqueued"] == 1
     assert calls == [run.pk]
     run.refresh_from_db()

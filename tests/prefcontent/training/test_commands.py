@@ -15,7 +15,7 @@ from tests.prefcontent.training.factories import make_snapshot
 @pytest.fixture
 def fake_build(monkeypatch):
     """Record builds instead of training a model; write what a finished build leaves."""
-    import workers.ml.devmodel.build as build_module
+    import ml.devmodel.build as build_module
 
     calls = []
 

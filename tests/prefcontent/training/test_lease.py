@@ -10,6 +10,7 @@ from prefcontent.training.conf import training_settings
 from prefcontent.training.lease import LeaseKeeper, training_run_claim
 from prefcontent.training.models import TrainingRun
 from prefcontent.training.services import training_runs_reap
+from tests.prefcontent.training.conftest import record_runs_sent
 from tests.prefcontent.training.factories import make_snapshot
 
 State = TrainingRun.State
@@ -22,10 +23,8 @@ def run(brand):
 
 
 @pytest.fixture(autouse=True)
-def _no_broker(monkeypatch):
-    from workers.tasks.training import training_run_execute
-
-    monkeypatch.setattr(training_run_execute, "delay", lambda run_id: None)
+def _no_broker(sent_tasks):
+    return sent_tasks
 
 
 def test_one_claim_wins_and_a_duplicate_finds_it_leased(run):
@@ -83,10 +82,7 @@ def test_reaper_leaves_live_leases_alone_and_cancels_abandoned_cancelled_runs(ru
 
 
 def test_reaper_resends_queued_runs_nobody_took(run, settings, monkeypatch):
-    from workers.tasks.training import training_run_execute
-
-    sent = []
-    monkeypatch.setattr(training_run_execute, "delay", sent.append)
+    sent = record_runs_sent(monkeypatch)
     settings.TRAINING_REQUEUE_AFTER_SECONDS = 60
     assert training_runs_reap()["enqueued"] == 0
     TrainingRun.objects.filter(pk=run.pk).update(enqueued_at=timezone.now() - timedelta(seconds=61))

@@ -11,11 +11,11 @@ from django_celery_beat.models import PeriodicTask
 from prefcontent.accounts.models import ApiKey, AuditLog, UserToken
 from prefcontent.generation.models import GenerationJob
 from prefcontent.training.models import RetrainPolicy, TrainingRun
+from prefcontent.training.tasks import evaluate_retrain_policies
 from tests.conftest import client_for_user
 from tests.factories import BrandFactory, MembershipFactory
 from tests.prefcontent.training.factories import make_snapshot
 from tests.prefcontent.training.test_policies import add_pairs
-from workers.tasks.training import evaluate_retrain_policies
 
 QUEUE = "/api/v1/ops/queue"
 State = TrainingRun.State

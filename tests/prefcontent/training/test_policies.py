@@ -14,15 +14,15 @@ from django_celery_beat.models import PeriodicTask
 from prefcontent.accounts.models import AuditLog
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import InvalidInput
-from prefcontent.core.principal import principal_for_user
 from prefcontent.preferences.models import ACTIVE, EXCLUDED, TRAIN, PreferencePair
 from prefcontent.preferences.services import pairs_build_on_demand
 from prefcontent.preferences.snapshots import DEFAULT_HOLDOUT_FRACTION, split_for
+from prefcontent.tenancy.principal import principal_for_user
 from prefcontent.training import policies
 from prefcontent.training.models import RetrainPolicy, TrainingRun
+from prefcontent.training.tasks import evaluate_retrain_policies
 from tests.conftest import client_for_user
 from tests.prefcontent.preferences.factories import clear_win
-from workers.tasks.training import evaluate_retrain_policies
 
 POLICIES = "/api/v1/retrain-policies/"
 State = TrainingRun.State
@@ -65,7 +65,7 @@ def test_api_creates_updates_and_deletes_the_beat_task(owner_client, brand):
     body = response.json()
     assert body["cron"] == "30 4 * * 1" and body["periodic_task_name"] == f"retrain-policy-{brand.pk}"
     task = PeriodicTask.objects.get(name=f"retrain-policy-{brand.pk}")
-    assert task.task == "workers.tasks.training.retrain_policy_fire" and json.loads(task.args) == [brand.pk]
+    assert task.task == "training.retrain_policy_fire" and json.loads(task.args) == [brand.pk]
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("30", "4", "1")
     brand.refresh_from_db()
     assert brand.settings["auto_promote"] is False and brand.setting("auto_promote", True) is False
@@ -160,7 +160,7 @@ def test_disabled_policy_never_fires(brand, owner, no_broker):
 
 
 def test_cron_fire_marks_due_and_starts_even_below_threshold(brand, owner, no_broker):
-    from workers.tasks.training import retrain_policy_fire
+    from prefcontent.training.tasks import retrain_policy_fire
 
     make_policy(brand, cron="0 3 * * *", threshold_pairs=100)
     add_pairs(brand, owner, 1)

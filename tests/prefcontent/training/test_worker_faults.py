@@ -90,7 +90,7 @@ def test_kill_9_mid_run_is_reaped_resumed_from_its_checkpoint_and_publishes_once
 
 @pytest.mark.slow
 def test_the_same_run_delivered_twice_executes_once(owner_client, brand, workers):
-    from workers.tasks.training import training_run_execute
+    from prefcontent.training.tasks import training_run_execute
 
     worker = workers(concurrency=2)
     run_id = start_run(owner_client, brand)

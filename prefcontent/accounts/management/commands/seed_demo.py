@@ -15,8 +15,8 @@ from django.db import transaction
 from prefcontent.accounts import services
 from prefcontent.accounts.models import ApiKey, Membership, Organization
 from prefcontent.brands.models import Brand
-from prefcontent.core.principal import SYSTEM
-from prefcontent.core.roles import OWNER, SCOPES
+from prefcontent.tenancy.principal import SYSTEM
+from prefcontent.tenancy.roles import OWNER, SCOPES
 
 DEMO_ORG = "demo"
 DEMO_USER = "demo"

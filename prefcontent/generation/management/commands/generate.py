@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand, CommandError
 from prefcontent.brands.models import Brand
 from prefcontent.content.models import Brief
 from prefcontent.core.errors import DomainError
-from prefcontent.core.principal import SYSTEM
 from prefcontent.generation.execution import generation_job_execute
 from prefcontent.generation.services import generation_job_create, sampling_params
+from prefcontent.tenancy.principal import SYSTEM
 
 
 class Command(BaseCommand):

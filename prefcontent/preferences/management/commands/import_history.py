@@ -8,8 +8,8 @@ from tqdm import tqdm
 
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import DomainError
-from prefcontent.core.principal import SYSTEM
 from prefcontent.preferences.history_import import history_import
+from prefcontent.tenancy.principal import SYSTEM
 
 
 class Command(BaseCommand):

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             return
         import torch
 
-        from workers.ml.devmodel.build import QUICK, BuildConfig, build
+        from ml.devmodel.build import QUICK, BuildConfig, build
 
         torch.set_num_threads(threads)
         cfg = dataclasses.replace(QUICK if quick else BuildConfig(), seed=seed)

@@ -10,7 +10,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from prefcontent.core.errors import DomainError
-from prefcontent.core.principal import SYSTEM
+from prefcontent.tenancy.principal import SYSTEM
 
 
 def _parse_hp(items: list[str]) -> dict:

@@ -1,0 +1,390 @@
+"""The in-process serving engine: one base model, cached brand adapters, continuous batching.
+
+Callers on any thread `submit()` requests and get Futures; one engine thread owns the
+model. Between decode steps it takes in new requests, prefills them and merges them into
+the running batch, so a request never waits for a whole static batch to finish.
+"""
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from ml.kernels import configure_attention
+from ml.serving.adapters import AdapterCache
+from ml.serving.batch import DecodeBatch, Sequence
+from ml.serving.lora import PeftLora, SegmentedLora
+from ml.serving.sampling import make_generator, sequence_seed
+from ml.serving.scoring import implicit_rewards
+from ml.serving.types import (
+    CapExceededError,
+    EngineStats,
+    GenerateRequest,
+    GenerateResult,
+    SamplingCaps,
+    ScoreRequest,
+    ScoreResult,
+)
+
+_ALL = "__all__"  # batch key of the single shared batch in mixed mode
+
+
+class EngineClosedError(RuntimeError):
+    """The engine was closed before the request finished."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How the engine batches, caches adapters and bounds requests."""
+
+    max_adapters: int = 16  # most adapters loaded at once
+    max_adapter_bytes: int = 1 << 30  # most adapter weight bytes loaded at once
+    max_batch_rows: int = 64  # most sequences decoded in one step
+    batching: Literal["mixed", "grouped"] = "mixed"  # one mixed-adapter batch, or one batch per adapter
+    lora: Literal["segmented", "peft"] = "segmented"  # own hook-based LoRA runs, or peft's adapter_names=
+    caps: SamplingCaps = field(default_factory=SamplingCaps)  # hard request limits
+    dtype: str = "float32"  # torch dtype name for the base model
+    device: str = "cpu"  # torch device of the model
+
+    def __post_init__(self) -> None:
+        if self.max_batch_rows < self.caps.max_n:
+            raise ValueError(f"max_batch_rows={self.max_batch_rows} cannot hold a request with n={self.caps.max_n}")
+
+
+@dataclass
+class _GenerateJob:
+    request: GenerateRequest
+    future: Future
+    prompt_ids: list[int]
+    seed: int
+    submitted: float
+    adapter: str = ""
+    finished: int = 0
+    sequences: list[Sequence] = field(default_factory=list)
+
+
+@dataclass
+class _ScoreJob:
+    request: ScoreRequest
+    future: Future
+    prompt_ids: list[int]
+    candidate_ids: list[list[int]]
+    submitted: float
+
+
+class Engine:
+    """Serves GenerateRequest and ScoreRequest for one base model; thread-safe."""
+
+    def __init__(self, base_model_path: str | Path, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        self.model_id = str(base_model_path)
+        self.stats = EngineStats()
+        self._device = torch.device(self.config.device)
+        configure_attention(self._device)
+        self._tokenizer = AutoTokenizer.from_pretrained(str(base_model_path))
+        model = AutoModelForCausalLM.from_pretrained(str(base_model_path), dtype=getattr(torch, self.config.dtype))
+        model.to(self._device).eval()
+        self._max_positions = getattr(model.config, "max_position_embeddings", None)
+        self._bos_id = self._tokenizer.bos_token_id
+        self._eos_id = self._tokenizer.eos_token_id
+        self._pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._eos_id
+        if self._bos_id is None or self._eos_id is None:
+            raise ValueError(f"tokenizer at {base_model_path} needs both a BOS and an EOS token")
+        backend = SegmentedLora(model) if self.config.lora == "segmented" else PeftLora(model)
+        self._adapters = AdapterCache(
+            backend, max_adapters=self.config.max_adapters, max_bytes=self.config.max_adapter_bytes, stats=self.stats
+        )
+        self._tokenizer_lock = threading.Lock()
+        self._intake: queue.SimpleQueue[_GenerateJob | _ScoreJob | None] = queue.SimpleQueue()
+        self._pending: deque[_GenerateJob] = deque()
+        self._scores: deque[_ScoreJob] = deque()
+        self._batches: dict[str, DecodeBatch] = {}
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="serving-engine", daemon=True)
+        self._thread.start()
+
+    def submit(self, request: GenerateRequest | ScoreRequest) -> Future:
+        """Queue a request; the Future yields a GenerateResult or ScoreResult.
+
+        Invalid requests raise here (InvalidRequestError / CapExceededError); adapter
+        problems (AdapterChecksumError, AdapterLoadError) surface from the Future.
+        """
+        if self._closed.is_set():
+            raise EngineClosedError("engine is closed")
+        caps = self.config.caps
+        caps.validate(request)
+        prompt_ids = [self._bos_id] + self._encode(request.prompt)
+        if len(prompt_ids) > caps.max_prompt_tokens:
+            raise CapExceededError(f"prompt has {len(prompt_ids)} tokens, over the cap of {caps.max_prompt_tokens}")
+        future: Future = Future()
+        now = time.perf_counter()
+        if isinstance(request, ScoreRequest):
+            eos = [self._eos_id] if request.append_eos else []
+            candidate_ids = [self._encode(text) + eos for text in request.candidates]
+            longest = max(len(ids) for ids in candidate_ids)
+            if longest > caps.max_candidate_tokens:
+                raise CapExceededError(f"a candidate has {longest} tokens, over the cap of {caps.max_candidate_tokens}")
+            self._check_positions(len(prompt_ids) + longest)
+            job: _GenerateJob | _ScoreJob = _ScoreJob(request, future, prompt_ids, candidate_ids, now)
+        else:
+            self._check_positions(len(prompt_ids) + request.max_new_tokens)
+            seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
+            job = _GenerateJob(request, future, prompt_ids, seed, now)
+        self._intake.put(job)
+        return future
+
+    def generate(self, request: GenerateRequest, timeout: float | None = None) -> GenerateResult:
+        """Submit and wait for the result."""
+        return self.submit(request).result(timeout)
+
+    def score(self, request: ScoreRequest, timeout: float | None = None) -> ScoreResult:
+        """Submit and wait for the implicit-reward scores."""
+        return self.submit(request).result(timeout)
+
+    @property
+    def loaded_adapters(self) -> list[str]:
+        """adapter_ids currently in the cache, least recently used first (a snapshot)."""
+        return self._adapters.loaded_ids
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Stop the engine thread; unfinished requests fail with EngineClosedError."""
+        if not self._closed.is_set():
+            self._closed.set()
+            self._intake.put(None)
+        self._thread.join(timeout)
+
+    # Everything below runs on the engine thread only.
+
+    def _serve(self) -> None:
+        with torch.inference_mode():
+            while self._take_intake(block=not (self._pending or self._scores or self._batches)):
+                try:
+                    self._run_scores()
+                    self._admit()
+                    self._step()
+                except Exception as exc:  # noqa: BLE001 - a failed forward must fail its requests, not kill the engine
+                    self._fail_running(exc)
+        self._fail_everything(EngineClosedError("engine closed before the request finished"))
+
+    def _take_intake(self, *, block: bool) -> bool:
+        """Move submitted jobs to the pending queues; False once close() was called."""
+        item = self._intake.get() if block else self._next_nowait()
+        while item is not None:
+            if isinstance(item, _ScoreJob):
+                self._scores.append(item)
+            else:
+                self._pending.append(item)
+            item = self._next_nowait()
+        return not self._closed.is_set()
+
+    def _next_nowait(self) -> _GenerateJob | _ScoreJob | None:
+        try:
+            return self._intake.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _run_scores(self) -> None:
+        waiting: deque[_ScoreJob] = deque()
+        while self._scores:
+            job = self._scores.popleft()
+            if job.future.cancelled():
+                continue
+            request = job.request
+            try:
+                adapter = self._adapters.acquire(request.adapter_id, request.adapter_path, request.adapter_sha256)
+            except Exception as exc:  # noqa: BLE001 - the error belongs to this request's Future
+                if job.future.set_running_or_notify_cancel():
+                    job.future.set_exception(exc)
+                continue
+            if adapter is None:  # every cache slot is pinned by running sequences; retry next step
+                waiting.append(job)
+                continue
+            if not job.future.set_running_or_notify_cancel():
+                self._adapters.release(adapter)
+                continue
+            try:
+                rewards, policy, reference = implicit_rewards(
+                    self._forward, adapter, job.prompt_ids, job.candidate_ids, beta=request.beta, pad_id=self._pad_id
+                )
+            except Exception as exc:  # noqa: BLE001 - the error belongs to this request's Future
+                job.future.set_exception(exc)
+                continue
+            finally:
+                self._adapters.release(adapter)
+            job.future.set_result(
+                ScoreResult(
+                    scores=rewards,
+                    ranking=sorted(range(len(rewards)), key=lambda i: -rewards[i]),
+                    logp_adapter=policy,
+                    logp_reference=reference,
+                    adapter_id=request.adapter_id,
+                    model_id=self.model_id,
+                    elapsed_ms=(time.perf_counter() - job.submitted) * 1000.0,
+                )
+            )
+        self._scores = waiting
+
+    def _admit(self) -> None:
+        """Start pending requests in arrival order while rows and adapter slots allow."""
+        active = sum(len(batch.rows) for batch in self._batches.values())
+        groups: dict[str, dict[tuple[str, tuple[int, ...]], list[Sequence]]] = {}
+        while self._pending:
+            job = self._pending[0]
+            request = job.request
+            if active + request.n > self.config.max_batch_rows:
+                break
+            if job.future.cancelled():
+                self._pending.popleft()
+                continue
+            try:
+                adapter = self._adapters.acquire(request.adapter_id, request.adapter_path, request.adapter_sha256)
+            except Exception as exc:  # noqa: BLE001 - the error belongs to this request's Future
+                self._pending.popleft()
+                if job.future.set_running_or_notify_cancel():
+                    job.future.set_exception(exc)
+                continue
+            if adapter is None:
+                # Wait for a slot instead of letting later requests jump the queue forever.
+                break
+            self._pending.popleft()
+            if not job.future.set_running_or_notify_cancel():
+                self._adapters.release(adapter)
+                continue
+            job.adapter = adapter
+            job.sequences = [
+                Sequence(
+                    owner=job,
+                    index=i,
+                    adapter=adapter,
+                    temperature=request.temperature,
+                    top_p=request.top_p,
+                    max_new_tokens=request.max_new_tokens,
+                    generator=make_generator(sequence_seed(job.seed, i)),
+                )
+                for i in range(request.n)
+            ]
+            key = _ALL if self.config.batching == "mixed" else adapter
+            # Requests with the same adapter and prompt share one prefill.
+            groups.setdefault(key, {}).setdefault((adapter, tuple(job.prompt_ids)), []).extend(job.sequences)
+            active += request.n
+        for key, by_prompt in groups.items():
+            new = [(list(prompt), sequences) for (_, prompt), sequences in by_prompt.items()]
+            batch = self._batches.get(key) or DecodeBatch(self._forward, eos_id=self._eos_id, pad_id=self._pad_id)
+            try:
+                batch.admit(new)
+            except Exception as exc:  # noqa: BLE001 - the running batch is untouched; only the newcomers fail
+                for job in {id(seq.owner): seq.owner for _, sequences in new for seq in sequences}.values():
+                    assert isinstance(job, _GenerateJob)
+                    self._adapters.release(job.adapter)
+                    job.future.set_exception(exc)
+                continue
+            self._batches[key] = batch
+            self._collect(key)
+
+    def _step(self) -> None:
+        for key in list(self._batches):
+            batch = self._batches[key]
+            batch.step()
+            self.stats.decode_steps += 1
+            self.stats.max_active_rows = max(self.stats.max_active_rows, len(batch.rows))
+            self._collect(key)
+
+    def _collect(self, key: str) -> None:
+        """Finish the requests whose last sequence just ended; drop the batch once empty."""
+        batch = self._batches[key]
+        for sequence in batch.prune():
+            job = sequence.owner
+            assert isinstance(job, _GenerateJob)
+            job.finished += 1
+            if job.finished == len(job.sequences):
+                self._finish(job)
+        if not batch.rows:
+            del self._batches[key]
+
+    def _finish(self, job: _GenerateJob) -> None:
+        self._adapters.release(job.adapter)
+        with self._tokenizer_lock:
+            texts = [self._tokenizer.decode(s.tokens, skip_special_tokens=True).strip() for s in job.sequences]
+        job.future.set_result(
+            GenerateResult(
+                texts=texts,
+                token_counts=[len(s.tokens) for s in job.sequences],
+                logprobs=[s.logprob for s in job.sequences],
+                adapter_id=job.request.adapter_id,
+                model_id=self.model_id,
+                seed=job.seed,
+                elapsed_ms=(time.perf_counter() - job.submitted) * 1000.0,
+            )
+        )
+
+    def _forward(self, adapter_names: list[str], **kwargs: object):
+        moved = {k: v.to(self._device) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
+        output = self._adapters.forward(adapter_names, **moved)
+        output.logits = output.logits.float().cpu()
+        return output
+
+    def _fail_running(self, exc: Exception) -> None:
+        jobs = {id(s.owner): s.owner for batch in self._batches.values() for s in batch.rows}
+        self._batches.clear()
+        for job in jobs.values():
+            assert isinstance(job, _GenerateJob)
+            self._adapters.release(job.adapter)
+            if not job.future.done():
+                job.future.set_exception(exc)
+
+    def _fail_everything(self, exc: Exception) -> None:
+        self._fail_running(exc)
+        while True:  # drain past the close sentinel too: a submit may have raced close()
+            try:
+                item = self._intake.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _ScoreJob):
+                self._scores.append(item)
+            elif item is not None:
+                self._pending.append(item)
+        for job in [*self._pending, *self._scores]:
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_exception(exc)
+        self._pending.clear()
+        self._scores.clear()
+
+    def _encode(self, text: str) -> list[int]:
+        """Token ids of `text` without BOS/EOS, as the DPO trainer tokenizes prompts and completions."""
+        with self._tokenizer_lock:
+            ids = self._tokenizer.encode(text, add_special_tokens=False)
+        return [i for i in ids if i != self._bos_id and i != self._eos_id]
+
+    def _check_positions(self, length: int) -> None:
+        if self._max_positions is not None and length > self._max_positions:
+            raise CapExceededError(f"prompt plus completion needs {length} positions; the model has {self._max_positions}")
+
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(base_model_path: str | Path, config: EngineConfig | None = None) -> Engine:
+    """The process-wide engine for `base_model_path`, created on first use.
+
+    Call it inside the worker process (after any fork), never in a parent that forks.
+    A later call with a different explicit config raises rather than silently ignoring it.
+    """
+    key = str(Path(base_model_path).resolve())
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = Engine(key, config)
+            _ENGINES[key] = engine
+        elif config is not None and config != engine.config:
+            raise ValueError(f"the engine for {key} already runs with {engine.config}, not {config}")
+        return engine
