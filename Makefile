@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test bench lint
+.PHONY: install run test bench bench-record lint
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,15 @@ run: install
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Every benchmark in quick mode; appends a dated row per figure to bench/RESULTS.md.
+## Every benchmark in quick mode; a dated row per figure goes to bench/out/results.md (untracked).
 bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/run_all.py --quick
 
+## The same, appending the rows to bench/RESULTS.md (the record that is committed).
+bench-record: install
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/run_all.py --quick --record
+
+## Ruff, and the layer contracts in .importlinter (ml stands alone, core imports no app, no api/tasks imports).
 lint: install
 	$(BIN)/ruff check prefcontent ml models_store simulation tests bench
+	$(BIN)/lint-imports --no-logo

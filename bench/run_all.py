@@ -1,4 +1,6 @@
-"""`make bench`: every benchmark in quick mode; a dated row per figure is appended to bench/RESULTS.md.
+"""`make bench`: every benchmark in quick mode; a dated row per figure goes to bench/out/results.md.
+
+`make bench-record` (`--record`) appends the rows to bench/RESULTS.md instead, the project's record.
 
 Each benchmark prints `name=value` lines. A figure's baseline is the figure it is compared with
 in the same run (COPY for ingestion, TRL for DPO, the naive server for generation), and the
@@ -43,6 +45,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="*", help="bench scripts to run (default: all)")
+    parser.add_argument("--record", action="store_true", help="append the rows to bench/RESULTS.md")
     args = parser.parse_args()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.machine()} {platform.processor() or ''} ({'quick' if args.quick else 'full'}, make bench)".strip()
@@ -62,9 +65,11 @@ def main() -> int:
             ratio = f"{values[figure] / base:.2f}" if base else "-"
             base_text = f"{baseline} {base:g}" if base is not None else "-"
             rows.append(f"| {stamp} | {figure} | {values[figure]:g} | {base_text} | {ratio} | {machine} |")
-    with open(BENCH / "RESULTS.md", "a") as fh:
+    target = BENCH / "RESULTS.md" if args.record else BENCH / "out" / "results.md"
+    target.parent.mkdir(exist_ok=True)
+    with open(target, "a") as fh:
         fh.write("\n".join(rows) + ("\n" if rows else ""))
-    print(f"appended {len(rows)} rows to bench/RESULTS.md")
+    print(f"appended {len(rows)} rows to {target.relative_to(BENCH.parent)}")
     if failed:
         print("missing or failed: " + ", ".join(failed))
     return 1 if failed else 0
