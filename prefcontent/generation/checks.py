@@ -8,8 +8,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from prefcontent.brands.compliance import CompiledRules, check_text
+from prefcontent.core.text import trigram_similarity
 from prefcontent.generation.models import GeneratedCandidate
-from prefcontent.preferences.textsim import similarity
 
 Status = GeneratedCandidate.Status
 FLAG, BLOCK = "flag", "block"
@@ -62,7 +62,7 @@ def check_outputs(outputs: list[tuple[int, str]], *, rules: CompiledRules, chann
         if not verdict.ok and mode == BLOCK:
             checked.append(CheckedOutput(index, text, Status.BLOCKED, violations))
             continue
-        twin = max(((similarity(text, o.text), o) for o in originals), key=lambda pair: pair[0], default=None)
+        twin = max(((trigram_similarity(text, o.text), o) for o in originals), key=lambda pair: pair[0], default=None)
         if twin is not None and twin[0] >= dedup_threshold:
             checked.append(CheckedOutput(index, text, Status.DUPLICATE, violations, twin[1].index, round(twin[0], 4)))
             continue

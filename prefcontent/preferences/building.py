@@ -31,6 +31,7 @@ from prefcontent.brands.compliance import check_text, compliance_rules_for
 from prefcontent.brands.repair import repair_text
 from prefcontent.content.hashing import content_hash
 from prefcontent.content.models import Variant
+from prefcontent.core.text import NEAR_DUPLICATE_SIMILARITY, is_near_duplicate
 from prefcontent.experiments.models import CONCLUDED, Arm, Experiment
 from prefcontent.preferences import contradictions
 from prefcontent.preferences.models import (
@@ -44,7 +45,6 @@ from prefcontent.preferences.models import (
     PreferencePair,
 )
 from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
-from prefcontent.preferences.textsim import DEFAULT_THRESHOLD, is_near_duplicate
 from prefcontent.preferences.weighting import pair_evidence
 
 DEFAULT_MIN_PROB = 0.95
@@ -135,7 +135,7 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
         brand = experiment.brand
         if brand.pk not in rules_by_brand:
             rules_by_brand[brand.pk] = (compliance_rules_for(brand), *_evidence_bar(brand),
-                                        float(brand.setting("near_duplicate_threshold", DEFAULT_THRESHOLD)))
+                                        float(brand.setting("near_duplicate_threshold", NEAR_DUPLICATE_SIMILARITY)))
         rules, min_prob, min_lift, dup_threshold = rules_by_brand[brand.pk]
         channel = _channel(experiment)
         if experiment.pk not in prompts:
