@@ -27,6 +27,7 @@ from prefcontent.experiments.models import (
     Decision,
     Event,
     Experiment,
+    success_counter,
 )
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
 from prefcontent.tenancy.principal import SYSTEM, Principal
@@ -72,7 +73,7 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
     brand = experiment.brand
     arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
     assigned = dict(experiment.assignments.values_list("arm_id").annotate(n=Count("id")).values_list("arm_id", "n"))
-    metric = "clicks" if experiment.primary_metric == "click" else "conversions"
+    metric = success_counter(experiment.primary_metric)
     use_assignments = experiment.allocation == "thompson" and sum(assigned.values()) > 0
     exposed = dict(Event.objects.filter(experiment_id=experiment.pk, type="impression").values("arm_id")
                    .annotate(n=Count("unit_hash", distinct=True)).values_list("arm_id", "n"))
@@ -184,7 +185,7 @@ def experiment_update_thompson_weights(*, experiment: Experiment) -> dict[int, f
     """Recompute a Thompson experiment's weights from the arms' posteriors (new units only)."""
     experiment = _locked(experiment)
     arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
-    metric = "clicks" if experiment.primary_metric == "click" else "conversions"
+    metric = success_counter(experiment.primary_metric)
     weights = thompson_allocation([(a.pk, a.impressions, getattr(a, metric)) for a in arms],
                                   floor=experiment.thompson_floor, warmup=experiment.thompson_warmup,
                                   seed=experiment.pk)

@@ -32,7 +32,7 @@ from prefcontent.brands.repair import repair_text
 from prefcontent.content.hashing import content_hash
 from prefcontent.content.models import Variant
 from prefcontent.core.text import NEAR_DUPLICATE_SIMILARITY, is_near_duplicate
-from prefcontent.experiments.models import CONCLUDED, Arm, Experiment
+from prefcontent.experiments.models import CONCLUDED, Arm, Experiment, success_counter
 from prefcontent.preferences import contradictions
 from prefcontent.preferences.models import (
     COMPLIANCE,
@@ -84,7 +84,7 @@ def _arm_counts(experiment: Experiment, arms: list[Arm]) -> dict[int, tuple[int,
     """(trials, successes) per arm id, as the decision analysed them (else from the counters, as it would)."""
     analysed = (experiment.decision.evidence or {}).get("analysis", {}).get("arms", [])
     counts = {int(a["arm_id"]): (int(a["trials"]), int(a["successes"])) for a in analysed}
-    metric = "clicks" if experiment.primary_metric == "click" else "conversions"
+    metric = success_counter(experiment.primary_metric)
     for arm in arms:
         counts.setdefault(arm.pk, (arm.impressions, min(getattr(arm, metric), arm.impressions)))
     return counts

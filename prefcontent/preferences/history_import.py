@@ -40,6 +40,7 @@ from prefcontent.experiments.models import (
     Arm,
     Decision,
     Experiment,
+    success_counter,
 )
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
 from prefcontent.preferences.building import pairs_build_loaded
@@ -172,7 +173,7 @@ def _write(principal: Principal, brand: Brand, tests: list[HistoryTest], metric:
     decisions, stopped = [], []
     winners: list[Experiment] = []
     for i, (experiment, group) in enumerate(zip(experiments, arms, strict=True)):
-        field = "clicks" if metric == "click" else "conversions"
+        field = success_counter(metric)
         counts = [ArmCounts(str(a.pk), a.impressions, min(getattr(a, field), a.impressions)) for a in group]
         control = next(a for a in group if a.is_control)
         rules = {"alpha": alpha, "prob_threshold": threshold, "min_sample": min_sample, "srm_p": srm_p,
