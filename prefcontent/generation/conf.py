@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from prefcontent.core.knobs import knob
 from prefcontent.core.text import NEAR_DUPLICATE_SIMILARITY
 from prefcontent.generation.evidence import EvidenceSettings
@@ -62,8 +60,3 @@ def generation_settings() -> GenerationSettings:
         requeue_after_s=knob("GENERATE_REQUEUE_AFTER_S", 120.0),
         stale_after_s=knob("GENERATE_STALE_AFTER_S", 900.0),
     )
-
-
-def base_model_path() -> str:
-    """The configured base model, else the dev model that `manage.py build_dev_model` builds."""
-    return settings.PREFCONTENT_BASE_MODEL or str(settings.DEV_MODEL_DIR)
