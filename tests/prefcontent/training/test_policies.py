@@ -19,6 +19,7 @@ from prefcontent.preferences.services import pairs_build_on_demand
 from prefcontent.preferences.snapshots import DEFAULT_HOLDOUT_FRACTION, split_for
 from prefcontent.tenancy.principal import principal_for_user
 from prefcontent.training import policies
+from prefcontent.training.cron import cron_fields
 from prefcontent.training.models import RetrainPolicy, TrainingRun
 from prefcontent.training.tasks import evaluate_retrain_policies
 from tests.conftest import client_for_user
@@ -251,5 +252,5 @@ def test_scheduler_firing_twice_at_once_starts_one_run(org, brand, owner, no_bro
 
 def test_validate_rejects_bad_cron_directly():
     with pytest.raises(InvalidInput):
-        policies.cron_fields("0 25 * * *")
-    assert policies.cron_fields("5 4 * * sun")["day_of_week"] == "sun"
+        cron_fields("0 25 * * *")
+    assert cron_fields("5 4 * * sun")["day_of_week"] == "sun"
