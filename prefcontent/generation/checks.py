@@ -8,17 +8,16 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from prefcontent.brands.compliance import CompiledRules, check_text
+from prefcontent.brands.settings import BLOCK, brand_settings
 from prefcontent.core.text import trigram_similarity
 from prefcontent.generation.models import GeneratedCandidate
 
 Status = GeneratedCandidate.Status
-FLAG, BLOCK = "flag", "block"
-COMPLIANCE_MODES = (FLAG, BLOCK)
 
 
 def compliance_mode(brand) -> str:
-    """Brand.settings["compliance_mode"]: "flag" keeps violating outputs marked; anything else blocks them."""
-    return FLAG if brand.setting("compliance_mode", BLOCK) == FLAG else BLOCK
+    """The brand's compliance_mode: "flag" keeps violating outputs marked; "block" (the default) drops them."""
+    return brand_settings(brand).compliance_mode
 
 
 def clean_output(text: str) -> str:

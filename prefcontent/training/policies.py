@@ -18,6 +18,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
+from prefcontent.brands.settings import brand_settings_with
 from prefcontent.core.errors import Conflict, DomainError
 from prefcontent.core.knobs import knob
 from prefcontent.preferences.selectors import pairs_usable_since
@@ -70,7 +71,7 @@ def retrain_policy_sync(*, policy: RetrainPolicy) -> None:
         policy.periodic_task = None
     brand = Brand.objects.select_for_update().get(pk=policy.brand_id)
     if (brand.settings or {}).get("auto_promote") is not policy.auto_promote:
-        brand.settings = {**(brand.settings or {}), "auto_promote": policy.auto_promote}
+        brand.settings = brand_settings_with(brand, auto_promote=policy.auto_promote)
         brand.save(update_fields=["settings"])
 
 
