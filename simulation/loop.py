@@ -116,6 +116,7 @@ class BrandLoop:
         from prefcontent.brands.compliance import check_text, compliance_rules_for
         from prefcontent.brands.compliance_services import compliance_rule_create
         from prefcontent.brands.models import Brand
+        from prefcontent.brands.settings import brand_settings_clean
         from prefcontent.tenancy.principal import principal_for_api_key, principal_for_user
 
         self.sim, self.cfg, self.log = sim, cfg, log
@@ -125,9 +126,9 @@ class BrandLoop:
             defaults={"name": sim.name, "voice": sim.voice,
                       # "flag" keeps violating candidates visible so the report can count them;
                       # the simulation never puts a flagged candidate into an experiment.
-                      "settings": {"compliance_mode": "flag", "auto_promote": True,
-                                   "decision_threshold": cfg.decision_threshold,
-                                   "pairs_from_repairs": cfg.repair_pairs}},
+                      "settings": brand_settings_clean({"compliance_mode": "flag", "auto_promote": True,
+                                                        "decision_threshold": cfg.decision_threshold,
+                                                        "pairs_from_repairs": cfg.repair_pairs})},
         )
         if created:
             for phrase in sim.rules.get("banned_phrases", []):
@@ -265,10 +266,11 @@ class BrandLoop:
         from dataclasses import asdict
 
         from prefcontent.brands.models import Brand
+        from prefcontent.brands.settings import brand_settings_with
 
         brand = Brand.objects.get(pk=self.brand.pk)
-        brand.settings = {**brand.settings, "simulation_history": [
-            {k: v for k, v in asdict(r).items() if k != "training"} for r in self.reports]}
+        brand.settings = brand_settings_with(brand, simulation_history=[
+            {k: v for k, v in asdict(r).items() if k != "training"} for r in self.reports])
         brand.save(update_fields=["settings"])
 
     def train(self) -> dict:

@@ -5,17 +5,12 @@ import random
 from collections.abc import Callable
 
 from ml.devmodel import grammar
+from prefcontent.core.text import distinct_n
 from simulation.audience import Audience
 
 
 def valid_rate(texts: list[str]) -> float:
     return sum(grammar.parse(t) is not None for t in texts) / len(texts) if texts else 0.0
-
-
-def distinct_n(texts: list[str], n: int = 2) -> float:
-    """Unique word n-grams over all n-grams across the texts (1.0 = no repetition)."""
-    grams = [tuple(words[i:i + n]) for t in texts for words in [t.lower().split()] for i in range(len(words) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else 0.0
 
 
 def distinct_n_at(texts: list[str], size: int, *, n: int = 2, draws: int = 20, seed: int = 0) -> float:

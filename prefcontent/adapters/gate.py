@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 
 from prefcontent.adapters import metrics
+from prefcontent.core.text import distinct_n
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class GateThresholds:
     compliance_tolerance: float = 0.0  # allowed excess of the violation rate over the baseline's
     compliance_alpha: float = 0.05  # an excess still fails unless a one-sided Fisher test gives p >= this
     min_diversity_ratio: float = 0.8  # distinct-2 and non-duplicate rate must keep this share of the base's
-    near_duplicate_jaccard: float = 0.8  # word-set Jaccard at which two generations count as near duplicates
+    near_duplicate_jaccard: float = 0.8  # word-set Jaccard at which two generations count as repeats (word overlap)
     diversity_alpha: float = 0.05  # a non-duplicate share under its floor fails only if a one-sided binomial p < this
     min_length_ratio: float = 0.5  # mean generation length / the base's, lower bound
     max_length_ratio: float = 2.0  # and upper bound
@@ -125,13 +126,14 @@ def _compliance_check(name: str, t: GateThresholds, candidate: list[bool], basel
 
 
 def _non_duplicate_check(t: GateThresholds, candidate: float | None, base: float | None, n: int) -> Check:
-    """Share of generations without a near duplicate, at least min_diversity_ratio of the base's. A share
-    over a few dozen generations moves by several points between samples of the same adapter (on the
-    closed-loop simulation, adapters were rejected one to four texts in 64 short of the floor), so a
-    shortfall counts only when it is more than sampling noise: P(X <= observed) for X ~ Binomial(n,
-    floor) must fall below diversity_alpha, as the compliance checks do for an excess."""
+    """Share of generations whose word set overlaps no other's (word Jaccard below near_duplicate_jaccard), at
+    least min_diversity_ratio of the base's. A share over a few dozen generations moves by several points
+    between samples of the same adapter (on the closed-loop simulation, adapters were rejected one to four
+    texts in 64 short of the floor), so a shortfall counts only when it is more than sampling noise:
+    P(X <= observed) for X ~ Binomial(n, floor) must fall below diversity_alpha, as the compliance checks
+    do for an excess."""
     floor = round(t.min_diversity_ratio * (base or 0.0), 6)
-    what = f"share of generations without a near duplicate (base {base})"
+    what = f"share of generations whose word set overlaps no other's (base {base})"
     check = _cmp("non_duplicate_rate", candidate, floor, ">=", what)
     if check.passed or candidate is None or n <= 0:
         return check
@@ -158,11 +160,11 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
         drop = max(0.0, -delta) / abs(reference) if reference else 0.0
     base, cand = inputs.base_texts, inputs.adapter_texts
     have_gen = bool(base) and len(base) == len(cand)
-    base_d2 = metrics.distinct_n(base, 2) if have_gen else None
-    cand_d2 = metrics.distinct_n(cand, 2) if have_gen else None
+    base_d2 = distinct_n(base, 2) if have_gen else None
+    cand_d2 = distinct_n(cand, 2) if have_gen else None
     jac = t.near_duplicate_jaccard
-    base_uniq = 1 - metrics.near_duplicate_rate(base, jac) if have_gen else None
-    cand_uniq = 1 - metrics.near_duplicate_rate(cand, jac) if have_gen else None
+    base_uniq = 1 - metrics.word_overlap_rate(base, jac) if have_gen else None
+    cand_uniq = 1 - metrics.word_overlap_rate(cand, jac) if have_gen else None
     length_ratio = _ratio(metrics.mean_words(cand), metrics.mean_words(base)) if have_gen else None
     checks = [
         _cmp("reward_accuracy", acc, t.min_reward_accuracy, ">=", f"held-out reward accuracy on {pairs} pairs"),

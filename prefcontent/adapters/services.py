@@ -16,6 +16,7 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.selectors import adapter_local_path
 from prefcontent.brands.models import Brand
+from prefcontent.brands.settings import brand_settings
 from prefcontent.core.errors import InvalidState
 from prefcontent.tenancy.principal import SYSTEM, Principal
 
@@ -82,7 +83,7 @@ def _activate(adapter: AdapterVersion) -> AdapterVersion:
 def adapter_auto_promote(*, adapter: AdapterVersion) -> AdapterVersion:
     """Activate a candidate that passed the gate, when its brand auto-promotes (the default)."""
     brand = brand_lock(adapter.brand_id)
-    if adapter.status != AdapterVersion.Status.CANDIDATE or not brand.setting("auto_promote", True):
+    if adapter.status != AdapterVersion.Status.CANDIDATE or not brand_settings(brand).auto_promote:
         return adapter
     _activate(adapter)
     audit_record(principal=SYSTEM, organization_id=brand.organization_id, action="adapter.auto_promote",

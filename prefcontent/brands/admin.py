@@ -1,7 +1,11 @@
 """Admin for brands and their compliance rules."""
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from prefcontent.brands.models import Brand, ComplianceRule
+from prefcontent.brands.settings import brand_settings_clean
+from prefcontent.core.errors import InvalidInput
 
 
 class ComplianceRuleInline(admin.TabularInline):
@@ -9,8 +13,22 @@ class ComplianceRuleInline(admin.TabularInline):
     extra = 0
 
 
+class BrandForm(forms.ModelForm):
+    class Meta:
+        model = Brand
+        fields = "__all__"
+
+    def clean_settings(self):
+        """The same validation as the API's and the dashboard's (prefcontent.brands.settings)."""
+        try:
+            return brand_settings_clean(self.cleaned_data["settings"])
+        except InvalidInput as exc:
+            raise ValidationError(exc.message) from exc
+
+
 @admin.register(Brand)
 class BrandAdmin(admin.ModelAdmin):
+    form = BrandForm
     list_display = ["id", "name", "slug", "organization", "locale", "created_at"]
     list_filter = ["locale", "organization"]
     search_fields = ["name", "slug", "organization__name"]

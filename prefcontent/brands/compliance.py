@@ -7,8 +7,9 @@ caller that checks thousands of texts pays for the query and the regex compilati
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
+
+from prefcontent.core.text import folded_text
 
 BANNED_PHRASE = "banned_phrase"
 REGEX = "regex"
@@ -30,14 +31,6 @@ _DISCOUNT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _HALF = re.compile(r"\bhalf[\s-]+(?:off|price)\b", re.IGNORECASE)
-
-
-def normalize_text(text: str) -> str:
-    """NFKC, case-folded, typographic quotes and dashes made plain, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text)
-    text = text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                                         "\u2013": "-", "\u2014": "-"}))
-    return " ".join(text.casefold().split())
 
 
 @dataclass(frozen=True)
@@ -119,11 +112,11 @@ def _compile(spec: RuleSpec) -> _Compiled:
     rule_validate(kind=spec.kind, pattern=spec.pattern, limit=spec.limit)
     regex = None
     if spec.kind == BANNED_PHRASE:
-        words = normalize_text(spec.pattern).split(" ")
+        words = folded_text(spec.pattern).split(" ")
         regex = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)")
     elif spec.kind == REGEX:
         regex = re.compile(spec.pattern, re.IGNORECASE)
-    needle = normalize_text(spec.pattern) if spec.kind == REQUIRED_DISCLAIMER else ""
+    needle = folded_text(spec.pattern) if spec.kind == REQUIRED_DISCLAIMER else ""
     return _Compiled(spec, regex, needle)
 
 
@@ -157,7 +150,7 @@ def cap_discounts(text: str, limit: float) -> str:
 def check_text(rules: CompiledRules, text: str, channel: str = "") -> ComplianceResult:
     """Check one text against a brand's rules for a channel ("" checks only all-channel rules)."""
     violations: list[Violation] = []
-    normalized = normalize_text(text)
+    normalized = folded_text(text)
     discounts: list[tuple[float, str]] | None = None
     for rule in rules.rules:
         spec = rule.spec

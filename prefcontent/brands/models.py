@@ -11,6 +11,7 @@ class Brand(models.Model):
     slug = models.SlugField(max_length=80)
     voice = models.TextField(blank=True, help_text="Brand voice and guidelines, used in every prompt.")
     locale = models.CharField(max_length=16, default="en-US")
+    # Only the keys the brand set; read through prefcontent.brands.settings.brand_settings (types, defaults).
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -20,10 +21,6 @@ class Brand(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def setting(self, key: str, default):
-        """A brand setting with the product default (e.g. `decision_threshold` 0.95)."""
-        return self.settings.get(key, default) if isinstance(self.settings, dict) else default
 
 
 from prefcontent.brands.compliance_models import ComplianceRule  # noqa: E402,F401  (registers the model)

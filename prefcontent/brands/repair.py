@@ -24,8 +24,8 @@ from prefcontent.brands.compliance import (
     CompiledRules,
     cap_discounts,
     check_text,
-    normalize_text,
 )
+from prefcontent.core.text import folded_text
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -48,10 +48,10 @@ def repair_text(rules: CompiledRules, text: str, channel: str = "") -> str | Non
         if spec.kind == MAX_DISCOUNT:
             repaired = cap_discounts(repaired, float(spec.limit))
         elif spec.kind == BANNED_PHRASE:
-            repaired = _drop_sentences(repaired, lambda s, rx=rule.regex: rx.search(normalize_text(s)))
+            repaired = _drop_sentences(repaired, lambda s, rx=rule.regex: rx.search(folded_text(s)))
         elif spec.kind == REGEX:
             repaired = _drop_sentences(repaired, lambda s, rx=rule.regex: rx.search(s))
-        elif spec.kind == REQUIRED_DISCLAIMER and rule.needle not in normalize_text(repaired):
+        elif spec.kind == REQUIRED_DISCLAIMER and rule.needle not in folded_text(repaired):
             repaired = f"{repaired.rstrip()} {spec.pattern}"
     repaired = repaired.strip()
     if not any(ch.isalnum() for ch in repaired) or repaired == text.strip():  # nothing (or only emoji) left

@@ -8,6 +8,7 @@ from django.utils.text import slugify
 from prefcontent.accounts.models import Organization
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
+from prefcontent.brands.settings import brand_settings_clean, brand_settings_with
 from prefcontent.core.errors import Conflict, InvalidInput
 from prefcontent.tenancy.principal import Principal
 
@@ -22,10 +23,11 @@ def brand_create(
     slug = slug or slugify(name)[:80]
     if not slug:
         raise InvalidInput("A brand needs a name that makes a slug.", code="invalid_slug")
+    settings = brand_settings_clean(settings or {})
     try:
         with transaction.atomic():
             brand = Brand.objects.create(
-                organization=organization, name=name, slug=slug, voice=voice, locale=locale, settings=settings or {}
+                organization=organization, name=name, slug=slug, voice=voice, locale=locale, settings=settings
             )
             audit_record(principal=principal, organization_id=organization.pk, brand_id=brand.pk,
                          action="brand.create", target=brand)
@@ -38,11 +40,25 @@ def brand_create(
 def brand_update(*, principal: Principal, brand: Brand, **changes) -> Brand:
     principal.require("brands.edit", organization_id=brand.organization_id)
     changed = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+    if "settings" in changed:  # replaces the whole object: a key left out goes back to its default
+        changed["settings"] = brand_settings_clean(changed["settings"])
     for key, value in changed.items():
         setattr(brand, key, value)
     brand.save(update_fields=list(changed) or None)
     audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand.pk,
                  action="brand.update", target=brand, data={"fields": sorted(changed)})
+    return brand
+
+
+@transaction.atomic
+def brand_settings_update(*, principal: Principal, brand: Brand, changes: dict) -> Brand:
+    """Set some settings and leave the others as stored; a None value unsets its key (back to the default)."""
+    principal.require("brands.edit", organization_id=brand.organization_id)
+    brand = Brand.objects.select_for_update().get(pk=brand.pk)
+    brand.settings = brand_settings_with(brand, **changes)
+    brand.save(update_fields=["settings"])
+    audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand.pk,
+                 action="brand.update", target=brand, data={"fields": ["settings"], "settings": sorted(changes)})
     return brand
 
 

@@ -16,3 +16,9 @@ def knob(name: str, default):
     if value is None:
         value = os.environ.get(name)
     return type(default)(value) if value not in (None, "") else default
+
+
+def base_model_path() -> str:
+    """The base model training and generation share: PREFCONTENT_BASE_MODEL, else the dev model that
+    `manage.py build_dev_model` builds."""
+    return settings.PREFCONTENT_BASE_MODEL or str(settings.DEV_MODEL_DIR)

@@ -69,7 +69,7 @@ def _bucket(span: timedelta):
 
 def rate_over_time_chart(experiment: Experiment, rows: list[ArmRow]) -> str:
     """Each arm's cumulative rate of the primary metric, per minute, hour or day of the experiment."""
-    success_type = "click" if experiment.primary_metric == "click" else "conversion"
+    success_type = experiment.primary_metric  # a metric is the event type it counts (experiments.models)
     start = experiment.started_at or experiment.created_at
     end = experiment.ended_at or timezone.now()
     trunc, fmt = _bucket(end - start)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django import forms
 
 from prefcontent.brands.compliance import RULE_KINDS
+from prefcontent.brands.settings import SETTINGS, Boolean, Choice, Number, Origins
 from prefcontent.content.models import CHANNELS
 from prefcontent.experiments.models import ALLOCATIONS, METRICS
 from prefcontent.preferences.models import EXCLUSION_REASONS, PAIR_STATUSES
@@ -31,6 +32,64 @@ class MemberRoleForm(forms.Form):
 class BrandVoiceForm(forms.Form):
     voice = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=5000)
     locale = forms.CharField(max_length=16)
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+def _setting_field(setting) -> forms.Field:
+    """The form field of one brand setting; every field may be left at the product default."""
+    check, default, doc = setting.metadata["check"], setting.default, setting.metadata["doc"]
+    label = setting.name.replace("_", " ").capitalize()
+    if isinstance(check, Boolean):
+        return forms.TypedChoiceField(label=label, required=False, help_text=doc, empty_value=None,
+                                      coerce=lambda v: v == "true",
+                                      choices=[("", f"default ({_on_off(default)})"), ("true", "on"), ("false", "off")])
+    if isinstance(check, Choice):
+        return forms.TypedChoiceField(label=label, required=False, help_text=doc, empty_value=None,
+                                      choices=[("", f"default ({default})"), *[(o, o) for o in check.options]])
+    if isinstance(check, Origins):
+        return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                               help_text=f"{doc} One per line; empty: none.")
+    if isinstance(check, Number):
+        return forms.FloatField(label=label, required=False, help_text=f"{doc} Empty: the default, {default:g}.",
+                                widget=forms.NumberInput(attrs={"step": "any", "placeholder": f"{default:g}"}))
+    raise TypeError(f"no form field for the check of {setting.name}")
+
+
+class BrandSettingsForm(forms.Form):
+    """One field per brand setting the dashboard edits (prefcontent.brands.settings); the service validates."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, setting in SETTINGS.items():
+            if setting.metadata["form"]:
+                self.fields[name] = _setting_field(setting)
+
+    @staticmethod
+    def initial_for(stored: dict) -> dict:
+        """Form values of the stored (valid) settings; keys not stored show as the default."""
+        initial = {}
+        for name, value in stored.items():
+            if name not in SETTINGS or not SETTINGS[name].metadata["form"]:
+                continue
+            check = SETTINGS[name].metadata["check"]
+            if isinstance(check, Boolean):
+                value = "true" if value else "false"
+            elif isinstance(check, Origins):
+                value = "\n".join(check(value))
+            initial[name] = value
+        return initial
+
+    def changes(self) -> dict:
+        """{setting: value}, None where the field is empty (the brand goes back to the default)."""
+        out = {}
+        for name, value in self.cleaned_data.items():
+            if isinstance(SETTINGS[name].metadata["check"], Origins):
+                value = value.split() or None
+            out[name] = value
+        return out
 
 
 class ComplianceRuleForm(forms.Form):

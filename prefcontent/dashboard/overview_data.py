@@ -8,6 +8,7 @@ from statistics import mean
 from prefcontent.adapters import selectors as adapter_selectors
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.brands.models import Brand
+from prefcontent.brands.settings import brand_settings
 from prefcontent.content import selectors as content_selectors
 from prefcontent.dashboard.charts import Series, line_chart
 from prefcontent.dashboard.retrain import RetrainOutlook, retrain_outlook
@@ -72,7 +73,7 @@ def _alerts(principal: Principal, brand: Brand) -> list[Alert]:
 
 def _simulation(brand: Brand) -> tuple[list, str]:
     """The closed-loop simulation's rounds for this brand (written by `manage.py simulate`), if any."""
-    rounds = brand.settings.get("simulation_history", []) if isinstance(brand.settings, dict) else []
+    rounds = brand_settings(brand).simulation_history
     if not rounds:
         return [], ""
     series = [Series("true CTR", [(r["round"], r["true_ctr"]) for r in rounds])]

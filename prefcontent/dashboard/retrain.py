@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from celery.schedules import crontab
 from django.utils import timezone
 
 from prefcontent.brands.models import Brand
 from prefcontent.tenancy.principal import Principal, scope_to_principal
+from prefcontent.training.cron import next_cron_time
 from prefcontent.training.models import RetrainPolicy
 
 
@@ -24,13 +24,6 @@ class RetrainOutlook:
 def retrain_policy_of(principal: Principal, brand: Brand) -> RetrainPolicy | None:
     # The training app has no policy selector; the core tenant scope keeps other tenants' rows out.
     return scope_to_principal(RetrainPolicy.objects.all(), principal).filter(brand=brand).first()
-
-
-def next_cron_time(expression: str, now: datetime) -> datetime:
-    minute, hour, day_of_month, month_of_year, day_of_week = expression.split()
-    schedule = crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
-                       day_of_week=day_of_week, nowfun=lambda: now)
-    return now + schedule.remaining_estimate(now)
 
 
 def retrain_outlook(*, principal: Principal, brand: Brand, pairs_since_last_run: int) -> RetrainOutlook:

@@ -50,6 +50,7 @@ urlpatterns = [
     path("settings/members/<int:membership_id>/role/", settings.member_role, name="member_role"),
     path("settings/members/<int:membership_id>/remove/", settings.member_remove, name="member_remove"),
     path("settings/voice/", settings.brand_voice, name="brand_voice"),
+    path("settings/brand/", settings.brand_settings_save, name="brand_settings"),
     path("settings/rules/", settings.compliance_rule_create, name="compliance_rule_create"),
     path("settings/rules/<int:rule_id>/toggle/", settings.compliance_rule_toggle, name="compliance_rule_toggle"),
     path("settings/rules/<int:rule_id>/delete/", settings.compliance_rule_delete, name="compliance_rule_delete"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 
+from prefcontent.brands.settings import brand_settings
 from prefcontent.core.errors import Forbidden
 
 PREFLIGHT_MAX_AGE_S = 600
@@ -17,10 +18,8 @@ ALLOWED_HEADERS = "Content-Type, X-API-Key, X-Request-ID"
 
 
 def origin_allowed(brand, origin: str) -> bool:
-    allowed = brand.setting("allowed_origins", [])
-    if allowed == "*":
-        return True
-    return isinstance(allowed, list) and ("*" in allowed or origin in allowed)
+    allowed = brand_settings(brand).allowed_origins
+    return "*" in allowed or origin in allowed
 
 
 class CorsMixin:

@@ -14,6 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
+from prefcontent.brands.settings import brand_settings
 from prefcontent.content.services import require_brand_write
 from prefcontent.core.errors import InvalidState
 from prefcontent.core.queue import enqueue_on_commit
@@ -27,14 +28,12 @@ from prefcontent.experiments.models import (
     Decision,
     Event,
     Experiment,
+    success_counter,
 )
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
 from prefcontent.tenancy.principal import SYSTEM, Principal
 
 BUILD_PAIRS_TASK = "preferences.build_pairs_for_experiment"
-DEFAULT_DECISION_THRESHOLD = 0.95
-DEFAULT_SRM_P = 0.001
-DEFAULT_ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
     brand = experiment.brand
     arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
     assigned = dict(experiment.assignments.values_list("arm_id").annotate(n=Count("id")).values_list("arm_id", "n"))
-    metric = "clicks" if experiment.primary_metric == "click" else "conversions"
+    metric = success_counter(experiment.primary_metric)
     use_assignments = experiment.allocation == "thompson" and sum(assigned.values()) > 0
     exposed = dict(Event.objects.filter(experiment_id=experiment.pk, type="impression").values("arm_id")
                    .annotate(n=Count("unit_hash", distinct=True)).values_list("arm_id", "n"))
@@ -86,11 +85,11 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
                                 units=exposed.get(arm.pk, 0) if by_units else None))
     if any(c.expected_share is None for c in counts):  # fall back to an equal split
         counts = [ArmCounts(c.arm_id, c.trials, c.successes, units=c.units) for c in counts]
-    threshold = float(brand.setting("decision_threshold", DEFAULT_DECISION_THRESHOLD))
+    cfg = brand_settings(brand)
+    threshold = cfg.decision_threshold
     control = next(a for a in arms if a.is_control)
-    analysis = analyze(counts, str(control.pk), alpha=float(brand.setting("alpha", DEFAULT_ALPHA)),
-                       prob_threshold=threshold, min_sample=experiment.min_sample_per_arm,
-                       srm_p=float(brand.setting("srm_p", DEFAULT_SRM_P)), seed=experiment.pk)
+    analysis = analyze(counts, str(control.pk), alpha=cfg.alpha, prob_threshold=threshold,
+                       min_sample=experiment.min_sample_per_arm, srm_p=cfg.srm_p, seed=experiment.pk)
     evidence = {
         "experiment_id": experiment.pk,
         "primary_metric": experiment.primary_metric,
@@ -184,7 +183,7 @@ def experiment_update_thompson_weights(*, experiment: Experiment) -> dict[int, f
     """Recompute a Thompson experiment's weights from the arms' posteriors (new units only)."""
     experiment = _locked(experiment)
     arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
-    metric = "clicks" if experiment.primary_metric == "click" else "conversions"
+    metric = success_counter(experiment.primary_metric)
     weights = thompson_allocation([(a.pk, a.impressions, getattr(a, metric)) for a in arms],
                                   floor=experiment.thompson_floor, warmup=experiment.thompson_warmup,
                                   seed=experiment.pk)

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from prefcontent.core.errors import Forbidden, InvalidInput, PayloadTooLarge
-from prefcontent.experiments.models import EVENT_TYPES, RUNNING, Arm, Event
+from prefcontent.experiments.models import COUNTER_FIELD, EVENT_TYPES, RUNNING, Arm, Event
 from prefcontent.experiments.units import MAX_UNIT_ID_CHARS, unit_hasher
 from prefcontent.tenancy.principal import Principal
 
@@ -29,7 +29,6 @@ MAX_EVENTS_PER_BATCH = 1000
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 # How far an event's timestamp may lie ahead of the server clock (or before the experiment's start).
 DEFAULT_CLOCK_SKEW_S = 300
-COUNTER_FIELD = {"impression": "impressions", "click": "clicks", "conversion": "conversions"}
 
 
 @dataclass

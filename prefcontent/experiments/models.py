@@ -15,6 +15,15 @@ METRICS = ("click", "conversion")
 SOURCES = ("live", "imported")
 EVENT_TYPES = ("impression", "click", "conversion")
 OUTCOMES = ("winner", "inconclusive")
+# The Arm counter each event type adds to. A metric is the event type it counts as a success.
+COUNTER_FIELD = {"impression": "impressions", "click": "clicks", "conversion": "conversions"}
+
+
+def success_counter(metric: str) -> str:
+    """The Arm counter that holds a metric's successes: "clicks" for "click", "conversions" for "conversion"."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}")
+    return COUNTER_FIELD[metric]
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:

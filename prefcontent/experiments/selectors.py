@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Max, QuerySet, Sum
 
 from prefcontent.core.errors import NotFound
-from prefcontent.experiments.models import CONCLUDED, METRICS, STOPPED, Arm, Experiment
+from prefcontent.experiments.models import CONCLUDED, STOPPED, Arm, Experiment, success_counter
 from prefcontent.tenancy.principal import Principal, scope_to_principal
 
 
@@ -46,9 +46,7 @@ def variant_outcomes_for_brand(*, brand_id: int, metric: str, limit: int,
     """The brand's tested variants (finished experiments on `metric` only, those that ended before
     `ended_before` if given), the most recently tested first, at most `limit`. A worker-side read for
     ranking generated copy: the caller has already been authorised for the brand."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}")
-    successes = "clicks" if metric == "click" else "conversions"
+    successes = success_counter(metric)
     arms = Arm.objects.filter(experiment__brand_id=brand_id, experiment__status__in=(CONCLUDED, STOPPED),
                               experiment__primary_metric=metric)
     if ended_before is not None:

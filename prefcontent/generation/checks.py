@@ -8,17 +8,16 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from prefcontent.brands.compliance import CompiledRules, check_text
+from prefcontent.brands.settings import BLOCK, brand_settings
+from prefcontent.core.text import trigram_similarity
 from prefcontent.generation.models import GeneratedCandidate
-from prefcontent.preferences.textsim import similarity
 
 Status = GeneratedCandidate.Status
-FLAG, BLOCK = "flag", "block"
-COMPLIANCE_MODES = (FLAG, BLOCK)
 
 
 def compliance_mode(brand) -> str:
-    """Brand.settings["compliance_mode"]: "flag" keeps violating outputs marked; anything else blocks them."""
-    return FLAG if brand.setting("compliance_mode", BLOCK) == FLAG else BLOCK
+    """The brand's compliance_mode: "flag" keeps violating outputs marked; "block" (the default) drops them."""
+    return brand_settings(brand).compliance_mode
 
 
 def clean_output(text: str) -> str:
@@ -62,7 +61,7 @@ def check_outputs(outputs: list[tuple[int, str]], *, rules: CompiledRules, chann
         if not verdict.ok and mode == BLOCK:
             checked.append(CheckedOutput(index, text, Status.BLOCKED, violations))
             continue
-        twin = max(((similarity(text, o.text), o) for o in originals), key=lambda pair: pair[0], default=None)
+        twin = max(((trigram_similarity(text, o.text), o) for o in originals), key=lambda pair: pair[0], default=None)
         if twin is not None and twin[0] >= dedup_threshold:
             checked.append(CheckedOutput(index, text, Status.DUPLICATE, violations, twin[1].index, round(twin[0], 4)))
             continue

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from prefcontent.core.knobs import knob
+from prefcontent.core.text import NEAR_DUPLICATE_SIMILARITY
 from prefcontent.generation.evidence import EvidenceSettings
 
 
@@ -24,7 +23,7 @@ class GenerationSettings:
     max_new_tokens: int  # largest completion budget
     max_candidates: int  # most texts per score request
     max_candidate_chars: int  # longest text to score
-    dedup_threshold: float  # character-trigram similarity at which two outputs are near duplicates
+    dedup_threshold: float  # trigram similarity at which two outputs are near duplicates (prefcontent.core.text)
     best_of_diversity: float  # best_of serves high scorers that differ: sds of score a full repeat costs (0: top-n)
     best_of_evidence_weight: float  # best_of ranks by adapter reward + this x the brand's test evidence (0: reward only)
     best_of_novelty_window: int  # best_of also keeps apart from the brand's last this many generated variants
@@ -47,7 +46,7 @@ def generation_settings() -> GenerationSettings:
         max_new_tokens=knob("GENERATE_MAX_NEW_TOKENS", 64),
         max_candidates=knob("GENERATE_MAX_SCORE_CANDIDATES", 32),
         max_candidate_chars=knob("GENERATE_MAX_CANDIDATE_CHARS", 2000),
-        dedup_threshold=knob("GENERATE_DEDUP_THRESHOLD", 0.9),
+        dedup_threshold=knob("GENERATE_DEDUP_THRESHOLD", NEAR_DUPLICATE_SIMILARITY),
         best_of_diversity=knob("GENERATE_BEST_OF_DIVERSITY", 3.0),
         best_of_evidence_weight=knob("GENERATE_BEST_OF_EVIDENCE_WEIGHT", 1.0),
         best_of_novelty_window=knob("GENERATE_BEST_OF_NOVELTY_WINDOW", 500),
@@ -61,8 +60,3 @@ def generation_settings() -> GenerationSettings:
         requeue_after_s=knob("GENERATE_REQUEUE_AFTER_S", 120.0),
         stale_after_s=knob("GENERATE_STALE_AFTER_S", 900.0),
     )
-
-
-def base_model_path() -> str:
-    """The configured base model, else the dev model that `manage.py build_dev_model` builds."""
-    return settings.PREFCONTENT_BASE_MODEL or str(settings.DEV_MODEL_DIR)

@@ -22,7 +22,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prefcontent.preferences.textsim import similarity
+from prefcontent.core.text import trigram_similarity
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class EvidenceModel:
     def predict(self, text: str) -> float:
         """The estimated rate of `text`: the brand's mean rate when nothing tested resembles it."""
         s = self.settings
-        nearest = heapq.nlargest(s.neighbours, ((similarity(text, t.text), t) for t in self.tested),
+        nearest = heapq.nlargest(s.neighbours, ((trigram_similarity(text, t.text), t) for t in self.tested),
                                  key=lambda pair: pair[0])
         successes = trials = 0.0
         for sim, t in nearest:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from prefcontent.generation.conf import base_model_path, generation_settings
+from prefcontent.core.knobs import base_model_path
+from prefcontent.generation.conf import generation_settings
 
 ENGINE_NAME = "inprocess"
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from prefcontent.preferences.textsim import similarity
+from prefcontent.core.text import trigram_similarity
 
 
 def _standardized(values: Sequence[float]) -> list[float]:
@@ -51,12 +51,12 @@ def select_best_diverse(texts: list[str], scores: list[float], n: int, *, divers
     z = _standardized(scores)
     picked: list[int] = []
     # highest similarity to a picked or an already served text
-    closest = [max((similarity(t, s) for s in seen), default=0.0) if diversity else 0.0 for t in texts]
+    closest = [max((trigram_similarity(t, s) for s in seen), default=0.0) if diversity else 0.0 for t in texts]
     rest = list(range(len(texts)))
     while rest and len(picked) < n:
         best = max(rest, key=lambda i: (z[i] - diversity * closest[i], -i))
         picked.append(best)
         rest.remove(best)
         for i in rest:
-            closest[i] = max(closest[i], similarity(texts[i], texts[best]))
+            closest[i] = max(closest[i], trigram_similarity(texts[i], texts[best]))
     return picked

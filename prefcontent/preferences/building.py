@@ -29,9 +29,11 @@ from django.db import transaction
 
 from prefcontent.brands.compliance import check_text, compliance_rules_for
 from prefcontent.brands.repair import repair_text
+from prefcontent.brands.settings import brand_settings
 from prefcontent.content.hashing import content_hash
 from prefcontent.content.models import Variant
-from prefcontent.experiments.models import CONCLUDED, Arm, Experiment
+from prefcontent.core.text import is_near_duplicate
+from prefcontent.experiments.models import CONCLUDED, Arm, Experiment, success_counter
 from prefcontent.preferences import contradictions
 from prefcontent.preferences.models import (
     COMPLIANCE,
@@ -44,11 +46,7 @@ from prefcontent.preferences.models import (
     PreferencePair,
 )
 from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
-from prefcontent.preferences.textsim import DEFAULT_THRESHOLD, is_near_duplicate
 from prefcontent.preferences.weighting import pair_evidence
-
-DEFAULT_MIN_PROB = 0.95
-DEFAULT_MIN_LIFT = 0.0
 
 
 @dataclass
@@ -84,7 +82,7 @@ def _arm_counts(experiment: Experiment, arms: list[Arm]) -> dict[int, tuple[int,
     """(trials, successes) per arm id, as the decision analysed them (else from the counters, as it would)."""
     analysed = (experiment.decision.evidence or {}).get("analysis", {}).get("arms", [])
     counts = {int(a["arm_id"]): (int(a["trials"]), int(a["successes"])) for a in analysed}
-    metric = "clicks" if experiment.primary_metric == "click" else "conversions"
+    metric = success_counter(experiment.primary_metric)
     for arm in arms:
         counts.setdefault(arm.pk, (arm.impressions, min(getattr(arm, metric), arm.impressions)))
     return counts
@@ -135,7 +133,7 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
         brand = experiment.brand
         if brand.pk not in rules_by_brand:
             rules_by_brand[brand.pk] = (compliance_rules_for(brand), *_evidence_bar(brand),
-                                        float(brand.setting("near_duplicate_threshold", DEFAULT_THRESHOLD)))
+                                        brand_settings(brand).near_duplicate_threshold)
         rules, min_prob, min_lift, dup_threshold = rules_by_brand[brand.pk]
         channel = _channel(experiment)
         if experiment.pk not in prompts:
@@ -201,7 +199,7 @@ def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, l
     found, rules_by_brand = [], {}  # (experiment, arm, repaired text, violations)
     for experiment in experiments:
         brand = experiment.brand
-        if brand.setting("pairs_from_repairs", False) is not True:
+        if not brand_settings(brand).pairs_from_repairs:
             continue
         if brand.pk not in rules_by_brand:
             rules_by_brand[brand.pk] = compliance_rules_for(brand)
@@ -260,8 +258,8 @@ def _min_sample(experiment: Experiment) -> int:
 
 
 def _evidence_bar(brand) -> tuple[float, float]:
-    return (float(brand.setting("pair_min_prob", DEFAULT_MIN_PROB)),
-            float(brand.setting("pair_min_lift", DEFAULT_MIN_LIFT)))
+    cfg = brand_settings(brand)
+    return cfg.pair_min_prob, cfg.pair_min_lift
 
 
 def _candidates(experiments: list[Experiment], arms_by_experiment: dict[int, list[Arm]], result: BuildResult):
@@ -281,7 +279,7 @@ def _candidates(experiments: list[Experiment], arms_by_experiment: dict[int, lis
         counts = _arm_counts(experiment, arms)
         result.experiments += 1
         candidates.extend((experiment, winner, loser, counts, "winner") for loser in arms if loser.pk != winner.pk)
-        if experiment.brand.setting("pairs_from_ranking", True) is False:
+        if not brand_settings(experiment.brand).pairs_from_ranking:
             continue
         rest = [a for a in arms if a.pk != winner.pk]
         candidates.extend((experiment, a, b, counts, "ranked") for a in rest for b in rest

@@ -13,6 +13,7 @@ from collections import defaultdict
 from django.db.models import Count, Q
 
 from prefcontent.brands.models import Brand
+from prefcontent.brands.settings import brand_settings
 from prefcontent.content.hashing import content_hash
 from prefcontent.preferences.models import CONTRADICTION, PreferencePair
 from prefcontent.preferences.weighting import pair_evidence
@@ -48,7 +49,7 @@ def contradictions_resolve(*, brand_id: int, pair_keys: set[str]) -> dict[int, t
     from prefcontent.preferences.building import set_exclusions
 
     brand = Brand.objects.get(pk=brand_id)
-    min_prob = float(brand.setting("pair_min_prob", 0.95))
+    min_prob = brand_settings(brand).pair_min_prob
     keys = _keys_to_review(brand_id, sorted(pair_keys))
     groups: dict[str, list[PreferencePair]] = defaultdict(list)
     for start in range(0, len(keys), _CHUNK):

@@ -25,14 +25,10 @@ from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
+from prefcontent.brands.settings import brand_settings
 from prefcontent.content.hashing import content_hash
 from prefcontent.content.models import CHANNELS, Brief, Campaign, Variant
 from prefcontent.core.errors import Conflict, InvalidInput, PayloadTooLarge
-from prefcontent.experiments.decisions import (
-    DEFAULT_ALPHA,
-    DEFAULT_DECISION_THRESHOLD,
-    DEFAULT_SRM_P,
-)
 from prefcontent.experiments.models import (
     CONCLUDED,
     METRICS,
@@ -40,6 +36,7 @@ from prefcontent.experiments.models import (
     Arm,
     Decision,
     Experiment,
+    success_counter,
 )
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
 from prefcontent.preferences.building import pairs_build_loaded
@@ -165,14 +162,14 @@ def _write(principal: Principal, brand: Brand, tests: list[HistoryTest], metric:
             group[0].is_control = True  # no control marked: the test's first row is the control
     Arm.objects.bulk_create([a for group in arms for a in group], batch_size=_BATCH)
 
-    threshold = float(brand.setting("decision_threshold", DEFAULT_DECISION_THRESHOLD))
-    alpha, srm_p = float(brand.setting("alpha", DEFAULT_ALPHA)), float(brand.setting("srm_p", DEFAULT_SRM_P))
+    cfg = brand_settings(brand)
+    threshold, alpha, srm_p = cfg.decision_threshold, cfg.alpha, cfg.srm_p
     draws = int(getattr(settings, "HISTORY_IMPORT_DRAWS", 10_000))
     actor = f"user:{principal.user_id}" if principal.is_user else "system"
     decisions, stopped = [], []
     winners: list[Experiment] = []
     for i, (experiment, group) in enumerate(zip(experiments, arms, strict=True)):
-        field = "clicks" if metric == "click" else "conversions"
+        field = success_counter(metric)
         counts = [ArmCounts(str(a.pk), a.impressions, min(getattr(a, field), a.impressions)) for a in group]
         control = next(a for a in group if a.is_control)
         rules = {"alpha": alpha, "prob_threshold": threshold, "min_sample": min_sample, "srm_p": srm_p,

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from prefcontent.core.errors import DomainError
 from prefcontent.training import policies
+from prefcontent.training.cron import normalise_cron
 from prefcontent.training.models import RetrainPolicy, TrainingRun
 
 
@@ -52,7 +53,7 @@ class RetrainPolicyAdmin(admin.ModelAdmin):
     list_select_related = ["brand", "last_run"]
 
     def save_model(self, request, obj, form, change) -> None:
-        obj.cron = " ".join(obj.cron.split())
+        obj.cron = normalise_cron(obj.cron)
         super().save_model(request, obj, form, change)
         policies.retrain_policy_sync(policy=obj)  # the admin's changeform view is one transaction
 

@@ -12,19 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
-from django_celery_beat.validators import crontab_validator
 
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
-from prefcontent.core.errors import Conflict, DomainError, InvalidInput
+from prefcontent.brands.settings import brand_settings_with
+from prefcontent.core.errors import Conflict, DomainError
 from prefcontent.core.knobs import knob
 from prefcontent.preferences.selectors import pairs_usable_since
 from prefcontent.preferences.snapshots import snapshot_create
 from prefcontent.tenancy.principal import SYSTEM, Principal
+from prefcontent.training.cron import cron_fields, normalise_cron
 from prefcontent.training.models import RetrainPolicy, TrainingRun
 from prefcontent.training.services import _hyperparameters, training_run_create
 
@@ -41,27 +41,11 @@ def max_concurrent_runs() -> int:
     return knob("TRAINING_MAX_CONCURRENT_RUNS", 2)
 
 
-def cron_fields(expression: str) -> dict[str, str]:
-    """The CrontabSchedule fields of a five-field cron expression; InvalidInput when it is not one."""
-    parts = expression.split()
-    if len(parts) != 5:
-        raise InvalidInput("cron needs five fields: minute hour day-of-month month day-of-week.",
-                           code="invalid_cron", details={"cron": expression})
-    try:
-        crontab_validator(" ".join(parts))
-    except ValidationError as exc:
-        raise InvalidInput(f"Invalid cron expression: {'; '.join(exc.messages)}", code="invalid_cron",
-                           details={"cron": expression}) from exc
-    minute, hour, day_of_month, month_of_year, day_of_week = parts
-    return {"minute": minute, "hour": hour, "day_of_month": day_of_month, "month_of_year": month_of_year,
-            "day_of_week": day_of_week}
-
-
 def retrain_policy_validate(values: dict) -> dict:
     """Normalise and check editable fields; hyperparameters go through the same check as a run's."""
     clean = {k: v for k, v in values.items() if k in EDITABLE}
     if "cron" in clean:
-        clean["cron"] = " ".join((clean["cron"] or "").split())
+        clean["cron"] = normalise_cron(clean["cron"])
         if clean["cron"]:
             cron_fields(clean["cron"])
     if "hyperparameters" in clean:
@@ -87,7 +71,7 @@ def retrain_policy_sync(*, policy: RetrainPolicy) -> None:
         policy.periodic_task = None
     brand = Brand.objects.select_for_update().get(pk=policy.brand_id)
     if (brand.settings or {}).get("auto_promote") is not policy.auto_promote:
-        brand.settings = {**(brand.settings or {}), "auto_promote": policy.auto_promote}
+        brand.settings = brand_settings_with(brand, auto_promote=policy.auto_promote)
         brand.save(update_fields=["settings"])
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -15,6 +14,7 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.services import brand_lock
 from prefcontent.core.errors import InvalidInput, InvalidState, LimitExceeded
+from prefcontent.core.knobs import base_model_path
 from prefcontent.core.queue import enqueue
 from prefcontent.tenancy.principal import Principal
 from prefcontent.training import facade
@@ -23,11 +23,6 @@ from prefcontent.training.models import TrainingRun
 
 State = TrainingRun.State
 RUN_EXECUTE_TASK = "training.run_execute"
-
-
-def base_model_path() -> str:
-    """The configured base model, else the dev model that `manage.py build_dev_model` builds."""
-    return settings.PREFCONTENT_BASE_MODEL or str(settings.DEV_MODEL_DIR)
 
 
 def _check_quota(brand) -> None:

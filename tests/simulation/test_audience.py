@@ -3,8 +3,9 @@ import random
 import pytest
 
 from ml.devmodel import grammar
+from prefcontent.core.text import distinct_n
 from simulation.audience import MAX_EFFECT, Audience, default_brands, feature_vector
-from simulation.metrics import ceiling_ctr, distinct_n, distinct_n_at, valid_rate
+from simulation.metrics import ceiling_ctr, distinct_n_at, valid_rate
 
 
 def test_audiences_stay_realistic():

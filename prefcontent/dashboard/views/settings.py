@@ -1,4 +1,5 @@
-"""/dashboard/settings/: API keys (plaintext shown once), members and roles, compliance rules, brand voice."""
+"""/dashboard/settings/: API keys (plaintext shown once), members and roles, compliance rules, brand voice and
+brand settings."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -10,10 +11,12 @@ from prefcontent.accounts import selectors as account_selectors
 from prefcontent.accounts import services as account_services
 from prefcontent.brands import compliance_services
 from prefcontent.brands.compliance_models import ComplianceRule
-from prefcontent.brands.services import brand_update
+from prefcontent.brands.services import brand_settings_update, brand_update
+from prefcontent.brands.settings import brand_settings, brand_settings_repair
 from prefcontent.core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from prefcontent.dashboard.forms import (
     ApiKeyCreateForm,
+    BrandSettingsForm,
     BrandVoiceForm,
     ComplianceRuleForm,
     MemberAddForm,
@@ -34,6 +37,7 @@ def _render(request: HttpRequest, dash: Dash, *, status: int = 200, **overrides)
         "member_form": MemberAddForm(),
         "voice_form": BrandVoiceForm(initial={"voice": brand.voice, "locale": brand.locale}),
         "rule_form": ComplianceRuleForm(),
+        "settings_form": BrandSettingsForm(initial=BrandSettingsForm.initial_for(brand_settings_repair(brand.settings)[0])),
     }
     forms.update(overrides)
     keys = account_selectors.api_key_list(principal=dash.principal).filter(brand=brand).order_by("-id")
@@ -41,8 +45,23 @@ def _render(request: HttpRequest, dash: Dash, *, status: int = 200, **overrides)
         organization_id=brand.organization_id
     )
     rules = _rules(dash).filter(brand=brand)
-    context = page_context(dash, keys=keys, members=members, rules=rules, **forms)
+    context = page_context(dash, keys=keys, members=members, rules=rules, settings_rows=_settings_rows(brand),
+                           **forms)
     return render(request, "dashboard/settings.html", context, status=status)
+
+
+def _settings_rows(brand) -> list[tuple[str, str]]:
+    """(setting, value in effect) for the read-only view of the brand settings."""
+    typed = brand_settings(brand)
+    rows = []
+    for field in BrandSettingsForm().visible_fields():
+        value = getattr(typed, field.name)
+        if isinstance(value, bool):
+            value = "on" if value else "off"
+        elif isinstance(value, tuple):
+            value = ", ".join(value) or "none"
+        rows.append((field.label, str(value)))
+    return rows
 
 
 @require_GET
@@ -139,6 +158,23 @@ def brand_voice(request: HttpRequest, dash: Dash) -> HttpResponse:
     brand_update(principal=dash.principal, brand=dash.brand, **form.cleaned_data)
     messages.success(request, "Brand voice saved.")
     return redirect("dashboard:settings")
+
+
+@require_POST
+@dashboard_page
+def brand_settings_save(request: HttpRequest, dash: Dash) -> HttpResponse:
+    form = BrandSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            brand_settings_update(principal=dash.principal, brand=dash.brand, changes=form.changes())
+        except InvalidInput as exc:
+            per_key = exc.details.get("fields", {}).get("settings")
+            for name, errors in (per_key.items() if isinstance(per_key, dict) else [(None, [exc.message])]):
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, "Brand settings saved.")
+            return redirect("dashboard:settings")
+    return _render(request, dash, status=400, settings_form=form)
 
 
 def _rules(dash: Dash):

@@ -1,19 +1,20 @@
 import pytest
 
 from prefcontent.adapters import metrics
+from prefcontent.core.text import distinct_n
 
 
 def test_distinct_2_counts_unique_bigrams_over_all_texts():
-    assert metrics.distinct_n(["a b c", "a b d"], 2) == pytest.approx(3 / 4)
-    assert metrics.distinct_n(["same words here"] * 4, 2) == pytest.approx(2 / 8)
-    assert metrics.distinct_n(["one", ""], 2) == 0.0
+    assert distinct_n(["a b c", "a b d"], 2) == pytest.approx(3 / 4)
+    assert distinct_n(["same words here"] * 4, 2) == pytest.approx(2 / 8)
+    assert distinct_n(["one", ""], 2) == 0.0
 
 
-def test_near_duplicate_rate_flags_both_members_of_a_close_pair():
+def test_word_overlap_rate_flags_both_members_of_a_close_pair():
     texts = ["big sale on shoes today", "Big sale on shoes today", "a totally different headline"]
-    assert metrics.near_duplicate_rate(texts, 0.8) == pytest.approx(2 / 3)
-    assert metrics.near_duplicate_rate(["x y", "z w"], 0.8) == 0.0
-    assert metrics.near_duplicate_rate(["only one"], 0.8) == 0.0
+    assert metrics.word_overlap_rate(texts, 0.8) == pytest.approx(2 / 3)
+    assert metrics.word_overlap_rate(["x y", "z w"], 0.8) == 0.0
+    assert metrics.word_overlap_rate(["only one"], 0.8) == 0.0
 
 
 def test_binomial_tail_matches_exact_values():

@@ -57,7 +57,7 @@ def test_delete_policy_and_roles_and_tenants(brand, member):
 def test_next_cron_time_is_the_next_matching_minute_in_utc():
     from datetime import UTC, datetime
 
-    from prefcontent.dashboard.retrain import next_cron_time
+    from prefcontent.training.cron import next_cron_time
 
     friday = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
     assert next_cron_time("0 3 * * *", friday) == datetime(2026, 11, 27, 3, 0, tzinfo=UTC)

@@ -135,3 +135,56 @@ def test_a_form_naming_another_tenants_brand_answers_404(brand, member):
     assert client.post("/dashboard/settings/voice/", {"brand": other.pk, "voice": "Mine now", "locale": "en-US"}).status_code == 404
     other.refresh_from_db()
     assert not ApiKey.objects.exists() and other.voice != "Mine now"
+
+
+SETTINGS_URL = "/dashboard/settings/brand/"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("decision_threshold", "high", "Enter a number."),
+    ("decision_threshold", "1e308", "must be a number in (0, 1]."),
+    ("decision_threshold", "-1", "must be a number in (0, 1]."),
+    ("alpha", "x", "Enter a number."),
+    ("srm_p", "{}", "Enter a number."),
+    ("srm_p", "1", "must be a number in (0, 1)."),
+    ("pair_min_prob", "x", "Enter a number."),
+    ("compliance_mode", "nonsense", "Select a valid choice."),
+])
+def test_brand_settings_form_refuses_bad_values_on_their_field(brand, member, field, value, message):
+    brand.settings = {"decision_threshold": 0.9}
+    brand.save()
+    _, client = member(brand.organization, "owner")
+    response = client.post(SETTINGS_URL, {"brand": brand.pk, "alpha": "0.01", field: value})
+    assert response.status_code == 400
+    html = response.content.decode()
+    field_html = html.split(f'id="id_{field}"')[1].split('<div class="field')[0]
+    assert message in field_html
+    brand.refresh_from_db()
+    assert brand.settings == {"decision_threshold": 0.9}
+
+
+def test_brand_settings_form_saves_what_it_edits_and_keeps_the_rest(brand, member):
+    brand.settings = {"auto_promote": False, "simulation_history": [{"round": 0, "true_ctr": 0.05}],
+                      "decision_threshold": 0.9, "pair_min_lift": 0.5}
+    brand.save()
+    _, client = member(brand.organization, "admin")
+    page = client.get("/dashboard/settings/").content.decode()
+    assert 'value="0.9"' in page and "Save settings" in page
+    response = client.post(SETTINGS_URL, {"brand": brand.pk, "decision_threshold": "0.99", "pair_min_lift": "",
+                                          "pairs_from_repairs": "true", "compliance_mode": "flag",
+                                          "allowed_origins": "https://shop.example.com\n*"})
+    assert response.status_code == 302
+    brand.refresh_from_db()
+    assert brand.settings == {"auto_promote": False, "simulation_history": [{"round": 0, "true_ctr": 0.05}],
+                              "decision_threshold": 0.99, "pairs_from_repairs": True, "compliance_mode": "flag",
+                              "allowed_origins": ["https://shop.example.com", "*"]}
+    assert AuditLog.objects.filter(action="brand.update", brand_id=brand.pk).exists()
+
+
+def test_viewers_see_the_settings_in_effect_but_cannot_change_them(brand, member):
+    _, client = member(brand.organization, "viewer")
+    page = client.get("/dashboard/settings/").content.decode()
+    assert "Save settings" not in page and "<th>Decision threshold</th><td>0.95</td>" in page
+    assert client.post(SETTINGS_URL, {"brand": brand.pk, "decision_threshold": "0.5"}).status_code == 403
+    brand.refresh_from_db()
+    assert brand.settings == {}

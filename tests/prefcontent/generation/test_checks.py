@@ -1,5 +1,6 @@
 from prefcontent.brands.compliance import CompiledRules, RuleSpec
-from prefcontent.generation.checks import BLOCK, FLAG, check_outputs, compliance_mode
+from prefcontent.brands.settings import BLOCK, FLAG
+from prefcontent.generation.checks import check_outputs, compliance_mode
 
 NO_HYPE = CompiledRules.from_specs([RuleSpec(kind="banned_phrase", pattern="guaranteed")])
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from ml.devmodel.grammar import render_brief
+from prefcontent.core.text import is_near_duplicate, trigram_similarity
 from prefcontent.experiments.stats import (
     ArmCounts,
     posterior_summary,
@@ -13,7 +14,6 @@ from prefcontent.experiments.stats import (
 )
 from prefcontent.preferences.bias import bias_report
 from prefcontent.preferences.prompting import render_prompt
-from prefcontent.preferences.textsim import is_near_duplicate, similarity
 from prefcontent.preferences.weighting import pair_evidence
 
 
@@ -60,7 +60,7 @@ def test_near_duplicates():
     assert is_near_duplicate("Shop the sale now!", "shop the sale now")[0]
     assert is_near_duplicate("Fresh kicks for every run. Shop now!", "Fresh kicks for every run, shop now")[0]
     assert not is_near_duplicate("Fresh kicks for every run", "Our running shoes are here")[0]
-    assert similarity("abc", "abc") == 1.0 and similarity("a b", "b a") < 1.0
+    assert trigram_similarity("abc", "abc") == 1.0 and trigram_similarity("a b", "b a") < 1.0
 
 
 def test_bias_report_shows_what_the_chosen_side_has():

@@ -13,12 +13,14 @@ from django_celery_beat.models import PeriodicTask
 
 from prefcontent.accounts.models import AuditLog
 from prefcontent.brands.models import Brand
+from prefcontent.brands.settings import brand_settings
 from prefcontent.core.errors import InvalidInput
 from prefcontent.preferences.models import ACTIVE, EXCLUDED, TRAIN, PreferencePair
 from prefcontent.preferences.services import pairs_build_on_demand
 from prefcontent.preferences.snapshots import DEFAULT_HOLDOUT_FRACTION, split_for
 from prefcontent.tenancy.principal import principal_for_user
 from prefcontent.training import policies
+from prefcontent.training.cron import cron_fields
 from prefcontent.training.models import RetrainPolicy, TrainingRun
 from prefcontent.training.tasks import evaluate_retrain_policies
 from tests.conftest import client_for_user
@@ -68,7 +70,7 @@ def test_api_creates_updates_and_deletes_the_beat_task(owner_client, brand):
     assert task.task == "training.retrain_policy_fire" and json.loads(task.args) == [brand.pk]
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("30", "4", "1")
     brand.refresh_from_db()
-    assert brand.settings["auto_promote"] is False and brand.setting("auto_promote", True) is False
+    assert brand.settings["auto_promote"] is False and brand_settings(brand).auto_promote is False
 
     url = f"{POLICIES}{body['id']}/"
     assert owner_client.patch(url, {"cron": "0 */6 * * *", "enabled": False}, format="json").status_code == 200
@@ -251,5 +253,5 @@ def test_scheduler_firing_twice_at_once_starts_one_run(org, brand, owner, no_bro
 
 def test_validate_rejects_bad_cron_directly():
     with pytest.raises(InvalidInput):
-        policies.cron_fields("0 25 * * *")
-    assert policies.cron_fields("5 4 * * sun")["day_of_week"] == "sun"
+        cron_fields("0 25 * * *")
+    assert cron_fields("5 4 * * sun")["day_of_week"] == "sun"
