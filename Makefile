@@ -33,5 +33,5 @@ bench-record: install
 
 ## Ruff, and the layer contracts in .importlinter (ml stands alone, core imports no app, no api/tasks imports).
 lint: install
-	$(BIN)/ruff check prefcontent ml models_store simulation tests bench
+	$(BIN)/ruff check prefcontent ml models_store simulation tests bench scripts
 	$(BIN)/lint-imports --no-logo

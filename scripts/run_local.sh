@@ -1,47 +1,48 @@
 #!/usr/bin/env bash
-# `make run`: the whole system on one machine, in the foreground. Ctrl-C stops every process.
+# `make run`: the whole system on one machine, in the foreground, kept up by scripts/supervise.py
+# (a process that dies is restarted after a short back-off). Ctrl-C stops every process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT="${PORT:-8000}"
+HOST="${HOST:-127.0.0.1}"  # HOST=0.0.0.0 serves other machines too (the demo password is well known)
 VAR="${PREFCONTENT_VAR_DIR:-var}"
 mkdir -p "$VAR"
 
 $PY manage.py migrate --noinput
-$PY manage.py seed_demo --json > "$VAR/demo.json"
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  echo "Stopping..."
-  kill "${pids[@]}" "$builder" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap cleanup INT TERM EXIT
+# The demo API key is kept across restarts while it works (var/demo.json holds it).
+$PY manage.py seed_demo --json --keep-key "$VAR/demo.json" > "$VAR/demo.json.new"
+mv "$VAR/demo.json.new" "$VAR/demo.json"
 
-# The dev base model is built once (a few minutes on a CPU) while everything else starts;
-# generation and training wait for it. Its log: $VAR/build_dev_model.log.
-$PY manage.py build_dev_model --if-missing > "$VAR/build_dev_model.log" 2>&1 &
-builder=$!
-
-$PY manage.py runserver "0.0.0.0:$PORT" --noreload & pids+=($!)
-$PY -m celery -A prefcontent worker -Q default,generate -c 2 -n "local-default@%h" --loglevel INFO & pids+=($!)
-$PY -m celery -A prefcontent worker -Q gpu -c 1 -n "local-gpu@%h" --loglevel INFO & pids+=($!)
-$PY -m celery -A prefcontent beat -S django_celery_beat.schedulers:DatabaseScheduler --loglevel INFO \
-  --pidfile= & pids+=($!)
-
-$PY - "$PORT" "$VAR" <<'PYEOF'
+$PY - "$PY" "$HOST" "$PORT" "$VAR" > "$VAR/stack.json" <<'PYEOF'
 import json, sys
-port, var = sys.argv[1], sys.argv[2]
+py, host, port, var = sys.argv[1:]
 demo = json.load(open(f"{var}/demo.json"))
-print(f"""
-PrefContent is up on http://127.0.0.1:{port}
+celery = [py, "-m", "celery", "-A", "prefcontent"]
+processes = [
+    # The dev base model is built once (a few minutes on a CPU) while everything else starts;
+    # generation and training wait for it. Its log: var/build_dev_model.log.
+    {"name": "base-model", "restart": False,
+     "argv": ["bash", "-c", f"exec {py} manage.py build_dev_model --if-missing > {var}/build_dev_model.log 2>&1"]},
+    {"name": "web", "argv": [py, "manage.py", "runserver", f"{host}:{port}", "--noreload"]},
+    {"name": "worker-default", "argv": [*celery, "worker", "-Q", "default,generate", "-c", "2",
+                                        "-n", "local-default@%h", "--loglevel", "INFO"]},
+    {"name": "worker-gpu", "argv": [*celery, "worker", "-Q", "gpu", "-c", "1", "-n", "local-gpu@%h",
+                                    "--loglevel", "INFO"]},
+    {"name": "scheduler", "argv": [*celery, "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",
+                                   "--loglevel", "INFO", "--pidfile="]},
+]
+banner = f"""
+PrefContent is up on http://{host}:{port}
   Dashboard : http://127.0.0.1:{port}/dashboard/   (user {demo['username']!r}, password {demo['password']!r})
   API docs  : http://127.0.0.1:{port}/api/docs/
   Health    : http://127.0.0.1:{port}/healthz
-  API key   : {demo['api_key']}   (brand {demo['brand_id']}; shown once, re-run seed_demo for a new one)
+  API key   : {demo['api_key']}   (brand {demo['brand_id']}; kept across restarts; also in {var}/demo.json)
   Dev model : building in the background if missing ({var}/build_dev_model.log)
   Try       : curl -H 'X-API-Key: {demo['api_key']}' http://127.0.0.1:{port}/api/v1/brands/
-Press Ctrl-C to stop everything.
-""", flush=True)
+A process that dies is restarted (lines starting [supervise]). Press Ctrl-C to stop everything.
+"""
+print(json.dumps({"processes": processes, "banner": banner}))
 PYEOF
-wait -n "${pids[@]}"
+
+exec $PY scripts/supervise.py --spec "$VAR/stack.json"

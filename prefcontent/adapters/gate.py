@@ -36,6 +36,24 @@ def gate_thresholds() -> GateThresholds:
     return GateThresholds(**getattr(settings, "ADAPTER_GATE", {}))
 
 
+def gate_feasibility(*, train_pairs: int, holdout_pairs: int, t: GateThresholds) -> list[str]:
+    """Why a run on a snapshot of this size could never pass the gate; empty when it can.
+
+    Checked before a run starts, so nobody waits for a training whose verdict is already known.
+    """
+    reasons = []
+    if train_pairs <= 0:
+        reasons.append("the snapshot has no training pair")
+    if holdout_pairs <= 0:
+        reasons.append("the snapshot has no held-out pair: reward accuracy, its significance and the generation "
+                       "checks (held-out briefs) cannot be measured")
+    elif (best := metrics.binomial_p_at_least(holdout_pairs, holdout_pairs)) >= t.significance_alpha:
+        needed = next(n for n in range(1, 64) if metrics.binomial_p_at_least(n, n) < t.significance_alpha)
+        reasons.append(f"{holdout_pairs} held-out pairs: even a perfect reward accuracy has p = {best:.3f}, not below "
+                       f"{t.significance_alpha}; the gate needs at least {needed}")
+    return reasons
+
+
 @dataclass(frozen=True)
 class GateInputs:
     """What the gate looks at; generation lists are aligned (same prompt and seed at each index)."""

@@ -148,10 +148,6 @@ def json_error(status: int, code: str, message: str, details: dict | None = None
     return JsonResponse(error_body(code, message, details), status=status)
 
 
-def handler404(request, exception=None):  # noqa: ARG001 - Django's handler signature
-    return json_error(404, "not_found", "Not found.")
-
-
 def handler500(request):  # noqa: ARG001
     return json_error(500, "server_error", "Internal server error.")
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
+from prefcontent.adapters.gate import gate_feasibility, gate_thresholds
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.services import brand_lock
 from prefcontent.core.errors import InvalidInput, InvalidState, LimitExceeded
@@ -36,6 +37,17 @@ def _check_quota(brand) -> None:
                             retry_after=retry_after, details={"limit": cfg.runs_per_brand_per_day})
 
 
+def _check_gateable(snapshot) -> None:
+    """Refuse a run whose snapshot the promotion gate could never pass, with the reasons (400)."""
+    splits = dict(snapshot.rows.values_list("split").annotate(n=Count("id")))
+    train, holdout = splits.get("train", 0), splits.get("holdout", 0)
+    reasons = gate_feasibility(train_pairs=train, holdout_pairs=holdout, t=gate_thresholds())
+    if reasons:
+        raise InvalidInput("This snapshot cannot pass the promotion gate: " + "; ".join(reasons) + ".",
+                           code="snapshot_not_gateable",
+                           details={"reasons": reasons, "train_pairs": train, "holdout_pairs": holdout})
+
+
 def _hyperparameters(requested: dict) -> dict:
     """The full TrainConfig the run will use, validated now so a bad value is a 400, not a failed run."""
     unknown = set(requested) - set(facade.CLIENT_HYPERPARAMETERS)
@@ -56,6 +68,7 @@ def training_run_create(*, principal: Principal, brand, snapshot, parent_adapter
     """
     if snapshot.brand_id != brand.pk:
         raise InvalidInput("The dataset snapshot belongs to another brand.")
+    _check_gateable(snapshot)
     base = base_model_path()
     if parent_adapter is not None:
         if parent_adapter.brand_id != brand.pk:

@@ -5,7 +5,8 @@ from prefcontent.training.models import TrainingRun
 from prefcontent.training.runner import training_run_execute
 from tests.browser.conftest import in_thread, log_in
 from tests.factories import PASSWORD, BrandFactory, MembershipFactory
-from tests.prefcontent.dashboard.helpers import adapter, snapshot
+from tests.prefcontent.dashboard.helpers import adapter
+from tests.prefcontent.training.factories import make_snapshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +24,7 @@ def test_start_a_training_run_and_see_its_progress(page, shot, settings, tiny_mo
     settings.TRAINING_HEARTBEAT_SECONDS = 0.1
     settings.ADAPTER_GATE_SAMPLING = {"max_new_tokens": 16, "max_prompts": 8}
     membership, brand = _owner()
-    snap = snapshot(brand)
+    snap = make_snapshot(brand, train=4, holdout=5)
     log_in(page, membership.user.username, PASSWORD)
 
     page.goto("/dashboard/training/")

@@ -17,7 +17,7 @@ from django.shortcuts import render
 
 from prefcontent.brands.models import Brand
 from prefcontent.brands.selectors import brand_get, brand_list
-from prefcontent.core.errors import DomainError
+from prefcontent.core.errors import DomainError, NotFound
 from prefcontent.tenancy.principal import Principal, principal_for_user
 from prefcontent.tenancy.roles import CAPABILITIES
 
@@ -59,6 +59,10 @@ def _current_brand(request: HttpRequest, principal: Principal, brands: list[Bran
 
 def render_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return render(request, "dashboard/error.html", {"error": exc}, status=exc.status_code)
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:  # noqa: ARG001 - handler404's signature
+    return render_error(request, NotFound("This page does not exist."))
 
 
 def page_context(dash: Dash, **extra) -> dict:

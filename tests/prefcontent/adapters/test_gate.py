@@ -124,3 +124,13 @@ def test_a_non_duplicate_share_just_under_the_floor_is_noise_far_under_it_fails(
     strict = evaluate_gate(inputs(base_texts=base, adapter_texts=distinct[:46] + twins(18),
                                   adapter_violations=[False] * 64), GateThresholds(diversity_alpha=0.5))
     assert not check(strict, "non_duplicate_rate").passed
+
+
+def test_feasibility_names_what_the_gate_could_never_measure():
+    from prefcontent.adapters.gate import GateThresholds, gate_feasibility
+
+    t = GateThresholds()
+    assert gate_feasibility(train_pairs=10, holdout_pairs=5, t=t) == []  # 0.5**5 = 0.031 < 0.05
+    assert "needs at least 5" in gate_feasibility(train_pairs=10, holdout_pairs=4, t=t)[0]
+    assert len(gate_feasibility(train_pairs=0, holdout_pairs=0, t=t)) == 2
+    assert gate_feasibility(train_pairs=10, holdout_pairs=1, t=GateThresholds(significance_alpha=0.6)) == []

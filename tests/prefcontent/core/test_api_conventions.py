@@ -78,3 +78,31 @@ def test_schema_and_docs_are_served_without_a_cdn(client, db):
     html = docs.content.decode()
     assert "swagger" in html.lower()
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_routes_answer_json_also_in_development(client, settings, debug):
+    settings.DEBUG = debug
+    for path in ("/api/v1/nothing-here/", "/nothing", "/api/v2/brands/"):
+        response = client.get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", path
+        assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_missing_trailing_slash_is_named_not_redirected(owner_client):
+    response = owner_client.post("/api/v1/brands", {"name": "x"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["details"] == {"did_you_mean": "/api/v1/brands/"}
+
+
+def test_a_wrong_method_is_a_json_405(owner_client):
+    response = owner_client.delete("/api/v1/events")
+    assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_an_unknown_dashboard_page_is_html(client, owner, settings):
+    settings.DEBUG = False
+    client.force_login(owner)
+    response = client.get("/dashboard/no-such-page/")
+    assert response.status_code == 404 and "text/html" in response["Content-Type"]
+    assert b"This page does not exist." in response.content

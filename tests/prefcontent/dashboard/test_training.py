@@ -4,6 +4,7 @@ from prefcontent.accounts.models import AuditLog
 from prefcontent.training.models import TrainingRun
 from tests.factories import BrandFactory
 from tests.prefcontent.dashboard.helpers import adapter, snapshot
+from tests.prefcontent.training.factories import make_snapshot
 
 pytestmark = pytest.mark.django_db
 WRITERS = {"owner": True, "marketer": True, "ops": True, "viewer": False}
@@ -29,7 +30,7 @@ def test_pages_render_for_every_role_and_only_writers_get_controls(brand, member
 
 
 def test_start_a_run_from_a_snapshot(brand, member):
-    snap = snapshot(brand)
+    snap = make_snapshot(brand, train=4, holdout=5)
     _, client = member(brand.organization, "marketer")
     body = {"brand": brand.pk, "snapshot": snap.pk, "parent_adapter": "", "max_steps": 3, "epochs": 1,
             "lr": 0.0005, "beta": 0.1, "lora_rank": 8}
@@ -100,3 +101,14 @@ def test_run_links_to_the_adapter_it_produced(brand, member):
     version.save()
     _, client = member(brand.organization, "viewer")
     assert f"/dashboard/adapters/{version.pk}/" in client.get(f"/dashboard/training/{run.pk}/").content.decode()
+
+
+def test_a_snapshot_the_gate_could_never_pass_is_refused_with_its_reasons(brand, member):
+    snap = snapshot(brand)  # one pair, no holdout
+    _, client = member(brand.organization, "marketer")
+    body = {"brand": brand.pk, "snapshot": snap.pk, "parent_adapter": "", "epochs": 1, "lr": 0.0005, "beta": 0.1,
+            "lora_rank": 8}
+    response = client.post("/dashboard/training/new/", body)
+    assert response.status_code == 400 and "cannot pass the promotion gate" in response.content.decode()
+    assert "no held-out pair" in response.content.decode()
+    assert not TrainingRun.objects.exists()

@@ -5,7 +5,7 @@ from tests.tenancy import RouteCase
 
 def _snapshot_a(w):
     if "snapshot" not in w.extra:
-        w.extra["snapshot"] = make_snapshot(w.brand_a, train=2, holdout=1)
+        w.extra["snapshot"] = make_snapshot(w.brand_a, train=2, holdout=5)
     return w.extra["snapshot"]
 
 

@@ -18,7 +18,7 @@ State = TrainingRun.State
 
 @pytest.fixture
 def snapshot(brand):
-    return make_snapshot(brand, train=4, holdout=2)
+    return make_snapshot(brand, train=4, holdout=5)
 
 
 @pytest.fixture
@@ -142,3 +142,17 @@ def test_retry_requeues_failed_runs_only(owner_client, brand, snapshot, sent, dj
     assert body["attempts"] == 3 and body["max_attempts"] == 6  # claims keep counting; the budget grows
     assert sent == [run.pk]
     assert owner_client.post(f"/api/v1/training-runs/{run.pk}/retry/").status_code == 409
+
+
+@pytest.mark.parametrize(("train", "holdout", "reason"), [
+    (3, 0, "no held-out pair"),
+    (8, 3, "the gate needs at least 5"),
+    (0, 6, "no training pair"),
+])
+def test_a_run_the_gate_could_never_pass_is_refused_before_it_starts(owner_client, brand, sent, train, holdout,
+                                                                     reason):
+    response = create(owner_client, brand, make_snapshot(brand, train=train, holdout=holdout))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "snapshot_not_gateable" and any(reason in r for r in error["details"]["reasons"])
+    assert error["details"]["holdout_pairs"] == holdout and not TrainingRun.objects.exists() and sent == []

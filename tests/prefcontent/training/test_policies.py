@@ -25,6 +25,7 @@ from prefcontent.training.models import RetrainPolicy, TrainingRun
 from prefcontent.training.tasks import evaluate_retrain_policies
 from tests.conftest import client_for_user
 from tests.prefcontent.preferences.factories import clear_win
+from tests.prefcontent.training.conftest import record_runs_sent
 
 POLICIES = "/api/v1/retrain-policies/"
 State = TrainingRun.State
@@ -47,6 +48,15 @@ def add_pairs(brand, user, n: int) -> None:
             if split_for(pair.pair_hash, DEFAULT_HOLDOUT_FRACTION) != TRAIN:
                 PreferencePair.objects.filter(pk=pair.pk).update(status=EXCLUDED, exclusion_reason="test_holdout")
         assert attempt < 50
+
+
+@pytest.fixture(autouse=True)
+def _any_snapshot_is_gateable(monkeypatch):
+    """These tests are about scheduling, on snapshots of a pair or two: the gate's feasibility check
+    (tests/prefcontent/training/test_api.py) is off; a test that wants it calls monkeypatch.undo()."""
+    from prefcontent.training import services
+
+    monkeypatch.setattr(services, "_check_gateable", lambda snapshot: None)
 
 
 def make_policy(brand, **values) -> RetrainPolicy:
@@ -255,3 +265,14 @@ def test_validate_rejects_bad_cron_directly():
     with pytest.raises(InvalidInput):
         cron_fields("0 25 * * *")
     assert cron_fields("5 4 * * sun")["day_of_week"] == "sun"
+
+
+def test_a_due_policy_whose_snapshot_the_gate_could_never_pass_waits_and_says_why(brand, owner, monkeypatch):
+    monkeypatch.undo()  # the real feasibility check, and the broker patched away again
+    sent = record_runs_sent(monkeypatch)
+    make_policy(brand, threshold_pairs=1)
+    add_pairs(brand, owner, 2)  # every pair in the train split: nothing held out
+    result = policies.retrain_policies_evaluate()
+    assert not result.started and "cannot pass the promotion gate" in result.skipped[brand.pk]
+    assert "no held-out pair" in RetrainPolicy.objects.get().last_outcome and not TrainingRun.objects.exists()
+    assert sent == []

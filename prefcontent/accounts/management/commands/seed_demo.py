@@ -1,13 +1,16 @@
 """Create (idempotently) a demo organization, brand, user and API key.
 
 `--json` prints one object: organization, brand_id, username, password, api_key. The API key
-secret cannot be read back from the database (only its hash is kept), so each run issues a
-fresh demo key and revokes the previous one.
+secret cannot be read back from the database (only its hash is kept), so `--keep-key FILE` reads
+it from the JSON a previous run wrote: while that key still works it is kept (a page set up with
+it keeps working across restarts); otherwise a fresh demo key is issued and the old ones revoked.
 """
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -15,6 +18,7 @@ from django.db import transaction
 from prefcontent.accounts import services
 from prefcontent.accounts.models import ApiKey, Membership, Organization
 from prefcontent.brands.models import Brand
+from prefcontent.core import secrets
 from prefcontent.tenancy.principal import SYSTEM
 from prefcontent.tenancy.roles import OWNER, SCOPES
 
@@ -29,6 +33,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print the credentials as one JSON object.")
+        parser.add_argument("--keep-key", metavar="FILE",
+                            help="A previous run's JSON output: keep its API key while it still works.")
 
     @transaction.atomic
     def handle(self, *args, **options):
@@ -42,18 +48,36 @@ class Command(BaseCommand):
             organization=org, slug="acme-outdoor",
             defaults={"name": "Acme Outdoor", "voice": "Friendly, concrete, never pushy. Short sentences."},
         )
-        for old in ApiKey.objects.usable().filter(brand=brand, name=DEMO_KEY_NAME):
-            services.api_key_revoke(principal=SYSTEM, api_key=old)
-        issued = services.api_key_create(principal=SYSTEM, brand=brand, name=DEMO_KEY_NAME, scopes=list(SCOPES))
+        plaintext = _still_working(options.get("keep_key"), brand)
+        if plaintext is None:
+            for old in ApiKey.objects.usable().filter(brand=brand, name=DEMO_KEY_NAME):
+                services.api_key_revoke(principal=SYSTEM, api_key=old)
+            plaintext = services.api_key_create(principal=SYSTEM, brand=brand, name=DEMO_KEY_NAME,
+                                                scopes=list(SCOPES)).plaintext
         result = {
             "organization": org.slug,
             "brand_id": brand.pk,
             "username": DEMO_USER,
             "password": DEMO_PASSWORD,
-            "api_key": issued.plaintext,
+            "api_key": plaintext,
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
         else:
             for key, value in result.items():
                 self.stdout.write(f"{key}: {value}")
+
+
+def _still_working(path: str | None, brand: Brand) -> str | None:
+    """The demo key stored in `path` when it is still a usable demo key of `brand`, else None."""
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        plaintext = json.loads(Path(path).read_text()).get("api_key")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(plaintext, str):
+        return None
+    prefix = secrets.parse_prefix(plaintext, settings.API_KEY_PREFIX)
+    key = ApiKey.objects.usable().filter(brand=brand, name=DEMO_KEY_NAME, prefix=prefix).first() if prefix else None
+    return plaintext if key is not None and secrets.matches(plaintext, key.secret_hash) else None

@@ -1,0 +1,85 @@
+"""The embedded broker: kombu's filesystem transport with atomic writes and reads that cannot crash.
+
+kombu's own transport creates a message file, then writes it; a consumer that lists the folder in
+between moves and reads an empty file, and its JSONDecodeError kills the worker's consumer. Here a
+message is written to a hidden temporary name, flushed to disk and renamed into place (rename is
+atomic within a folder), so a reader only ever sees whole messages. A file that still does not decode
+(a disk error, a hand-edited folder) is moved to `corrupt/` and logged, and the worker goes on.
+
+Select it with `CELERY_BROKER_URL=filesystem://` (the embedded default); settings.py names this
+transport class.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+from queue import Empty
+from time import monotonic
+
+from kombu.exceptions import ChannelError
+from kombu.transport import filesystem
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
+
+logger = logging.getLogger(__name__)
+TRANSPORT = "prefcontent.core.broker:Transport"
+
+
+def _is_message_of(filename: str, queue: str) -> bool:
+    # "<ms>_<uuid>.<queue>.msg"; a temporary ".<name>.tmp" never matches.
+    return not filename.startswith(".") and filename.partition(".")[2] == f"{queue}.msg"
+
+
+class Channel(filesystem.Channel):
+    def _put(self, queue, payload, **kwargs):
+        """Write the message under a temporary name, fsync it, then rename it into the queue."""
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        temporary = os.path.join(self.data_folder_out, f".{name}.tmp")
+        try:
+            with open(temporary, "wb", buffering=0) as fh:
+                fh.write(str_to_bytes(dumps(payload)))
+                os.fsync(fh.fileno())
+            os.rename(temporary, final)
+        except OSError as exc:
+            Path(temporary).unlink(missing_ok=True)
+            raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _get(self, queue):
+        """The oldest whole message of `queue`; an unreadable one is set aside, never raised."""
+        processed = Path(self.processed_folder)
+        processed.mkdir(parents=True, exist_ok=True)
+        for filename in sorted(os.listdir(self.data_folder_in)):
+            if not _is_message_of(filename, queue):
+                continue
+            taken = processed / filename
+            try:
+                # The rename claims the message: of two consumers racing for it, one gets it.
+                os.rename(os.path.join(self.data_folder_in, filename), taken)
+            except OSError:
+                continue
+            try:
+                payload = taken.read_bytes()
+                message = loads(bytes_to_str(payload))
+            except (OSError, ValueError) as exc:
+                self._set_aside(taken, exc)
+                continue
+            if not self.store_processed:
+                taken.unlink(missing_ok=True)
+            return message
+        raise Empty()
+
+    def _set_aside(self, path: Path, exc: Exception) -> None:
+        corrupt = Path(self.processed_folder).parent / "corrupt"
+        corrupt.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(path, corrupt / path.name)
+        except OSError:
+            path.unlink(missing_ok=True)
+        logger.warning("broker message %s could not be read and was set aside in %s: %s", path.name, corrupt, exc)
+
+
+class Transport(filesystem.Transport):
+    Channel = Channel
