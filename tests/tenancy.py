@@ -4,6 +4,11 @@ Every named route under /api/v1/ must have a `RouteCase` in some app's
 `tests/prefcontent/<app>/tenancy.py` (a module-level `ROUTES` dict keyed by route name).
 `tests/prefcontent/test_tenancy_matrix.py` walks the URL configuration and fails for a route
 without one, so a new route cannot ship without its isolation and role checks.
+
+The same modules hold the service-level twin: `SERVICES` (a `ServiceCase` per write service,
+keyed "module.function") and `UNCHECKED` (the public functions of service modules that check
+nobody, each with the reason). `tests/prefcontent/test_service_access_matrix.py` discovers the
+services in the code and fails for one in neither table.
 """
 from __future__ import annotations
 
@@ -45,17 +50,44 @@ class RouteCase:
     public: bool = False
 
 
-def load_registry() -> dict[str, RouteCase]:
+@dataclass
+class ServiceCase:
+    """How to call one write service on organization A's data; the principal is the test's to choose."""
+
+    # The capability the service requires (the 403 names it); None: any person, never an API key.
+    capability: str | None
+    # Keyword arguments but `principal`, aimed at A's rows (rows made here exist before the service runs).
+    args: Callable[[World], dict]
+    # For services that answer another tenant's ids in their result rather than with 404 (an events
+    # batch rejects each such event): True when the result shows that the rows were not found.
+    not_found_in: Callable[[object], bool] | None = None
+
+
+def _tenancy_modules():
     import tests.prefcontent as root
 
-    registry: dict[str, RouteCase] = {}
     for info in pkgutil.walk_packages(root.__path__, prefix="tests.prefcontent."):
         if info.name.endswith(".tenancy"):
-            module = importlib.import_module(info.name)
-            overlap = set(registry) & set(module.ROUTES)
-            assert not overlap, f"routes registered twice: {overlap}"
-            registry.update(module.ROUTES)
+            yield importlib.import_module(info.name)
+
+
+def _merged(attribute: str) -> dict:
+    registry: dict = {}
+    for module in _tenancy_modules():
+        entries = getattr(module, attribute, {})
+        overlap = set(registry) & set(entries)
+        assert not overlap, f"{attribute} registered twice: {overlap}"
+        registry.update(entries)
     return registry
+
+
+def load_registry() -> dict[str, RouteCase]:
+    return _merged("ROUTES")
+
+
+def load_service_registry() -> tuple[dict[str, ServiceCase], dict[str, str]]:
+    """(SERVICES, UNCHECKED) of every app."""
+    return _merged("SERVICES"), _merged("UNCHECKED")
 
 
 @dataclass

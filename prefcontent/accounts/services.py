@@ -15,6 +15,7 @@ from prefcontent.brands.models import Brand
 from prefcontent.core import secrets
 from prefcontent.core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from prefcontent.core.logging import current_request_id
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 from prefcontent.tenancy.roles import OWNER, ROLES, SCOPES
 
@@ -52,6 +53,8 @@ def _unique_slug(model, base: str, **scope) -> str:
 
 @transaction.atomic
 def organization_create(*, principal: Principal, name: str, user) -> Organization:
+    """Any person may found an organization; `user` becomes its owner."""
+    access.person_require(principal)
     org = Organization.objects.create(name=name, slug=_unique_slug(Organization, name))
     Membership.objects.create(organization=org, user=user, role=OWNER)
     audit_record(principal=principal, organization_id=org.pk, action="organization.create", target=org)
@@ -59,7 +62,7 @@ def organization_create(*, principal: Principal, name: str, user) -> Organizatio
 
 
 def organization_update(*, principal: Principal, organization: Organization, name: str) -> Organization:
-    principal.require("org.manage", organization_id=organization.pk)
+    access.organization_require(principal, organization, "org.manage")
     organization.name = name
     organization.save(update_fields=["name"])
     audit_record(principal=principal, organization_id=organization.pk, action="organization.update", target=organization)
@@ -68,7 +71,7 @@ def organization_update(*, principal: Principal, organization: Organization, nam
 
 @transaction.atomic
 def membership_add(*, principal: Principal, organization: Organization, username: str, role: str) -> Membership:
-    principal.require("members.manage", organization_id=organization.pk)
+    access.organization_require(principal, organization, "members.manage")
     if role not in ROLES:
         raise InvalidInput(f"Unknown role '{role}'.", details={"allowed": list(ROLES)})
     user = get_user_model().objects.filter(username=username).first()
@@ -95,7 +98,7 @@ def _ensure_an_owner_remains(membership: Membership, new_role: str | None) -> No
 
 @transaction.atomic
 def membership_change_role(*, principal: Principal, membership: Membership, role: str) -> Membership:
-    principal.require("members.manage", organization_id=membership.organization_id)
+    access.organization_require(principal, membership.organization, "members.manage")
     if role not in ROLES:
         raise InvalidInput(f"Unknown role '{role}'.", details={"allowed": list(ROLES)})
     _ensure_an_owner_remains(membership, role)
@@ -111,7 +114,7 @@ def membership_change_role(*, principal: Principal, membership: Membership, role
 
 @transaction.atomic
 def membership_remove(*, principal: Principal, membership: Membership) -> None:
-    principal.require("members.manage", organization_id=membership.organization_id)
+    access.organization_require(principal, membership.organization, "members.manage")
     _ensure_an_owner_remains(membership, None)
     audit_record(
         principal=principal, organization_id=membership.organization_id, action="member.remove",
@@ -129,7 +132,7 @@ class IssuedKey:
 def api_key_create(
     *, principal: Principal, brand: Brand, name: str, scopes: list[str], expires_at: datetime | None = None
 ) -> IssuedKey:
-    principal.require("keys.manage", organization_id=brand.organization_id)
+    access.brand_require(principal, brand, "keys.manage")
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise InvalidInput("Scopes must be a non-empty subset of the known scopes.",
@@ -151,7 +154,7 @@ def api_key_create(
 
 @transaction.atomic
 def api_key_revoke(*, principal: Principal, api_key: ApiKey) -> ApiKey:
-    principal.require("keys.manage", organization_id=api_key.brand.organization_id)
+    access.brand_require(principal, api_key.brand, "keys.manage")
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])

@@ -18,7 +18,6 @@ class AdapterVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
 
     queryset = AdapterVersion.objects.select_related("brand")
     serializer_class = AdapterVersionOut
-    write_capability = "adapters.promote"
 
     def get_serializer_class(self):
         return AdapterVersionListOut if self.action == "list" else AdapterVersionOut
@@ -31,14 +30,12 @@ class AdapterVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
     @action(detail=True, methods=["post"])
     def promote(self, request, pk=None):
         """Make this candidate (or retired) version the brand's active adapter."""
-        adapter = self.get_object()
-        self.check_write(adapter)
-        return Response(AdapterVersionOut(services.adapter_promote(principal=self.principal, adapter=adapter)).data)
+        adapter = services.adapter_promote(principal=self.principal, adapter=self.get_object())
+        return Response(AdapterVersionOut(adapter).data)
 
     @extend_schema(request=None, responses=AdapterVersionOut)
     @action(detail=True, methods=["post"])
     def rollback(self, request, pk=None):
         """Re-activate this version, older than the active one."""
-        adapter = self.get_object()
-        self.check_write(adapter)
-        return Response(AdapterVersionOut(services.adapter_rollback(principal=self.principal, adapter=adapter)).data)
+        adapter = services.adapter_rollback(principal=self.principal, adapter=self.get_object())
+        return Response(AdapterVersionOut(adapter).data)

@@ -10,6 +10,7 @@ from models_store import get_store
 from models_store.errors import ArtifactNotFound, ChecksumMismatch, StoreError
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.core.errors import NotFound, ServiceUnavailable
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal, scope_to_principal
 
 
@@ -34,6 +35,15 @@ def adapter_active_for(brand) -> AdapterVersion | None:
     """The brand's active adapter version, if it has one (at most one, by constraint)."""
     brand_id = getattr(brand, "pk", brand)
     return AdapterVersion.objects.filter(brand_id=brand_id, status=AdapterVersion.Status.ACTIVE).first()
+
+
+def adapter_activation_preview(*, principal: Principal, adapter: AdapterVersion) -> AdapterVersion | None:
+    """The active version that promoting or rolling back to `adapter` would replace, for a confirmation page.
+
+    Refused like the action itself, so nobody is asked to confirm what they may not do.
+    """
+    access.brand_require(principal, adapter.brand, "adapters.promote")
+    return adapter_active_for(adapter.brand)
 
 
 def adapter_local_path(adapter: AdapterVersion) -> Path:

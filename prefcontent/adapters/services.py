@@ -18,6 +18,7 @@ from prefcontent.adapters.selectors import adapter_local_path
 from prefcontent.brands.models import Brand
 from prefcontent.brands.settings import brand_settings
 from prefcontent.core.errors import InvalidState
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import SYSTEM, Principal
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ def _locked(adapter: AdapterVersion) -> AdapterVersion:
 @transaction.atomic
 def adapter_promote(*, principal: Principal, adapter: AdapterVersion) -> AdapterVersion:
     """Make a candidate (or a retired version) the brand's active adapter; the previous one retires."""
+    access.brand_require(principal, adapter.brand, "adapters.promote")
     adapter = _locked(adapter)
     if adapter.status not in (AdapterVersion.Status.CANDIDATE, AdapterVersion.Status.RETIRED):
         raise InvalidState(f"Adapter v{adapter.version} is {adapter.status}; only a candidate or retired "
@@ -115,6 +117,7 @@ def adapter_promote(*, principal: Principal, adapter: AdapterVersion) -> Adapter
 @transaction.atomic
 def adapter_rollback(*, principal: Principal, adapter: AdapterVersion) -> AdapterVersion:
     """Re-activate an earlier version than the active one (retired or never promoted, not rejected)."""
+    access.brand_require(principal, adapter.brand, "adapters.promote")
     adapter = _locked(adapter)
     active = AdapterVersion.objects.filter(brand_id=adapter.brand_id, status=AdapterVersion.Status.ACTIVE).first()
     if active is None or active.version <= adapter.version:

@@ -61,7 +61,6 @@ class ComplianceRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
     queryset = ComplianceRule.objects.select_related("brand")
     serializer_class = ComplianceRuleOut
     api_key_read_scope = SCOPE_CONTENT_READ
-    write_capability = "brands.edit"
 
     @extend_schema(request=ComplianceRuleCreateIn, responses={201: ComplianceRuleOut})
     def create(self, request):

@@ -8,6 +8,7 @@ from prefcontent.brands.compliance import rule_validate
 from prefcontent.brands.compliance_models import ComplianceRule
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import InvalidInput
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 EDITABLE_FIELDS = ("pattern", "limit", "channel", "message", "is_active")
@@ -25,7 +26,7 @@ def compliance_rule_create(
     *, principal: Principal, brand: Brand, kind: str, pattern: str = "", limit: float | None = None,
     channel: str = "", message: str = "", is_active: bool = True,
 ) -> ComplianceRule:
-    principal.require("brands.edit", organization_id=brand.organization_id)
+    access.brand_require(principal, brand, "brands.edit")
     _validate(kind=kind, pattern=pattern, limit=limit)
     rule = ComplianceRule.objects.create(brand=brand, kind=kind, pattern=pattern, limit=limit, channel=channel,
                                          message=message, is_active=is_active)
@@ -36,7 +37,7 @@ def compliance_rule_create(
 
 @transaction.atomic
 def compliance_rule_update(*, principal: Principal, rule: ComplianceRule, **changes) -> ComplianceRule:
-    principal.require("brands.edit", organization_id=rule.brand.organization_id)
+    access.brand_require(principal, rule.brand, "brands.edit")
     changed = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     for key, value in changed.items():
         setattr(rule, key, value)
@@ -49,7 +50,7 @@ def compliance_rule_update(*, principal: Principal, rule: ComplianceRule, **chan
 
 @transaction.atomic
 def compliance_rule_delete(*, principal: Principal, rule: ComplianceRule) -> None:
-    principal.require("brands.edit", organization_id=rule.brand.organization_id)
+    access.brand_require(principal, rule.brand, "brands.edit")
     audit_record(principal=principal, organization_id=rule.brand.organization_id, brand_id=rule.brand_id,
                  action="compliance_rule.delete", target=rule, data={"kind": rule.kind})
     rule.delete()

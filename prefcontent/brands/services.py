@@ -10,6 +10,7 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.brands.settings import brand_settings_clean, brand_settings_with
 from prefcontent.core.errors import Conflict, InvalidInput
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 EDITABLE_FIELDS = ("name", "voice", "locale", "settings")
@@ -19,7 +20,7 @@ def brand_create(
     *, principal: Principal, organization: Organization, name: str, slug: str = "", voice: str = "",
     locale: str = "en-US", settings: dict | None = None,
 ) -> Brand:
-    principal.require("brands.manage", organization_id=organization.pk)
+    access.organization_require(principal, organization, "brands.manage")
     slug = slug or slugify(name)[:80]
     if not slug:
         raise InvalidInput("A brand needs a name that makes a slug.", code="invalid_slug")
@@ -38,7 +39,7 @@ def brand_create(
 
 @transaction.atomic
 def brand_update(*, principal: Principal, brand: Brand, **changes) -> Brand:
-    principal.require("brands.edit", organization_id=brand.organization_id)
+    access.brand_require(principal, brand, "brands.edit")
     changed = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     if "settings" in changed:  # replaces the whole object: a key left out goes back to its default
         changed["settings"] = brand_settings_clean(changed["settings"])
@@ -53,7 +54,7 @@ def brand_update(*, principal: Principal, brand: Brand, **changes) -> Brand:
 @transaction.atomic
 def brand_settings_update(*, principal: Principal, brand: Brand, changes: dict) -> Brand:
     """Set some settings and leave the others as stored; a None value unsets its key (back to the default)."""
-    principal.require("brands.edit", organization_id=brand.organization_id)
+    access.brand_require(principal, brand, "brands.edit")
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
     brand.settings = brand_settings_with(brand, **changes)
     brand.save(update_fields=["settings"])
@@ -69,7 +70,7 @@ def brand_artifact_prefix(brand_id: int) -> str:
 
 def brand_delete(*, principal: Principal, brand: Brand) -> None:
     """Erase a brand: every row that belongs to it (by cascade) and every artifact in the models store."""
-    principal.require("brands.manage", organization_id=brand.organization_id)
+    access.brand_require(principal, brand, "brands.manage")
     brand_id = brand.pk
     with transaction.atomic():
         audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand_id,

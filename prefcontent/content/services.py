@@ -15,23 +15,12 @@ from prefcontent.content.models import (
     Variant,
 )
 from prefcontent.core.errors import InvalidInput, NotFound
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 CAMPAIGN_FIELDS = ("name", "channel", "goal_metric")
 BRIEF_FIELDS = ("campaign", "title", "product", "audience", "tone", "locale", "constraints")
 MAX_VARIANT_CHARS = 10_000
-
-
-def require_brand_write(principal: Principal, brand: Brand, capability: str = "content.write") -> None:
-    """A person needs the capability in the brand's organization; an API key must belong to the brand.
-
-    (An API key's scope is checked by the view before any lookup.)
-    """
-    if principal.is_api_key:
-        if principal.api_key_brand_id != brand.pk:
-            raise NotFound("Not found.")
-        return
-    principal.require(capability, organization_id=brand.organization_id)
 
 
 def _check_same_brand(brand: Brand, **related) -> None:
@@ -48,7 +37,7 @@ def _check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> Non
 @transaction.atomic
 def campaign_create(*, principal: Principal, brand: Brand, name: str, channel: str,
                     goal_metric: str = "click") -> Campaign:
-    require_brand_write(principal, brand)
+    access.brand_require(principal, brand, "content.write")
     _check_choice("channel", channel, CHANNELS)
     _check_choice("goal_metric", goal_metric, GOAL_METRICS)
     campaign = Campaign.objects.create(brand=brand, name=name, channel=channel, goal_metric=goal_metric)
@@ -59,7 +48,7 @@ def campaign_create(*, principal: Principal, brand: Brand, name: str, channel: s
 
 @transaction.atomic
 def campaign_update(*, principal: Principal, campaign: Campaign, **changes) -> Campaign:
-    require_brand_write(principal, campaign.brand)
+    access.brand_require(principal, campaign.brand, "content.write")
     changed = {k: v for k, v in changes.items() if k in CAMPAIGN_FIELDS}
     _check_choice("channel", changed.get("channel"), CHANNELS)
     _check_choice("goal_metric", changed.get("goal_metric"), GOAL_METRICS)
@@ -73,7 +62,7 @@ def campaign_update(*, principal: Principal, campaign: Campaign, **changes) -> C
 def brief_create(*, principal: Principal, brand: Brand, title: str, campaign: Campaign | None = None,
                  product: str = "", audience: str = "", tone: str = "", locale: str = "",
                  constraints: str = "") -> Brief:
-    require_brand_write(principal, brand)
+    access.brand_require(principal, brand, "content.write")
     _check_same_brand(brand, campaign=campaign)
     return Brief.objects.create(brand=brand, campaign=campaign, title=title, product=product, audience=audience,
                                 tone=tone, locale=locale or brand.locale, constraints=constraints)
@@ -81,7 +70,7 @@ def brief_create(*, principal: Principal, brand: Brand, title: str, campaign: Ca
 
 @transaction.atomic
 def brief_update(*, principal: Principal, brief: Brief, **changes) -> Brief:
-    require_brand_write(principal, brief.brand)
+    access.brand_require(principal, brief.brand, "content.write")
     changed = {k: v for k, v in changes.items() if k in BRIEF_FIELDS}
     _check_same_brand(brief.brand, campaign=changed.get("campaign"))
     for key, value in changed.items():
@@ -94,7 +83,7 @@ def variant_create(*, principal: Principal, brand: Brand, text: str, source: str
                    brief: Brief | None = None, campaign: Campaign | None = None,
                    provenance: dict | None = None, adapter_version_id: int | None = None) -> Variant:
     """A variant's text is immutable once created: experiments and preference pairs point at it."""
-    require_brand_write(principal, brand)
+    access.brand_require(principal, brand, "content.write")
     _check_same_brand(brand, brief=brief, campaign=campaign)
     _check_choice("source", source, SOURCES)
     if not text.strip():

@@ -26,6 +26,7 @@ from prefcontent.experiments.models import (
     Decision,
 )
 from prefcontent.experiments.units import MAX_UNIT_ID_CHARS, unit_hash
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 
@@ -98,9 +99,11 @@ def _store(experiment_id: int, arm_id: int, hashed: str) -> int:
 
 
 def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> AssignmentResult:
+    """People may assign too (a marketer previewing a page): the assignment is real, so it needs "assign"."""
+    access.capability_require(principal, "assign")
     experiment, arms = _experiment_arms(principal, experiment_id)
-    if not principal.is_api_key:  # people may preview as a marketer; the assignment is real
-        principal.require("content.write", organization_id=experiment["organization_id"])
+    access.brand_ref_require(principal, brand_id=experiment["brand_id"], organization_id=experiment["organization_id"],
+                             capability="assign")
     if not isinstance(unit_id, str) or not unit_id or len(unit_id) > MAX_UNIT_ID_CHARS:
         raise InvalidInput(f"unit_id must be 1 to {MAX_UNIT_ID_CHARS} characters.", code="invalid_unit_id")
     status, pk = experiment["status"], experiment["id"]

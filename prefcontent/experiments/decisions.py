@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.settings import brand_settings
-from prefcontent.content.services import require_brand_write
 from prefcontent.core.errors import InvalidState
 from prefcontent.core.queue import enqueue_on_commit
 from prefcontent.experiments.allocation import thompson_allocation
@@ -31,6 +30,7 @@ from prefcontent.experiments.models import (
     success_counter,
 )
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import SYSTEM, Principal
 
 BUILD_PAIRS_TASK = "preferences.build_pairs_for_experiment"
@@ -137,8 +137,8 @@ def _locked(experiment: Experiment) -> Experiment:
 @transaction.atomic
 def experiment_decide(*, principal: Principal, experiment: Experiment) -> DecideResult:
     """Conclude with a winner if the rules allow; otherwise record the evaluation and keep running."""
+    access.brand_require(principal, experiment.brand, "experiments.write")
     experiment = _locked(experiment)
-    require_brand_write(principal, experiment.brand)
     if experiment.status not in (RUNNING, PAUSED):
         raise InvalidState(f"Cannot decide an experiment that is {experiment.status}.",
                            details={"status": experiment.status})
@@ -154,8 +154,8 @@ def experiment_decide(*, principal: Principal, experiment: Experiment) -> Decide
 @transaction.atomic
 def experiment_stop(*, principal: Principal, experiment: Experiment) -> DecideResult:
     """End the experiment: concluded with a winner if the rules already allow one, else stopped inconclusive."""
+    access.brand_require(principal, experiment.brand, "experiments.write")
     experiment = _locked(experiment)
-    require_brand_write(principal, experiment.brand)
     if experiment.status not in (RUNNING, PAUSED):
         raise InvalidState(f"Cannot stop an experiment that is {experiment.status}.",
                            details={"status": experiment.status})
@@ -167,10 +167,10 @@ def experiment_stop(*, principal: Principal, experiment: Experiment) -> DecideRe
 def experiments_decide_running() -> dict[str, int]:
     """The periodic evaluation: every running experiment, each in its own transaction."""
     concluded = evaluated = 0
-    ids = list(Experiment.objects.filter(status=RUNNING, source="live").values_list("id", flat=True))
-    for experiment_id in ids:
+    running = list(Experiment.objects.filter(status=RUNNING, source="live").select_related("brand"))
+    for experiment in running:
         try:
-            result = experiment_decide(principal=SYSTEM, experiment=Experiment(pk=experiment_id))
+            result = experiment_decide(principal=SYSTEM, experiment=experiment)
         except InvalidState:  # moved on since the query
             continue
         evaluated += 1

@@ -20,9 +20,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from prefcontent.core.errors import Forbidden, InvalidInput, PayloadTooLarge
+from prefcontent.core.errors import InvalidInput, PayloadTooLarge
 from prefcontent.experiments.models import COUNTER_FIELD, EVENT_TYPES, RUNNING, Arm, Event
 from prefcontent.experiments.units import MAX_UNIT_ID_CHARS, unit_hasher
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 MAX_EVENTS_PER_BATCH = 1000
@@ -145,6 +146,8 @@ def _pg_array(values, *, quote: bool) -> str:
 
 
 def events_ingest(*, principal: Principal, events: list) -> IngestResult:
+    """Events naming another tenant's experiment are rejected one by one (unknown_experiment), as if absent."""
+    access.capability_require(principal, "events.write")
     if not isinstance(events, list) or not events:
         raise InvalidInput("Send a non-empty list of events in 'events'.", code="empty_batch")
     if len(events) > MAX_EVENTS_PER_BATCH:
@@ -158,10 +161,8 @@ def events_ingest(*, principal: Principal, events: list) -> IngestResult:
         except _Reject as exc:
             _reject(result, index, raw, exc)
     experiments = _resolve(principal, {p[1] for _, p in parsed}) if parsed else {}
-    if principal.is_user:
-        for org_id in {info["org"] for info in experiments.values()}:
-            if not principal.can("content.write", organization_id=org_id):
-                raise Forbidden("Your role cannot record events (content.write).")
+    for brand_id, org_id in sorted({(info["brand"], info["org"]) for info in experiments.values()}):
+        access.brand_ref_require(principal, brand_id=brand_id, organization_id=org_id, capability="events.write")
     now = timezone.now()
     skew = timedelta(seconds=getattr(settings, "EVENTS_MAX_CLOCK_SKEW_S", DEFAULT_CLOCK_SKEW_S))
     future_limit = now + skew

@@ -16,7 +16,6 @@ from django.utils import timezone
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.content.models import Brief, Campaign, Variant
-from prefcontent.content.services import require_brand_write
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
 from prefcontent.experiments.allocation import normalise
 from prefcontent.experiments.models import (
@@ -28,6 +27,7 @@ from prefcontent.experiments.models import (
     Arm,
     Experiment,
 )
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 MAX_ARMS = 20
@@ -84,7 +84,7 @@ def experiment_create(
     min_sample_per_arm: int = 1000, thompson_floor: float = 0.05, thompson_warmup: int = 100,
     source: str = "live",
 ) -> Experiment:
-    require_brand_write(principal, brand)
+    access.brand_require(principal, brand, "experiments.write")
     for obj in (campaign, brief, *(a.variant for a in arms)):
         if obj is not None and obj.brand_id != brand.pk:
             raise NotFound(f"{type(obj).__name__} not found.")
@@ -111,7 +111,7 @@ def experiment_create(
 @transaction.atomic
 def experiment_update(*, principal: Principal, experiment: Experiment, **changes) -> Experiment:
     """The name may change any time; the statistical set-up only while in draft."""
-    require_brand_write(principal, experiment.brand)
+    access.brand_require(principal, experiment.brand, "experiments.write")
     experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
     locked = sorted(k for k in changes if k in DRAFT_ONLY_FIELDS)
     if locked and experiment.status != DRAFT:
@@ -128,7 +128,7 @@ def experiment_update(*, principal: Principal, experiment: Experiment, **changes
 
 @transaction.atomic
 def experiment_delete(*, principal: Principal, experiment: Experiment) -> None:
-    require_brand_write(principal, experiment.brand)
+    access.brand_require(principal, experiment.brand, "experiments.write")
     experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
     if experiment.status != DRAFT:
         raise InvalidState("Only a draft experiment can be deleted; stop it instead.",
@@ -140,7 +140,7 @@ def experiment_delete(*, principal: Principal, experiment: Experiment) -> None:
 @transaction.atomic
 def experiment_transition(*, principal: Principal, experiment: Experiment, action: str) -> Experiment:
     """start, pause or resume. (stop and conclude go through the decision rules.)"""
-    require_brand_write(principal, experiment.brand)
+    access.brand_require(principal, experiment.brand, "experiments.write")
     sources, target = TRANSITIONS[action]
     experiment = Experiment.objects.select_for_update().select_related("brand").get(pk=experiment.pk)
     if experiment.status not in sources:
@@ -157,7 +157,7 @@ def experiment_transition(*, principal: Principal, experiment: Experiment, actio
 @transaction.atomic
 def experiment_set_weights(*, principal: Principal, experiment: Experiment, weights: dict[int, float]) -> Experiment:
     """New fixed weights for new units; units already assigned keep their arm."""
-    require_brand_write(principal, experiment.brand)
+    access.brand_require(principal, experiment.brand, "experiments.write")
     experiment = Experiment.objects.select_for_update().select_related("brand").get(pk=experiment.pk)
     if experiment.allocation != "fixed":
         raise InvalidState("Thompson experiments compute their weights.", code="weights_computed")

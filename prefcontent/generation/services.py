@@ -16,7 +16,7 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.selectors import adapter_active_for
 from prefcontent.content.models import CHANNELS, Brief
-from prefcontent.core.errors import InvalidInput, InvalidState, ServiceUnavailable
+from prefcontent.core.errors import InvalidInput, InvalidState, NotFound, ServiceUnavailable
 from prefcontent.core.queue import enqueue
 from prefcontent.generation import facade
 from prefcontent.generation.conf import generation_settings
@@ -28,6 +28,7 @@ from prefcontent.generation.sharding import (
     shard_queue,
 )
 from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,11 @@ def generation_channel(*, brief: Brief | None, channel: str | None) -> str:
     if chosen not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}.", code="invalid_channel")
     return chosen
+
+
+def _check_brief_of(brand, brief: Brief) -> None:
+    if brief.pk is not None and brief.brand_id != brand.pk:
+        raise NotFound("Brief not found.")
 
 
 def check_brief_not_empty(brief: Brief) -> None:
@@ -125,6 +131,8 @@ def generation_job_create(*, principal: Principal, brand, brief: Brief, channel:
     `use_base_model=True` generates with the base model even when the brand has an active adapter
     (to compare the two side by side).
     """
+    access.brand_require(principal, brand, "generate")
+    _check_brief_of(brand, brief)
     check_brief_not_empty(brief)
     check_sampling_caps(params)
     channel = generation_channel(brief=brief, channel=channel)
@@ -147,7 +155,9 @@ def generation_job_create(*, principal: Principal, brand, brief: Brief, channel:
 def generation_score_create(*, principal: Principal, brand, brief: Brief, channel: str | None,
                             texts: list[str]) -> GenerationJob:
     """Queue a score job: the active adapter's implicit DPO reward of each text for the brief's prompt."""
+    access.brand_require(principal, brand, "score")
     cfg = generation_settings()
+    _check_brief_of(brand, brief)
     check_brief_not_empty(brief)
     if not texts:
         raise InvalidInput("Give at least one candidate text to score.", code="no_candidates")

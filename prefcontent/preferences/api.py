@@ -82,7 +82,6 @@ class DatasetSnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
 
     queryset = DatasetSnapshot.objects.all()
     serializer_class = DatasetSnapshotOut
-    write_capability = "training.write"
 
     @extend_schema(request=SnapshotCreateIn, responses={201: DatasetSnapshotOut})
     def create(self, request):

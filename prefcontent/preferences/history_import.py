@@ -47,6 +47,7 @@ from prefcontent.preferences.history_file import (
     parse_history,
 )
 from prefcontent.preferences.models import HistoryImport, ImportedTest
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -84,7 +85,7 @@ def history_import(
     *, principal: Principal, brand: Brand, data: bytes, filename: str = "", fmt: str | None = None,
     primary_metric: str = "click", min_sample_per_arm: int = 1000, progress: Progress | None = None,
 ) -> ImportOutcome:
-    principal.require("content.write", organization_id=brand.organization_id)
+    access.brand_require(principal, brand, "experiments.write")
     if len(data) > settings.MAX_IMPORT_BYTES:
         raise PayloadTooLarge(f"The file is larger than {settings.MAX_IMPORT_BYTES} bytes.",
                               details={"max_bytes": settings.MAX_IMPORT_BYTES})

@@ -7,12 +7,13 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.core.errors import InvalidState
 from prefcontent.experiments.models import CONCLUDED, Experiment
 from prefcontent.preferences.building import BuildResult, pairs_build
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 
 def pairs_build_on_demand(*, principal: Principal, experiment: Experiment, rebuild: bool = False) -> BuildResult:
     """Build (or with `rebuild`, rebuild) the pairs of one concluded experiment now."""
-    principal.require("content.write", organization_id=experiment.brand.organization_id)
+    access.brand_require(principal, experiment.brand, "experiments.write")
     decision = getattr(experiment, "decision", None)
     if experiment.status != CONCLUDED or decision is None or decision.outcome != "winner":
         raise InvalidState("Only an experiment concluded with a winner has preference pairs.",

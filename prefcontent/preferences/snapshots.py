@@ -20,6 +20,7 @@ from prefcontent.preferences.models import (
     PreferencePair,
     SnapshotPair,
 )
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 DEFAULT_HOLDOUT_FRACTION = 0.1
@@ -42,7 +43,7 @@ def _content_hash(rows: list[SnapshotPair], split_rule: dict) -> str:
 def snapshot_create(*, principal: Principal, brand: Brand, name: str = "",
                     holdout_fraction: float = DEFAULT_HOLDOUT_FRACTION) -> DatasetSnapshot:
     """Freeze the brand's active pairs now. A brand with no usable pairs gets a 409, not an empty dataset."""
-    principal.require("training.write", organization_id=brand.organization_id)
+    access.brand_require(principal, brand, "training.write")
     if not 0 <= holdout_fraction < 1:
         raise InvalidInput("holdout_fraction must be in [0, 1).", code="invalid_holdout_fraction")
     with transaction.atomic():

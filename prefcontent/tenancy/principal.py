@@ -1,7 +1,8 @@
 """The acting principal: a person (with a role per organization) or a brand's API key.
 
 Every tenant query goes through `visible_brand_ids` / `scope_to_principal`; a row of
-another tenant is simply not in the queryset, so it answers 404, never 403.
+another tenant is simply not in the queryset, so it answers 404, never 403. What a principal
+may change is decided in `tenancy.access`.
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from prefcontent.core.errors import Forbidden, NotFound
 from prefcontent.tenancy.roles import role_can
 
 
@@ -54,29 +54,12 @@ class Principal:
         return Brand.objects.filter(organization_id__in=list(self.roles)).values_list("id", flat=True)
 
     def can(self, capability: str, *, organization_id: int) -> bool:
+        """Whether the role holds it, for reads and the dashboard's buttons; writes ask tenancy.access."""
         if self.is_system:
             return True
         if self.is_api_key:
             return False
         return role_can(self.role_in(organization_id), capability)
-
-    def require(self, capability: str, *, organization_id: int) -> None:
-        """Raise 404 when the organization is not the principal's, 403 when the role lacks it."""
-        if self.is_system:
-            return
-        if organization_id not in self.organization_ids():
-            raise NotFound("Not found.")
-        if self.is_api_key:
-            raise Forbidden("API keys cannot perform this action.")
-        if not self.can(capability, organization_id=organization_id):
-            raise Forbidden(
-                f"Your role cannot do this ({capability}).",
-                details={"capability": capability, "role": self.role_in(organization_id)},
-            )
-
-    def require_scope(self, scope: str) -> None:
-        if self.is_api_key and scope not in self.scopes:
-            raise Forbidden(f"This API key lacks the '{scope}' scope.", code="missing_scope", details={"scope": scope})
 
 
 SYSTEM = Principal(kind="system")

@@ -1,4 +1,5 @@
-"""Roles and what each may do. One table, read by services, the API and the dashboard.
+"""Roles and what each may do. One table, read by tenancy.access (which also maps capabilities to API key
+scopes) and by the dashboard's "may I show this button" flags.
 
 Decision (documented in the README): marketers run the content loop (content, experiments,
 preferences, generation, training runs); ops steer retraining and promotion across brands;
@@ -18,11 +19,16 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "keys.manage": frozenset({OWNER, ADMIN}),
     "brands.manage": frozenset({OWNER, ADMIN}),
     "brands.edit": frozenset({OWNER, ADMIN, MARKETER}),
-    "content.write": frozenset({OWNER, ADMIN, MARKETER}),
+    "content.write": frozenset({OWNER, ADMIN, MARKETER}),  # campaigns, briefs, variants
+    "experiments.write": frozenset({OWNER, ADMIN, MARKETER}),  # experiments, decisions, pair builds, history import
+    "events.write": frozenset({OWNER, ADMIN, MARKETER}),
+    "assign": frozenset({OWNER, ADMIN, MARKETER}),
     "generate": frozenset({OWNER, ADMIN, MARKETER}),
+    "score": frozenset(ROLES),  # stores nothing but the job row
     "training.write": frozenset({OWNER, ADMIN, MARKETER, OPS}),
     "adapters.promote": frozenset({OWNER, ADMIN, OPS}),
     "ops.read": frozenset({OWNER, ADMIN, OPS}),
+    "ops.repair": frozenset({OWNER, ADMIN, OPS}),  # requeue a stuck run
 }
 
 # API key scopes (CMS plugins)

@@ -1,7 +1,8 @@
-"""The base API classes: tenant scoping, role and scope checks, pagination and errors live here once.
+"""The base API classes: tenant scoping and which endpoints API keys may call live here once.
 
-A concrete view declares its model's path to the brand, the API key scopes it accepts for
-reads and writes, and the role capability writes need; the rest is inherited.
+A concrete view declares its model's path to the brand and the API key scopes it accepts for
+reads and writes; the rest is inherited. Whether the principal may make a write is the
+service's first line (tenancy.access), not the view's.
 """
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from django.db.models import QuerySet
 from rest_framework import viewsets
 from rest_framework.views import APIView
 
-from prefcontent.core.errors import Forbidden, NotFound
+from prefcontent.core.errors import Forbidden
+from prefcontent.tenancy.access import scope_require
 from prefcontent.tenancy.principal import Principal, principal_from_request, scope_to_principal
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -17,7 +19,7 @@ ANY_SCOPE = "*"  # any valid API key may call it
 
 
 class PrincipalMixin:
-    """Gives a view `self.principal` and the checks every tenant view needs."""
+    """Gives a view `self.principal` and refuses API keys outside the endpoint's scopes, before any lookup."""
 
     # API key scopes accepted for safe / unsafe methods; None means API keys may not call it.
     api_key_read_scope: str | None = None
@@ -36,26 +38,17 @@ class PrincipalMixin:
             if scope is None:
                 raise Forbidden("API keys cannot use this endpoint.", code="api_key_not_allowed")
             if scope != ANY_SCOPE:
-                principal.require_scope(scope)
+                scope_require(principal, scope)
 
     def api_key_scope_for_action(self, action: str | None, default: str | None) -> str | None:
         """Override to give one action a different scope."""
         return default
-
-    def require(self, capability: str, *, brand=None, organization_id: int | None = None) -> None:
-        org_id = organization_id if organization_id is not None else brand.organization_id
-        if brand is not None and self.principal.is_api_key and brand.pk != self.principal.api_key_brand_id:
-            raise NotFound("Not found.")
-        if self.principal.is_api_key:
-            return  # scope already checked in initial()
-        self.principal.require(capability, organization_id=org_id)
 
 
 class TenantViewSet(PrincipalMixin, viewsets.GenericViewSet):
     """A viewset over a brand-owned model. Rows of other tenants are not in the queryset (404)."""
 
     brand_field = "brand"
-    write_capability = "content.write"
     filterset_brand_param = "brand"
 
     def base_queryset(self) -> QuerySet:
@@ -69,15 +62,6 @@ class TenantViewSet(PrincipalMixin, viewsets.GenericViewSet):
                 return qs.none()
             qs = qs.filter(**{self.brand_field: int(brand)})
         return qs
-
-    def object_brand(self, obj):
-        target = obj
-        for part in self.brand_field.split("__"):
-            target = getattr(target, part)
-        return target
-
-    def check_write(self, obj) -> None:
-        self.require(self.write_capability, brand=self.object_brand(obj))
 
 
 class TenantAPIView(PrincipalMixin, APIView):

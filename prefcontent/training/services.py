@@ -17,6 +17,7 @@ from prefcontent.adapters.services import brand_lock
 from prefcontent.core.errors import InvalidInput, InvalidState, LimitExceeded
 from prefcontent.core.knobs import base_model_path
 from prefcontent.core.queue import enqueue
+from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 from prefcontent.training import facade
 from prefcontent.training.conf import training_settings
@@ -66,6 +67,7 @@ def training_run_create(*, principal: Principal, brand, snapshot, parent_adapter
 
     `enqueue=False` leaves the sending to the caller (`manage.py train_run` executes it in-process).
     """
+    access.brand_require(principal, brand, "training.write")
     if snapshot.brand_id != brand.pk:
         raise InvalidInput("The dataset snapshot belongs to another brand.")
     _check_gateable(snapshot)
@@ -104,6 +106,7 @@ def training_run_enqueue(*, run_id: int) -> bool:
 
 def training_run_cancel(*, principal: Principal, run: TrainingRun) -> TrainingRun:
     """A queued run is cancelled at once; a running one is flagged and its worker stops between steps."""
+    access.brand_require(principal, run.brand, "training.write")
     now = timezone.now()
     if TrainingRun.objects.filter(pk=run.pk, state=State.QUEUED).update(
             state=State.CANCELLED, cancel_requested=True, finished_at=now, error="Cancelled before it started."):
@@ -120,6 +123,7 @@ def training_run_cancel(*, principal: Principal, run: TrainingRun) -> TrainingRu
 
 def training_run_retry(*, principal: Principal, run: TrainingRun) -> TrainingRun:
     """Queue a failed or cancelled run again; it resumes from its last checkpoint when there is one."""
+    access.brand_require(principal, run.brand, "training.write")
     # attempts keeps counting claims (metric rows name their attempt); the budget grows instead.
     if not TrainingRun.objects.filter(pk=run.pk, state__in=[State.FAILED, State.CANCELLED]).update(
             state=State.QUEUED, max_attempts=F("attempts") + training_settings().max_attempts,

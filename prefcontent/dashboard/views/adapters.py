@@ -14,7 +14,7 @@ from prefcontent.adapters import selectors as adapter_selectors
 from prefcontent.adapters import services as adapter_services
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.core.errors import InvalidState
-from prefcontent.dashboard.views.base import Dash, dashboard_page, page_context, require
+from prefcontent.dashboard.views.base import Dash, dashboard_page, page_context
 
 MAX_COMPARED = 4
 ACTIONS = {
@@ -72,9 +72,7 @@ def adapter_detail(request: HttpRequest, dash: Dash, adapter_id: int) -> HttpRes
 @dashboard_page
 def adapter_action(request: HttpRequest, dash: Dash, adapter_id: int, action: str) -> HttpResponse:
     adapter = _adapter(dash, adapter_id)
-    require(dash, "adapters.promote", brand=adapter.brand)
     service, verb = ACTIONS[action]
-    active = adapter_selectors.adapter_active_for(adapter.brand)
     if request.method == "POST":
         try:
             service(principal=dash.principal, adapter=adapter)
@@ -83,6 +81,7 @@ def adapter_action(request: HttpRequest, dash: Dash, adapter_id: int, action: st
         else:
             messages.success(request, f"{verb.capitalize()} adapter v{adapter.version}.")
         return redirect("dashboard:adapter_detail", adapter_id=adapter.pk)
+    active = adapter_selectors.adapter_activation_preview(principal=dash.principal, adapter=adapter)
     compared = [active, adapter] if active is not None and active.pk != adapter.pk else [adapter]
     context = page_context(dash, adapter=adapter, active=active, action=action, compared=compared,
                            gate_rows=gate_table(compared))

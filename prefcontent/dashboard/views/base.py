@@ -4,6 +4,7 @@ A page is a plain function `view(request, dash, ...)` wrapped by `dashboard_page
 requires a session login, resolves the brand the user is looking at (switcher `?brand=`,
 a form's hidden `brand`, the session, else the first visible brand) and turns the services'
 domain errors into HTML pages: another tenant's id is a 404, a role without the capability a 403.
+Pages check nothing themselves: each write service checks its caller (tenancy.access).
 """
 from __future__ import annotations
 
@@ -97,7 +98,3 @@ def form_error(form, exc: DomainError) -> None:
         return
     form.add_error(None, exc.message)
 
-
-def require(dash: Dash, capability: str, *, brand: Brand) -> None:
-    """The same role check the API's views make before calling a service that does not check roles itself."""
-    dash.principal.require(capability, organization_id=brand.organization_id)

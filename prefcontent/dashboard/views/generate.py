@@ -23,7 +23,6 @@ from prefcontent.dashboard.views.base import (
     dashboard_page,
     form_error,
     page_context,
-    require,
 )
 from prefcontent.generation import selectors as generation_selectors
 from prefcontent.generation import services as generation_services
@@ -44,33 +43,31 @@ def _recent_jobs(dash: Dash):
 def generate(request: HttpRequest, dash: Dash) -> HttpResponse:
     active = adapter_active_for(dash.brand)
     form = GenerateForm(request.POST or None, initial={"channel": "headline"})
-    if request.method == "POST":
-        require(dash, "generate", brand=dash.brand)
-        if form.is_valid():
-            data = form.cleaned_data
-            n = data["n"]
-            best_of = min(2 * n, generation_settings().max_n) if data["rank_by_preference"] else None
-            seed = data["seed"] if data["seed"] is not None else random.randrange(2**31)
-            try:
-                job = generation_services.generation_job_create(
-                    principal=dash.principal, brand=dash.brand,
-                    brief=Brief(brand=dash.brand, **{k: data[k] for k in BRIEF_FIELDS}), channel=data["channel"],
-                    params=generation_services.sampling_params(n=n, temperature=data["temperature"],
-                                                               seed=seed, best_of=best_of),
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        n = data["n"]
+        best_of = min(2 * n, generation_settings().max_n) if data["rank_by_preference"] else None
+        seed = data["seed"] if data["seed"] is not None else random.randrange(2**31)
+        try:
+            job = generation_services.generation_job_create(
+                principal=dash.principal, brand=dash.brand,
+                brief=Brief(brand=dash.brand, **{k: data[k] for k in BRIEF_FIELDS}), channel=data["channel"],
+                params=generation_services.sampling_params(n=n, temperature=data["temperature"],
+                                                           seed=seed, best_of=best_of),
+            )
+            base_job = None
+            if active is not None and data["compare_with_base"]:
+                # Same brief row and seed, base model: the two columns differ only by the adapter.
+                base_job = generation_services.generation_job_create(
+                    principal=dash.principal, brand=dash.brand, brief=job.brief, channel=data["channel"],
+                    params=generation_services.sampling_params(n=n, temperature=data["temperature"], seed=seed),
+                    use_base_model=True,
                 )
-                base_job = None
-                if active is not None and data["compare_with_base"]:
-                    # Same brief row and seed, base model: the two columns differ only by the adapter.
-                    base_job = generation_services.generation_job_create(
-                        principal=dash.principal, brand=dash.brand, brief=job.brief, channel=data["channel"],
-                        params=generation_services.sampling_params(n=n, temperature=data["temperature"], seed=seed),
-                        use_base_model=True,
-                    )
-            except (InvalidInput, InvalidState) as exc:
-                form_error(form, exc)
-            else:
-                url = reverse("dashboard:generate_job", kwargs={"job_id": job.pk})
-                return redirect(f"{url}?compare={base_job.pk}" if base_job else url)
+        except (InvalidInput, InvalidState) as exc:
+            form_error(form, exc)
+        else:
+            url = reverse("dashboard:generate_job", kwargs={"job_id": job.pk})
+            return redirect(f"{url}?compare={base_job.pk}" if base_job else url)
     context = page_context(dash, form=form, active=active, jobs=_recent_jobs(dash))
     return render(request, "dashboard/generate/form.html", context, status=400 if form.errors else 200)
 

@@ -24,7 +24,6 @@ from prefcontent.dashboard.views.base import (
     dashboard_page,
     form_error,
     page_context,
-    require,
 )
 from prefcontent.preferences import selectors as preference_selectors
 from prefcontent.training import policies as retrain_policies
@@ -81,7 +80,6 @@ def run_rows(request: HttpRequest, dash: Dash) -> HttpResponse:
 @require_POST
 @dashboard_page
 def run_create(request: HttpRequest, dash: Dash) -> HttpResponse:
-    require(dash, "training.write", brand=dash.brand)
     choices = _form_choices(dash)
     form = TrainingRunForm(request.POST, **choices)
     if form.is_valid():
@@ -143,7 +141,6 @@ def run_progress(request: HttpRequest, dash: Dash, run_id: int) -> HttpResponse:
 @dashboard_page
 def run_action(request: HttpRequest, dash: Dash, run_id: int, action: str) -> HttpResponse:
     run = training_selectors.training_run_get(principal=dash.principal, run_id=run_id)
-    require(dash, "training.write", brand=run.brand)
     service = training_services.training_run_cancel if action == "cancel" else training_services.training_run_retry
     try:
         run = service(principal=dash.principal, run=run)
@@ -158,7 +155,6 @@ def run_action(request: HttpRequest, dash: Dash, run_id: int, action: str) -> Ht
 @dashboard_page
 def retrain_policy_save(request: HttpRequest, dash: Dash) -> HttpResponse:
     """Create the brand's policy, or update it; the training service keeps the beat schedule in step."""
-    require(dash, "training.write", brand=dash.brand)
     form = RetrainPolicyForm(request.POST)
     if form.is_valid():
         values = {**form.cleaned_data, "cron": form.cleaned_data["cron"] or ""}

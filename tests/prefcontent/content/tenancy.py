@@ -3,7 +3,7 @@ from tests.prefcontent.content.factories import (
     CampaignFactory,
     VariantFactory,
 )
-from tests.tenancy import RouteCase
+from tests.tenancy import RouteCase, ServiceCase
 
 
 def _campaign(w):
@@ -34,4 +34,15 @@ ROUTES = {
         body=lambda w: {"brand": w.brand_a.pk, "text": "Run further", "brief": _brief(w).pk},
     ),
     "variant-detail": RouteCase(kwargs=lambda w: {"pk": _variant(w).pk}),
+}
+
+
+_SERVICES = "prefcontent.content.services."
+SERVICES = {
+    _SERVICES + "campaign_create": ServiceCase("content.write", lambda w: {
+        "brand": w.brand_a, "name": "Spring", "channel": "headline"}),
+    _SERVICES + "campaign_update": ServiceCase("content.write", lambda w: {"campaign": _campaign(w), "name": "New"}),
+    _SERVICES + "brief_create": ServiceCase("content.write", lambda w: {"brand": w.brand_a, "title": "Spring shoes"}),
+    _SERVICES + "brief_update": ServiceCase("content.write", lambda w: {"brief": _brief(w), "tone": "calm"}),
+    _SERVICES + "variant_create": ServiceCase("content.write", lambda w: {"brand": w.brand_a, "text": "Run further"}),
 }

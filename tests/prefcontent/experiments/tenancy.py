@@ -2,7 +2,7 @@ from django.utils import timezone
 
 from tests.prefcontent.content.factories import VariantFactory
 from tests.prefcontent.experiments.factories import make_experiment
-from tests.tenancy import RouteCase
+from tests.tenancy import RouteCase, ServiceCase
 
 
 def _running(w):
@@ -49,4 +49,41 @@ ROUTES = {
     "experiment-assign": RouteCase(kwargs=_detail(_running), body=lambda w: {"unit_id": "visitor-1"}),
     "event-ingest": RouteCase(body=_event_body),
     "experiments-snippet": RouteCase(public=True),
+}
+
+
+def _arm_specs(w):
+    from prefcontent.experiments.services import ArmSpec
+
+    return [ArmSpec(variant=VariantFactory(brand=w.brand_a), is_control=True),
+            ArmSpec(variant=VariantFactory(brand=w.brand_a))]
+
+
+def _every_event_unknown(result) -> bool:
+    return result.accepted == 0 and {r["error"]["code"] for r in result.rejected} == {"unknown_experiment"}
+
+
+_SERVICES = "prefcontent.experiments.services."
+_DECISIONS = "prefcontent.experiments.decisions."
+SERVICES = {
+    _SERVICES + "experiment_create": ServiceCase("experiments.write", lambda w: {
+        "brand": w.brand_a, "name": "New", "arms": _arm_specs(w)}),
+    _SERVICES + "experiment_update": ServiceCase("experiments.write", lambda w: {"experiment": _draft(w), "name": "New"}),
+    _SERVICES + "experiment_delete": ServiceCase("experiments.write", lambda w: {"experiment": _draft(w)}),
+    _SERVICES + "experiment_transition": ServiceCase("experiments.write", lambda w: {
+        "experiment": _draft(w), "action": "start"}),
+    _SERVICES + "experiment_set_weights": ServiceCase("experiments.write", lambda w: {
+        "experiment": _running(w), "weights": {arm.pk: 1.0 for arm in _running(w).arms.all()}}),
+    _DECISIONS + "experiment_decide": ServiceCase("experiments.write", lambda w: {"experiment": _running(w)}),
+    _DECISIONS + "experiment_stop": ServiceCase("experiments.write", lambda w: {"experiment": _running(w)}),
+    "prefcontent.experiments.assignment.assignment_for_unit": ServiceCase("assign", lambda w: {
+        "experiment_id": _running(w).pk, "unit_id": "visitor-1"}),
+    "prefcontent.experiments.ingestion.events_ingest": ServiceCase(
+        "events.write", lambda w: {"events": _event_body(w)["events"]}, not_found_in=_every_event_unknown),
+}
+UNCHECKED = {
+    _DECISIONS + "experiment_evaluate": "a read: the analysis of the current counters",
+    _DECISIONS + "experiments_decide_running": "beat: decides every running experiment as SYSTEM",
+    _DECISIONS + "experiment_update_thompson_weights": "beat: recomputes weights from the posteriors",
+    _DECISIONS + "experiments_update_thompson_weights": "beat: every running Thompson experiment",
 }
