@@ -284,15 +284,15 @@ class BrandLoop:
         try:
             snapshot = snapshot_create(principal=self.principal, brand=self.brand, name="simulation",
                                        holdout_fraction=self.cfg.holdout_fraction)
-        except DomainError as exc:
+            run = training_run_create(
+                principal=self.principal, brand=self.brand, snapshot=snapshot, parent_adapter=None,
+                hyperparameters={"epochs": self.cfg.train_epochs, "lr": self.cfg.learning_rate, "beta": self.cfg.beta,
+                                 "loss_type": self.cfg.loss_type, "label_smoothing": self.cfg.label_smoothing,
+                                 "rpo_alpha": self.cfg.rpo_alpha, "seed": self.cfg.seed},
+            )
+        except DomainError as exc:  # too few pairs, or a snapshot the gate could never pass
             self.log(f"{self.sim.name}: no training this round ({exc.message})")
             return {"state": "skipped", "reason": exc.message}
-        run = training_run_create(
-            principal=self.principal, brand=self.brand, snapshot=snapshot, parent_adapter=None,
-            hyperparameters={"epochs": self.cfg.train_epochs, "lr": self.cfg.learning_rate, "beta": self.cfg.beta,
-                             "loss_type": self.cfg.loss_type, "label_smoothing": self.cfg.label_smoothing,
-                             "rpo_alpha": self.cfg.rpo_alpha, "seed": self.cfg.seed},
-        )
         _wait(lambda: TrainingRun.objects.get(pk=run.pk).state not in ("queued", "running"),
               self.cfg.job_timeout_s, f"training run {run.pk}", poll_s=1.0)
         run.refresh_from_db()

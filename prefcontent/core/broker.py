@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from pathlib import Path
 from queue import Empty
-from time import monotonic
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
@@ -27,15 +27,21 @@ logger = logging.getLogger(__name__)
 TRANSPORT = "prefcontent.core.broker:Transport"
 
 
+def message_name(queue: str, ns: int | None = None) -> str:
+    """"<ns>_<uuid>.<queue>.msg" with the wall-clock time zero-padded, so that names sort in time
+    order across restarts and digit-count changes (a monotonic clock restarts at boot)."""
+    return f"{time.time_ns() if ns is None else ns:020d}_{uuid.uuid4()}.{queue}.msg"
+
+
 def _is_message_of(filename: str, queue: str) -> bool:
-    # "<ms>_<uuid>.<queue>.msg"; a temporary ".<name>.tmp" never matches.
+    # a temporary ".<name>.tmp" never matches.
     return not filename.startswith(".") and filename.partition(".")[2] == f"{queue}.msg"
 
 
 class Channel(filesystem.Channel):
     def _put(self, queue, payload, **kwargs):
         """Write the message under a temporary name, fsync it, then rename it into the queue."""
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        name = message_name(queue)
         final = os.path.join(self.data_folder_out, name)
         temporary = os.path.join(self.data_folder_out, f".{name}.tmp")
         try:

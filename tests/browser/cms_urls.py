@@ -14,4 +14,5 @@ def cms_page(request: HttpRequest, experiment_id: int) -> HttpResponse:
         f'<script src="{api}/api/v1/snippet.js" data-api-key="{key}" async></script></body></html>')
 
 
-urlpatterns = [*project_urlpatterns, path("cms-test/<int:experiment_id>/", cms_page)]
+# First: the project ends with a catch-all JSON 404.
+urlpatterns = [path("cms-test/<int:experiment_id>/", cms_page), *project_urlpatterns]

@@ -24,7 +24,8 @@ PRESETS = {
     "full": SimConfig(rounds=6, briefs=6, units=3000),
     "quick": SimConfig(),
     "smoke": SimConfig(rounds=2, brands=1, briefs=2, candidates=4, best_of=8, jobs_per_brief=1, arms=2, units=300,
-                       views_per_unit=4, min_sample_per_arm=100, train_epochs=1, max_new_tokens=16, history_tests=4),
+                       views_per_unit=4, min_sample_per_arm=100, train_epochs=1, max_new_tokens=16, history_tests=24,
+                       holdout_fraction=0.4),  # enough held-out pairs that the gate can decide
 }
 
 

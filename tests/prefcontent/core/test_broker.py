@@ -7,7 +7,7 @@ import threading
 import pytest
 from kombu import Connection
 
-from prefcontent.core.broker import TRANSPORT
+from prefcontent.core.broker import TRANSPORT, message_name
 
 
 @pytest.fixture
@@ -58,8 +58,9 @@ def test_an_interrupted_write_is_never_delivered(folder, name):
 
 
 def test_an_empty_or_garbage_message_is_set_aside_and_the_next_one_delivered(folder, name, caplog):
-    (folder / "in" / f"1_empty.{name}.msg").write_bytes(b"")
-    (folder / "in" / f"2_garbage.{name}.msg").write_bytes(b"{not json")
+    empty, garbage = message_name(name, ns=1), message_name(name, ns=2)  # older than any new message
+    (folder / "in" / empty).write_bytes(b"")
+    (folder / "in" / garbage).write_bytes(b"{not json")
     with connect(folder) as conn, caplog.at_level(logging.WARNING):
         queue = conn.SimpleQueue(name)
         queue.put({"ok": True})
@@ -67,8 +68,13 @@ def test_an_empty_or_garbage_message_is_set_aside_and_the_next_one_delivered(fol
         assert message.payload == {"ok": True}
         message.ack()
         queue.close()
-    assert sorted(p.name for p in (folder / "corrupt").iterdir()) == [f"1_empty.{name}.msg", f"2_garbage.{name}.msg"]
+    assert sorted(p.name for p in (folder / "corrupt").iterdir()) == [empty, garbage]
     assert sum("set aside" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_names_sort_in_time_order_whatever_the_digit_count(name):
+    names = [message_name(name, ns=ns) for ns in (9, 10, 999_999, 1_000_000)]
+    assert sorted(names) == names
 
 
 def test_kombus_own_transport_raises_on_the_same_empty_file(folder, name):
