@@ -28,9 +28,12 @@ def test_generate_candidates_and_save_them_into_a_new_experiment(page, shot, set
     assert ("generation.run_job", [job.pk]) in no_broker
 
     worker = in_thread(generation_job_execute, job_id=job.pk, worker="browser-test")
-    page.wait_for_selector("#candidates", timeout=120_000)  # polled in
-    worker.join(timeout=60)
-    assert page.inner_text("#job-state") == "succeeded"
+    worker.join(timeout=120)
+    # Candidates are stored before the job's final state, so a poll may show them while it still
+    # says running: wait for the state the page polls in, then read the candidates.
+    page.wait_for_function("document.querySelector('#job-state')?.textContent.trim() === 'succeeded'",
+                           timeout=120_000)
+    page.wait_for_selector("#candidates")
     stored = list(job.candidates.filter(variant__isnull=False).values_list("variant_id", flat=True))
     assert len(stored) >= 2
     shot(page, "generate_candidates")
