@@ -6,14 +6,13 @@
 
 `--quick` is 2 brands, round 0 (base model) and rounds 1-3 (each after a training run) on the
 configured base model (the dev model by default). `--base` runs it on another base model, a local
-Hugging Face directory, with the training recipe for a pretrained model (REAL_BASE_RECIPE).
+Hugging Face directory, with the training recipe for a pretrained model (REAL_BASE_LEARNING_RATE, REAL_BASE_MAX_EPOCHS).
 `--smoke` is the CI plumbing check: 1 brand, 1 trained round, small traffic, and whatever base model
 is configured (the tests point it at a tiny model).
 """
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -33,8 +32,9 @@ PRESETS = {
 }
 
 # The dev model is ~1M parameters and needs a large LoRA step; a pretrained model moves with a small one
-# and is slow on a CPU, so it trains fewer passes.
-REAL_BASE_RECIPE = {"learning_rate": 2e-4, "train_epochs": 2}
+# and is slow on a CPU, so it trains at most two passes.
+REAL_BASE_LEARNING_RATE = 2e-4
+REAL_BASE_MAX_EPOCHS = 2
 
 
 def resolve_base(value: str) -> Path:
@@ -56,7 +56,8 @@ class Command(BaseCommand):
         parser.add_argument("--rounds", type=int)
         parser.add_argument("--brands", type=int, choices=(1, 2))
         parser.add_argument("--base", help="Base model directory (a Hugging Face causal LM), or \"dev\"; "
-                                           "default: PREFCONTENT_BASE_MODEL, else the dev model.")
+                                           "default: PREFCONTENT_BASE_MODEL, else the dev model. With "
+                                           "--external-workers, those workers must serve the same base.")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--report", type=Path, help="Write the JSON report here (PNG charts go beside it).")
         parser.add_argument("--external-workers", action="store_true",
@@ -73,10 +74,10 @@ class Command(BaseCommand):
         if options["base"]:
             base = resolve_base(options["base"])
             if base != Path(settings.DEV_MODEL_DIR).resolve():
-                cfg = replace(cfg, **REAL_BASE_RECIPE)
-            # This process submits the runs and jobs (they record the base), the worker serves and trains it.
-            settings.PREFCONTENT_BASE_MODEL = os.environ["PREFCONTENT_BASE_MODEL"] = env["PREFCONTENT_BASE_MODEL"] = \
-                str(base)
+                cfg = replace(cfg, learning_rate=REAL_BASE_LEARNING_RATE,
+                              train_epochs=min(cfg.train_epochs, REAL_BASE_MAX_EPOCHS))
+            # This process submits the runs and jobs (they record the base); the worker it starts serves and trains it.
+            settings.PREFCONTENT_BASE_MODEL = env["PREFCONTENT_BASE_MODEL"] = str(base)
         log = lambda line: self.stdout.write(line)  # noqa: E731
         started = time.monotonic()
         log(f"simulate ({name}) on {settings.PREFCONTENT_BASE_MODEL or settings.DEV_MODEL_DIR}: {cfg}")
