@@ -32,6 +32,7 @@ class GateThresholds:
     min_changed_fraction: float = 0.1  # share of same-seed generations that must differ from the base's
     well_formed_tolerance: float = 0.0  # allowed shortfall of the well-formed rate below the base's
     well_formed_alpha: float = 0.05  # a shortfall still passes unless a one-sided Fisher test gives p < this
+    min_well_formed_rate: float = 0.5  # and whatever the base does, samples are well-formed at least this often
 
 
 def gate_thresholds() -> GateThresholds:
@@ -170,6 +171,23 @@ def _well_formed_check(t: GateThresholds, candidate: list[bool], base: list[bool
                  f"{what} = {cand:.4f}; {a}/{n_a} vs {b}/{n_b}, one-sided Fisher p = {p:.3f} ({verdict})")
 
 
+def _well_formed_floor_check(t: GateThresholds, candidate: list[bool]) -> Check:
+    """Well-formed at least min_well_formed_rate of the time, whatever the base does: a base that does not
+    write copy for the channel (say, a chat model given no template) must not let an adapter that does not
+    either be promoted. A shortfall fails when P(X <= observed) for X ~ Binomial(n, floor) < well_formed_alpha."""
+    cand, floor = _rate(candidate), t.min_well_formed_rate
+    what = "share of generations that are well-formed copy for their channel, absolute floor"
+    check = _cmp("well_formed_floor", cand, floor, ">=", what)
+    if check.passed or cand is None:
+        return check
+    k, n = sum(candidate), len(candidate)
+    p = 1.0 - metrics.binomial_p_at_least(k + 1, n, floor)
+    passed = p >= t.well_formed_alpha
+    verdict = "within sampling noise, ok" if passed else "significantly below, fails"
+    return Check(check.name, check.value, check.threshold, check.comparator, passed,
+                 f"{what} = {cand:.4f}; {k}/{n} vs a floor of {floor}, one-sided binomial p = {p:.3f} ({verdict})")
+
+
 def _non_duplicate_check(t: GateThresholds, candidate: float | None, base: float | None, n: int) -> Check:
     """Share of generations whose word set overlaps no other's (word Jaccard below near_duplicate_jaccard), at
     least min_diversity_ratio of the base's. A share over a few dozen generations moves by several points
@@ -219,6 +237,7 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
                           inputs.baseline_label),
         _well_formed_check(t, inputs.adapter_well_formed, inputs.base_well_formed) if have_gen
         else _cmp("well_formed_rate", None, 0.0, ">=", "share of well-formed generations"),
+        _well_formed_floor_check(t, inputs.adapter_well_formed if have_gen else []),
         _cmp("distinct_2", cand_d2, round(t.min_diversity_ratio * (base_d2 or 0.0), 6), ">=",
              f"distinct-2 of generations (base {base_d2})"),
         _non_duplicate_check(t, cand_uniq, base_uniq, len(cand)),

@@ -32,7 +32,7 @@ def test_a_good_candidate_passes_every_check_and_reports_values_and_thresholds()
     assert report.passed, report.reasons
     names = [c.name for c in report.checks]
     assert names == ["reward_accuracy", "reward_accuracy_significance", "compliance_violation_rate",
-                     "well_formed_rate", "distinct_2", "non_duplicate_rate", "length_ratio", "chosen_logp_drop", "changed_fraction"]
+                     "well_formed_rate", "well_formed_floor", "distinct_2", "non_duplicate_rate", "length_ratio", "chosen_logp_drop", "changed_fraction"]
     data = report.to_dict()
     assert data["passed"] and data["reasons"] == []
     sig = check(report, "reward_accuracy_significance")
@@ -71,7 +71,8 @@ def test_an_adapter_whose_output_is_mostly_malformed_is_rejected_against_a_well_
     rate = check(report, "well_formed_rate")
     assert rate.value == pytest.approx(10 / 64) and rate.threshold == 1.0
     assert not rate.passed and "10/64 vs 64/64" in rate.detail and "significantly below" in rate.detail
-    assert not report.passed and [c.name for c in report.checks if not c.passed] == ["well_formed_rate"]
+    assert not report.passed
+    assert [c.name for c in report.checks if not c.passed] == ["well_formed_rate", "well_formed_floor"]
 
 
 def test_a_malformed_sample_or_two_is_sampling_noise():
@@ -86,13 +87,20 @@ def test_a_malformed_sample_or_two_is_sampling_noise():
     assert not check(strict, "well_formed_rate").passed
 
 
-def test_well_formedness_is_relative_to_the_base():
-    """A base that rambles as much as the adapter sets the bar: the check is about what training changed."""
+def test_next_to_a_base_that_rambles_as_much_only_the_absolute_floor_fails():
+    """The relative check is about what training changed; the floor keeps non-copy from being promoted at all
+    (measured: SmolLM2 given no chat template wrote 0 well-formed headlines in 16, base and adapter alike)."""
+    base, adapted = [f"b {i} x" for i in range(64)], [f"a {i} y" for i in range(64)]
     flags = [True] * 20 + [False] * 44
-    report = evaluate_gate(inputs(base_texts=[f"b {i} x" for i in range(64)], adapter_texts=[f"a {i} y" for i in range(64)],
-                                  adapter_violations=[False] * 64, base_well_formed=flags,
-                                  adapter_well_formed=flags[::-1]), GateThresholds())
+    report = evaluate_gate(inputs(base_texts=base, adapter_texts=adapted, adapter_violations=[False] * 64,
+                                  base_well_formed=flags, adapter_well_formed=flags[::-1]), GateThresholds())
     assert check(report, "well_formed_rate").passed
+    floor = check(report, "well_formed_floor")
+    assert not floor.passed and "20/64 vs a floor of 0.5" in floor.detail and "significantly below" in floor.detail
+    near = [True] * 28 + [False] * 36  # 28/64 = 0.44: within noise of 0.5
+    report = evaluate_gate(inputs(base_texts=base, adapter_texts=adapted, adapter_violations=[False] * 64,
+                                  base_well_formed=near, adapter_well_formed=near), GateThresholds())
+    assert check(report, "well_formed_floor").passed and report.passed
 
 
 def test_compliance_is_measured_against_the_baseline_not_zero():
