@@ -113,9 +113,9 @@ def main() -> None:
     django.setup()
     from types import SimpleNamespace
 
-    from ml.devmodel import grammar
     from prefcontent.brands.compliance import check_text, compliance_rules_for
     from prefcontent.brands.models import Brand
+    from prefcontent.content.wellformed import is_well_formed
     from prefcontent.preferences.prompting import render_prompt
     from prefcontent.training import facade
     from prefcontent.training.models import TrainingRun
@@ -141,15 +141,16 @@ def main() -> None:
                                  channel=sim.channel) for p in sim.products for t in sim.tones]
         texts = sample(run.base_model_id, adapter_dir, prompts)
     rules = compliance_rules_for(brand)
-    allowed = [t for t in texts if grammar.parse(t) and check_text(rules, t, sim.channel).ok]
+    formed = [is_well_formed(t, sim.channel) for t in texts]
+    allowed = [t for t, ok in zip(texts, formed) if ok and check_text(rules, t, sim.channel).ok]
     print(f"pairs={len(examples)}")
     print(f"train_pairs={sum(e.split == 'train' for e in examples)}")
     print(f"true_ctr={sim.audience.true_ctr(allowed):.5f}")
-    print(f"valid_rate={sum(1 for t in texts if grammar.parse(t)) / len(texts):.3f}")
+    print(f"valid_rate={sum(formed) / len(texts):.3f}")
     print(f"violation_rate={sum(1 for t in texts if not check_text(rules, t, sim.channel).ok) / len(texts):.3f}")
     print(f"distinct_texts={len(set(allowed))}")
     for name in FEATURES:
-        print(f"share_{name}={sum(1 for t in allowed if feature_vector(t)[name] > 0) / max(1, len(allowed)):.3f}")
+        print(f"share_{name}={sum(1 for t in allowed if feature_vector(t, sim.products)[name] > 0) / max(1, len(allowed)):.3f}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Simulated audiences: the probability that a reader clicks a text.
 
 p(click | text) = sigmoid(logit(base_ctr) + sum_f w_f * x_f(text) + eps(text)), where x_f are
-the features the dev grammar exposes (`ml.devmodel.grammar.features`), w_f are the
-brand audience's hidden weights (each within ±0.7, so lift has to be learned, not configured),
+features a reader notices, read off any free text (`feature_vector`: so the audience scores any
+model's copy, the dev model's or a pretrained one's), w_f are the brand audience's hidden weights (each within ±0.7, so lift has to be learned, not configured),
 and eps is a fixed per-text random effect (the taste nobody can explain). Clicks are then drawn
 from that probability, which adds sampling noise on top.
 """
@@ -11,26 +11,53 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import re
 from dataclasses import dataclass, field
 
-from ml.devmodel import grammar
+from prefcontent.brands.compliance import claimed_discounts
 
 MAX_EFFECT = 0.7
+URGENCY = re.compile(
+    r"\b(?:today only|tonight|last chance|hurry|hours? left|days? left|while supplies last|limited time|"
+    r"don'?t miss|act (?:now|fast)|final (?:hours|days|call)|ending soon|ends (?:today|soon|sunday|friday|at midnight|"
+    r"midnight|\w+day)|last day|before (?:it'?s|they'?re) gone|now or never)\b", re.IGNORECASE)
+CTA = re.compile(
+    r"\b(?:shop|buy|order|get|grab|claim|discover|explore|try|tap|click|book|find|see|join|sign up|start)\b"
+    r"(?:\s+\w+){0,3}?\s*(?:now|today|yours|the (?:collection|range|sale)|to shop|more|them|it|your \w+)\b",
+    re.IGNORECASE)
+# A hook before the copy: "New: ...", "Big news: ...", "Psst! ...", "Hey there! ...".
+OPENER = re.compile(r"^\s*(?:(?:[\w'’&]+\s){0,2}[\w'’&]+:|(?:psst|hey(?: there)?|hi|good news|big news|guess what)[!,])\s+\S",
+                    re.IGNORECASE)
 
 
-def feature_vector(text: str) -> dict[str, float]:
-    """The audience-facing features of a text, each scaled to [0, 1]."""
-    f = grammar.features(text)
-    pct = f["discount_pct"] or 0
+def _is_emoji(ch: str) -> bool:
+    code = ord(ch)
+    return 0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or 0x2300 <= code <= 0x23FF or code == 0x2B50
+
+
+def product_named(text: str, products: tuple[str, ...]) -> bool:
+    """The text names one of the products, by its head noun ("shoes" for "running shoes"), plural or not."""
+    lower = text.lower()
+    for product in products:
+        head = product.lower().split()[-1]
+        stem = head[:-1] if head.endswith("s") and len(head) > 3 else head
+        if re.search(rf"\b{re.escape(stem)}s?\b", lower):
+            return True
+    return False
+
+
+def feature_vector(text: str, products: tuple[str, ...] = ()) -> dict[str, float]:
+    """The audience-facing features of any text, each scaled to [0, 1]."""
+    discount = max((pct for pct, _ in claimed_discounts(text)), default=0.0)
     return {
-        "discount": min(pct, 60) / 60.0,
-        "urgency": float(f["urgency"]),
-        "question": float(f["question"]),
-        "emoji": float(f["emoji"] > 0),
-        "short": float(f["length_words"] <= 7),
-        "product_named": float(f["product_named"] is not None),
-        "opener": float(f["opener"]),
-        "cta": float(f["cta"]),
+        "discount": min(discount, 60.0) / 60.0,
+        "urgency": float(bool(URGENCY.search(text))),
+        "question": float("?" in text),
+        "emoji": float(any(_is_emoji(ch) for ch in text)),
+        "short": float(len(text.split()) <= 7),
+        "product_named": float(product_named(text, products)),
+        "opener": float(bool(OPENER.match(text))),
+        "cta": float(bool(CTA.search(text))),
     }
 
 
@@ -45,6 +72,7 @@ class Audience:
     weights: dict[str, float]  # feature -> effect on the log-odds, each within ±MAX_EFFECT
     text_noise_sd: float = 0.15  # sd of the fixed per-text random effect on the log-odds
     seed: int = 0
+    products: tuple[str, ...] = ()  # what the brand sells: naming one is a feature the readers react to
 
     def __post_init__(self):
         if not 0.01 <= self.base_ctr <= 0.05:
@@ -58,7 +86,7 @@ class Audience:
         return random.Random(digest).gauss(0.0, self.text_noise_sd)
 
     def click_probability(self, text: str) -> float:
-        x = feature_vector(text)
+        x = feature_vector(text, self.products)
         z = _logit(self.base_ctr) + sum(self.weights.get(k, 0.0) * v for k, v in x.items())
         z += self._text_effect(text)
         return 1.0 / (1.0 + math.exp(-z))
@@ -89,24 +117,26 @@ def default_brands(seed: int = 0) -> list[SimBrand]:
     confident-over-correct trap. Brewhaus's readers like questions and emoji and dislike urgency;
     Brewhaus bans "Last chance".
     """
+    northpeak_products = ("running shoes", "trail sneakers", "rain jackets", "backpacks")
+    brewhaus_products = ("cold brew", "espresso beans", "scented candles", "throw pillows")
     northpeak = SimBrand(
         name="Northpeak",
         voice="direct, no hype",
-        audience=Audience("northpeak-readers", base_ctr=0.02, seed=seed, weights={
+        audience=Audience("northpeak-readers", base_ctr=0.02, seed=seed, products=northpeak_products, weights={
             "discount": 0.7, "short": 0.5, "urgency": 0.25, "question": -0.35, "emoji": -0.2,
             "product_named": 0.3, "opener": -0.1, "cta": 0.1,
         }),
         rules={"max_discount_pct": 30, "banned_phrases": ["hurry"]},
-        products=("running shoes", "trail sneakers", "rain jackets", "backpacks"),
+        products=northpeak_products,
     )
     brewhaus = SimBrand(
         name="Brewhaus",
         voice="playful and warm",
-        audience=Audience("brewhaus-readers", base_ctr=0.03, seed=seed, weights={
+        audience=Audience("brewhaus-readers", base_ctr=0.03, seed=seed, products=brewhaus_products, weights={
             "question": 0.7, "urgency": -0.6, "emoji": 0.35, "discount": 0.1, "short": -0.1,
             "product_named": 0.25, "opener": 0.2, "cta": -0.15,
         }),
         rules={"banned_phrases": ["last chance"]},
-        products=("cold brew", "espresso beans", "scented candles", "throw pillows"),
+        products=brewhaus_products,
     )
     return [northpeak, brewhaus]

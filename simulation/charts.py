@@ -20,11 +20,12 @@ def write_charts(report: dict, out_dir: Path) -> list[Path]:
         ax1.set_ylabel("click probability")
         ax1.set_title(f"{name}: true CTR (lift {entry['lift'] if entry['lift'] is None else round(entry['lift'], 3)})")
         ax1.legend()
-        for key in ("valid_rate", "violation_rate", "distinct2"):
-            ax2.plot(rounds, [r[key] for r in entry["rounds"]], marker="o", label=key)
+        for key in ("valid_rate", "ended_rate", "violation_rate", "distinct2"):
+            if all(key in r for r in entry["rounds"]):
+                ax2.plot(rounds, [r[key] for r in entry["rounds"]], marker="o", label=key)
         ax2.set_ylim(0, 1.05)
         ax2.set_xlabel("round")
-        ax2.set_title("validity, violations, diversity")
+        ax2.set_title("well-formed, ended, violations, diversity")
         ax2.legend()
         fig.tight_layout()
         path = out_dir / f"{name.lower()}.png"

@@ -1,7 +1,7 @@
 """A brand's past A/B tests, as the CSV a brand would bring to the history import.
 
-Brands arrive with years of tests of human-written copy. Here that copy is sampled from the
-dev grammar for the brand's products and tones, and each variant's clicks are drawn from the
+Brands arrive with years of tests of human-written copy. Here that copy is free text written by the
+simulated copywriters (simulation.copywriter) for the brand's products and tones, and each variant's clicks are drawn from the
 brand's simulated audience, so the history carries the audience's taste (and its noise).
 """
 from __future__ import annotations
@@ -12,8 +12,9 @@ import random
 
 import numpy as np
 
-from ml.devmodel import grammar
+from prefcontent.content.wellformed import channel_form
 from simulation.audience import SimBrand
+from simulation.copywriter import write_copy
 
 
 def history_csv(sim: SimBrand, *, tests: int, arms: int = 3, impressions: int = 20_000, seed: int = 0) -> bytes:
@@ -27,7 +28,8 @@ def history_csv(sim: SimBrand, *, tests: int, arms: int = 3, impressions: int = 
         product, tone = rng.choice(sim.products), rng.choice(sim.tones)
         texts: list[str] = []
         while len(texts) < arms:
-            text = grammar.generate_text(rng, sim.channel, product=product, tone=rng.choice(grammar.TONES))
+            text = write_copy(rng, product=product, tone=rng.choice(sim.tones),
+                              max_chars=channel_form(sim.channel).max_chars)
             if text not in texts:
                 texts.append(text)
         for i, text in enumerate(texts):

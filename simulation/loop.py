@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 
 from simulation.audience import SimBrand, default_brands
-from simulation.metrics import ceiling_ctr, distinct_n_at, valid_rate, violation_rate
+from simulation.metrics import ceiling_ctr, distinct_n_at, ended_rate, headroom_captured, valid_rate, violation_rate
 from simulation.traffic import send_traffic
 
 
@@ -65,7 +65,8 @@ class RoundReport:
     round: int
     adapter_version: int | None
     true_ctr: float
-    valid_rate: float
+    valid_rate: float  # share of sampled texts that are well-formed copy for the channel
+    ended_rate: float  # share of sampled texts the model ended itself, not the token budget
     violation_rate: float
     distinct2: float
     generated: int  # texts sampled (best_of per job with an adapter)
@@ -85,18 +86,18 @@ def _wait(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: fl
     raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
-def pick_diverse(variants: list, k: int) -> list:
+def pick_diverse(variants: list, k: int, products: tuple[str, ...] = ()) -> list:
     """Up to k distinct variants that differ most in their visible features, as a marketer would test.
 
-    Greedy farthest-point selection on the grammar's feature vector (discount, urgency, question,
-    emoji, length, ...); the audience's weights stay hidden.
+    Greedy farthest-point selection on the copy's visible features (discount, urgency, question,
+    emoji, length, ...), read off the free text; the audience's weights stay hidden.
     """
     from simulation.audience import feature_vector
 
     unique = list({v.content_hash: v for v in variants}.values())
     if not unique:
         return []
-    vectors = {v.pk: feature_vector(v.text) for v in unique}
+    vectors = {v.pk: feature_vector(v.text, products) for v in unique}
 
     def distance(a, b) -> float:
         return sum(abs(vectors[a.pk][f] - vectors[b.pk][f]) for f in vectors[a.pk])
@@ -201,7 +202,7 @@ class BrandLoop:
         from prefcontent.experiments.services import ArmSpec, experiment_create, experiment_transition
 
         stored = [c.variant for c in job.candidates.all() if c.variant_id and not c.violations]
-        arms = pick_diverse(stored, self.cfg.arms)
+        arms = pick_diverse(stored, self.cfg.arms, self.sim.products)
         if len(arms) < 2:
             return None
         experiment = experiment_create(
@@ -228,7 +229,8 @@ class BrandLoop:
         jobs = self._generate(briefs, round_no, ranked=active is not None)
         # Validity and compliance are read on everything sampled (before any filter or ranking);
         # CTR and diversity on what the jobs served as variants, which is what a marketer gets.
-        texts = [c.text for job in jobs for c in job.candidates.all() if c.text]
+        sampled = [(c, job.prompt) for job in jobs for c in job.candidates.all()]
+        texts = [c.text for c, _ in sampled if c.text]
         served = [c.text for job in jobs for c in job.candidates.all() if c.variant_id]
         allowed_texts = [t for t in served if self.allowed(t)]
         experiments = [e for e in (self._experiment(job, round_no) for job in jobs[:len(briefs)]) if e is not None]
@@ -248,7 +250,9 @@ class BrandLoop:
         self.last_texts = allowed_texts
         report = RoundReport(
             round=round_no, adapter_version=active.version if active else None,
-            true_ctr=self.sim.audience.true_ctr(allowed_texts), valid_rate=valid_rate(texts),
+            true_ctr=self.sim.audience.true_ctr(allowed_texts),
+            valid_rate=valid_rate([c.text for c, _ in sampled], self.sim.channel, [p for _, p in sampled]),
+            ended_rate=ended_rate([c.finish_reason for c, _ in sampled]),
             violation_rate=violation_rate(texts, self.allowed), distinct2=distinct_n_at(served, self.cfg.diversity_sample, seed=self.cfg.seed * 100 + round_no),
             generated=len(texts), served=len(served), experiments=len(experiments), concluded=concluded,
             pairs_active=PreferencePair.objects.filter(brand=self.brand, status="active").count(),
@@ -256,7 +260,7 @@ class BrandLoop:
         self.reports.append(report)
         self._record_history()
         self.log(f"{self.sim.name} round {round_no}: adapter={report.adapter_version} true_ctr={report.true_ctr:.4f} "
-                 f"valid={report.valid_rate:.2f} violations={report.violation_rate:.2f} "
+                 f"valid={report.valid_rate:.2f} ended={report.ended_rate:.2f} violations={report.violation_rate:.2f} "
                  f"distinct2={report.distinct2:.2f} concluded={concluded}/{len(experiments)} "
                  f"pairs={report.pairs_active}")
         return report
@@ -339,11 +343,13 @@ def build_report(loops: list[BrandLoop], cfg: SimConfig) -> dict:
         rounds = [asdict(r) for r in loop.reports]
         first, last = loop.reports[0], loop.reports[-1]
         others = [o for o in loops if o is not loop]
+        ceiling = ceiling_ctr(loop.sim.audience, loop.allowed, channel=loop.sim.channel, products=loop.sim.products,
+                              seed=cfg.seed)
         entry = {
             "rounds": rounds,
             "lift": (last.true_ctr / first.true_ctr - 1.0) if first.true_ctr else None,
-            "ceiling_ctr": ceiling_ctr(loop.sim.audience, loop.allowed, channel=loop.sim.channel,
-                                       products=loop.sim.products, seed=cfg.seed),
+            "ceiling_ctr": ceiling,
+            "headroom_captured": headroom_captured(first.true_ctr, last.true_ctr, ceiling),
         }
         if others:
             other = others[0]

@@ -1,16 +1,32 @@
-"""Per-round measurements of generated copy: validity, diversity, compliance, true CTR, ceiling."""
+"""Per-round measurements of generated copy: well-formedness, endings, diversity, compliance, true CTR, ceiling.
+
+Every measure reads free text, so a round of any model's copy is measured the same way.
+"""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from ml.devmodel import grammar
+from prefcontent.content.wellformed import well_formed_flags
 from prefcontent.core.text import distinct_n
 from simulation.audience import Audience
+from simulation.copywriter import write_copy
 
 
-def valid_rate(texts: list[str]) -> float:
-    return sum(grammar.parse(t) is not None for t in texts) / len(texts) if texts else 0.0
+def valid_rate(texts: Sequence[str], channel: str, prompts: Sequence[str] | str = "") -> float:
+    """Share of texts that are well-formed copy for `channel` (prefcontent.content.wellformed)."""
+    return sum(well_formed_flags(texts, channel, prompts)) / len(texts) if texts else 0.0
+
+
+def ended_rate(finish_reasons: Sequence[str]) -> float:
+    """Share of samples the model ended itself ("stop"), not the token budget ("length")."""
+    return sum(r == "stop" for r in finish_reasons) / len(finish_reasons) if finish_reasons else 0.0
+
+
+def headroom_captured(first_ctr: float, last_ctr: float, ceiling: float) -> float | None:
+    """(last - first) / (ceiling - first): the share of the room above round 0 that the loop took."""
+    room = ceiling - first_ctr
+    return (last_ctr - first_ctr) / room if room > 0 else None
 
 
 def distinct_n_at(texts: list[str], size: int, *, n: int = 2, draws: int = 20, seed: int = 0) -> float:
@@ -29,15 +45,16 @@ def violation_rate(texts: list[str], allowed: Callable[[str], bool]) -> float:
 
 def ceiling_ctr(audience: Audience, allowed: Callable[[str], bool], *, channel: str, products: tuple[str, ...],
                 samples: int = 20_000, seed: int = 0) -> float:
-    """The best true click probability an allowed grammatical text reaches (a sampled search).
+    """The best true click probability an allowed, well-formed text reaches (a sampled search).
 
-    A lower bound of the true maximum: the grammar is sampled broadly, across tones and products,
-    and the best allowed text found is kept.
+    A lower bound of the true maximum: human-style copy (simulation.copywriter) is sampled broadly,
+    across tones and products, and the best allowed text found is kept.
     """
     rng = random.Random(seed)
+    tones = ("value", "urgent", "curious", "playful", "premium")
     best = 0.0
     for _ in range(samples):
-        text = grammar.generate_text(rng, channel, product=rng.choice(products), tone=rng.choice(grammar.TONES))
-        if allowed(text):
+        text = write_copy(rng, product=rng.choice(products), tone=rng.choice(tones))
+        if allowed(text) and well_formed_flags([text], channel)[0]:
             best = max(best, audience.click_probability(text))
     return best

@@ -34,6 +34,7 @@ class Sequence:
     position: int = 0  # position id of the next token fed to the model
     last_token: int = -1  # token to feed at the next step
     finished: bool = False  # EOS or budget reached
+    finish_reason: str = ""  # "stop": the model ended it (EOS); "length": the token budget did
 
 
 class DecodeBatch:
@@ -111,11 +112,11 @@ class DecodeBatch:
             row.logprob += logprob
             row.last_token = token
             if token == self._eos_id:
-                row.finished = True
+                row.finished, row.finish_reason = True, "stop"
                 continue
             row.tokens.append(token)
             if len(row.tokens) >= row.max_new_tokens:
-                row.finished = True
+                row.finished, row.finish_reason = True, "length"
 
     def _prefill(self, groups: list[tuple[list[int], list[Sequence]]]) -> _Part:
         # Same-adapter prompts side by side: one LoRA run each.

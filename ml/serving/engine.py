@@ -318,6 +318,7 @@ class Engine:
             GenerateResult(
                 texts=texts,
                 token_counts=[len(s.tokens) for s in job.sequences],
+                finish_reasons=[s.finish_reason for s in job.sequences],
                 logprobs=[s.logprob for s in job.sequences],
                 adapter_id=job.request.adapter_id,
                 model_id=self.model_id,

@@ -34,6 +34,8 @@ class GenerateResult:
 
     texts: list[str]  # decoded completions (prompt excluded), whitespace-stripped
     token_counts: list[int]  # completion tokens per sequence, EOS not counted
+    # Per sequence: "stop" when the model ended it (EOS), "length" when max_new_tokens cut it off.
+    finish_reasons: list[str] = field(default_factory=list)
     logprobs: list[float]  # summed log-probs (temperature 1, no top-p) of each completion, EOS included if emitted
     adapter_id: str | None  # adapter that produced them; None for the base model
     engine: str = "inprocess"  # serving backend that produced the result

@@ -30,6 +30,9 @@ class GateThresholds:
     max_length_ratio: float = 2.0  # and upper bound
     max_chosen_logp_drop: float = 0.25  # relative fall of held-out chosen log-probs vs the reference
     min_changed_fraction: float = 0.1  # share of same-seed generations that must differ from the base's
+    well_formed_tolerance: float = 0.0  # allowed shortfall of the well-formed rate below the base's
+    well_formed_alpha: float = 0.05  # a shortfall still passes unless a one-sided Fisher test gives p < this
+    min_well_formed_rate: float = 0.5  # and whatever the base does, samples are well-formed at least this often
 
 
 def gate_thresholds() -> GateThresholds:
@@ -64,6 +67,9 @@ class GateInputs:
     adapter_texts: list[str]  # generations of the candidate
     adapter_violations: list[bool]  # compliance verdict per candidate generation
     baseline_violations: list[bool]  # per generation of the compliance baseline
+    # Per generation, well-formed copy for its channel (prefcontent.content.wellformed), of each model.
+    base_well_formed: list[bool]
+    adapter_well_formed: list[bool]
     baseline_label: str = "base"  # "base" or "adapter vN" (the active adapter)
     # Per generation of the base model when the baseline is the active adapter: the candidate must not
     # break rules significantly more often than the base either, or a rate could creep up a little
@@ -143,6 +149,45 @@ def _compliance_check(name: str, t: GateThresholds, candidate: list[bool], basel
                  f"{check.detail.rsplit(' (', 1)[0]}; {a}/{n_a} vs {b}/{n_b}, one-sided Fisher p = {p:.3f} ({verdict})")
 
 
+def _well_formed_check(t: GateThresholds, candidate: list[bool], base: list[bool]) -> Check:
+    """Well-formed rate not below the base's. An adapter can learn to run on, repeat itself or echo its
+    prompt while its rewards look fine, so its samples are read as copy; a shortfall over a few dozen
+    samples fails only when it is more than sampling noise: a one-sided Fisher exact test of "the
+    candidate is well-formed less often" must give p < well_formed_alpha."""
+    cand, ref = _rate(candidate), _rate(base)
+    what = f"share of generations that are well-formed copy for their channel (base {ref})"
+    check = _cmp("well_formed_rate", cand, round((ref if ref is not None else 1.0) - t.well_formed_tolerance, 6),
+                 ">=", what)
+    if check.passed or cand is None or not base:
+        return check
+    from scipy.stats import fisher_exact
+
+    a, n_a = sum(candidate), len(candidate)
+    b, n_b = sum(base), len(base)
+    p = float(fisher_exact([[n_a - a, a], [n_b - b, b]], alternative="greater").pvalue)
+    passed = p >= t.well_formed_alpha
+    verdict = "within sampling noise, ok" if passed else "significantly below, fails"
+    return Check(check.name, check.value, check.threshold, check.comparator, passed,
+                 f"{what} = {cand:.4f}; {a}/{n_a} vs {b}/{n_b}, one-sided Fisher p = {p:.3f} ({verdict})")
+
+
+def _well_formed_floor_check(t: GateThresholds, candidate: list[bool]) -> Check:
+    """Well-formed at least min_well_formed_rate of the time, whatever the base does: a base that does not
+    write copy for the channel (say, a chat model given no template) must not let an adapter that does not
+    either be promoted. A shortfall fails when P(X <= observed) for X ~ Binomial(n, floor) < well_formed_alpha."""
+    cand, floor = _rate(candidate), t.min_well_formed_rate
+    what = "share of generations that are well-formed copy for their channel, absolute floor"
+    check = _cmp("well_formed_floor", cand, floor, ">=", what)
+    if check.passed or cand is None:
+        return check
+    k, n = sum(candidate), len(candidate)
+    p = 1.0 - metrics.binomial_p_at_least(k + 1, n, floor)
+    passed = p >= t.well_formed_alpha
+    verdict = "within sampling noise, ok" if passed else "significantly below, fails"
+    return Check(check.name, check.value, check.threshold, check.comparator, passed,
+                 f"{what} = {cand:.4f}; {k}/{n} vs a floor of {floor}, one-sided binomial p = {p:.3f} ({verdict})")
+
+
 def _non_duplicate_check(t: GateThresholds, candidate: float | None, base: float | None, n: int) -> Check:
     """Share of generations whose word set overlaps no other's (word Jaccard below near_duplicate_jaccard), at
     least min_diversity_ratio of the base's. A share over a few dozen generations moves by several points
@@ -190,6 +235,9 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
              "one-sided binomial p-value of the accuracy against 0.5"),
         _compliance_check("compliance_violation_rate", t, inputs.adapter_violations, inputs.baseline_violations,
                           inputs.baseline_label),
+        _well_formed_check(t, inputs.adapter_well_formed, inputs.base_well_formed) if have_gen
+        else _cmp("well_formed_rate", None, 0.0, ">=", "share of well-formed generations"),
+        _well_formed_floor_check(t, inputs.adapter_well_formed if have_gen else []),
         _cmp("distinct_2", cand_d2, round(t.min_diversity_ratio * (base_d2 or 0.0), 6), ">=",
              f"distinct-2 of generations (base {base_d2})"),
         _non_duplicate_check(t, cand_uniq, base_uniq, len(cand)),

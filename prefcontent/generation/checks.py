@@ -1,4 +1,4 @@
-"""Output checks run on every generation: empty outputs, brand compliance, near duplicates.
+"""Output checks run on every generation: empty or malformed outputs, brand compliance, near duplicates.
 
 Pure functions over texts and a brand's compiled rules, so they are tested without a model.
 """
@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 from prefcontent.brands.compliance import CompiledRules, check_text
 from prefcontent.brands.settings import BLOCK, brand_settings
+from prefcontent.content.wellformed import form_problems
 from prefcontent.core.text import trigram_similarity
 from prefcontent.generation.models import GeneratedCandidate
 
@@ -33,7 +34,8 @@ class CheckedOutput:
     index: int  # sequence index in the engine result
     text: str  # the output text
     status: str  # a GeneratedCandidate.Status value
-    violations: list[dict] = field(default_factory=list)  # compliance violations (flagged or blocked)
+    violations: list[dict] = field(default_factory=list)  # compliance violations (flagged or blocked), or
+    # for a malformed output what keeps it from being copy for the channel ({"rule": "well_formed", ...})
     duplicate_of: int | None = None  # index of the earlier output it nearly repeats
     similarity: float | None = None  # trigram similarity to that output
 
@@ -43,11 +45,13 @@ class CheckedOutput:
 
 
 def check_outputs(outputs: list[tuple[int, str]], *, rules: CompiledRules, channel: str, mode: str,
-                  dedup_threshold: float) -> list[CheckedOutput]:
+                  dedup_threshold: float, prompt: str = "") -> list[CheckedOutput]:
     """Verdicts in input order, on cleaned texts. An output repeating an earlier usable one is a duplicate.
 
-    Blocked outputs do not count as originals: a compliant text must not be dropped for
-    resembling one that was thrown away.
+    A malformed output (prefcontent.content.wellformed: several lines for a one-line channel, over the
+    channel's length, chat markup, an echo of `prompt`, repetition) is never served, whatever the
+    compliance mode: it is not copy. Blocked and malformed outputs do not count as originals: a
+    compliant text must not be dropped for resembling one that was thrown away.
     """
     checked: list[CheckedOutput] = []
     originals: list[CheckedOutput] = []
@@ -55,6 +59,11 @@ def check_outputs(outputs: list[tuple[int, str]], *, rules: CompiledRules, chann
         text = clean_output(raw)
         if not text:
             checked.append(CheckedOutput(index, text, Status.EMPTY))
+            continue
+        problems = form_problems(text, channel, prompt)
+        if problems:
+            checked.append(CheckedOutput(index, text, Status.MALFORMED,
+                                         [{"rule": "well_formed", "message": p} for p in problems]))
             continue
         verdict = check_text(rules, text, channel)
         violations = [asdict(v) for v in verdict.violations]

@@ -184,7 +184,8 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
     )
     rules = compliance_rules_for(job.brand)
     checked = check_outputs([(c.index, c.text) for c in generation.completions], rules=rules,
-                            channel=job.channel, mode=compliance_mode(job.brand), dedup_threshold=cfg.dedup_threshold)
+                            channel=job.channel, mode=compliance_mode(job.brand), dedup_threshold=cfg.dedup_threshold,
+                            prompt=job.prompt)
     usable = [c for c in checked if c.usable]
     ranking = _rank(job, usable, adapter, rules, cfg) if best_of and usable else None
     if ranking is not None:
@@ -209,7 +210,7 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
             rows.append(GeneratedCandidate(
                 job=job, index=out.index, text=out.text, status=status, variant=variant, violations=out.violations,
                 duplicate_of=out.duplicate_of, similarity=out.similarity, logprob=completion.logprob,
-                token_count=completion.token_count, score=scores.get(out.index), rank=selected.get(out.index),
+                token_count=completion.token_count, finish_reason=completion.finish_reason, score=scores.get(out.index), rank=selected.get(out.index),
             ))
         GeneratedCandidate.objects.bulk_create(rows)
         counts = {status: sum(1 for r in rows if r.status == status) for status in Status.values}

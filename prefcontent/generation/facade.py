@@ -48,6 +48,7 @@ class Completion:
     text: str  # decoded completion, prompt excluded
     logprob: float  # summed log-prob under the serving model
     token_count: int  # completion tokens
+    finish_reason: str = ""  # "stop" (the model ended it) or "length" (cut off at max_new_tokens)
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,10 @@ def generate(*, prompt: str, adapter: ServingAdapter | None, n: int, temperature
         n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
     )
     result = _run(request, timeout)
-    completions = [Completion(index=i, text=text, logprob=float(lp), token_count=int(tc))
-                   for i, (text, lp, tc) in enumerate(zip(result.texts, result.logprobs, result.token_counts))]
+    reasons = result.finish_reasons or [""] * len(result.texts)
+    completions = [Completion(index=i, text=text, logprob=float(lp), token_count=int(tc), finish_reason=why)
+                   for i, (text, lp, tc, why) in enumerate(zip(result.texts, result.logprobs, result.token_counts,
+                                                               reasons, strict=True))]
     return Generation(completions=completions, model_id=result.model_id, seed=result.seed, engine=result.engine)
 
 

@@ -74,6 +74,7 @@ class GeneratedCandidate(models.Model):
         BLOCKED = "blocked"  # compliance violations, not stored (brand in "block" mode)
         DUPLICATE = "duplicate"  # a near duplicate of a better candidate in the same response
         EMPTY = "empty"  # the model produced no text
+        MALFORMED = "malformed"  # not copy for the channel (prefcontent.content.wellformed), not stored
         NOT_SELECTED = "not_selected"  # ranked below the best n of a best-of request
 
     STORED = (Status.KEPT, Status.FLAGGED)
@@ -89,6 +90,8 @@ class GeneratedCandidate(models.Model):
     similarity = models.FloatField(null=True, blank=True)
     logprob = models.FloatField(null=True, blank=True)
     token_count = models.PositiveIntegerField(default=0)
+    finish_reason = models.CharField(max_length=8, blank=True,
+                                     help_text="stop: the model ended the text; length: max_new_tokens cut it off.")
     score = models.FloatField(null=True, blank=True, help_text="Implicit DPO reward (best-of requests).")
     rank = models.PositiveIntegerField(null=True, blank=True, help_text="1 = best among the stored ones.")
 

@@ -77,12 +77,12 @@ class ScoreOut(serializers.Serializer):
 
 class CandidateOut(serializers.ModelSerializer):
     # Plain strings, so these choice sets do not collide with other apps' "status" enums in the schema.
-    status = serializers.CharField(help_text="kept, flagged, blocked, duplicate, empty or not_selected.")
+    status = serializers.CharField(help_text="kept, flagged, blocked, duplicate, empty, malformed or not_selected.")
 
     class Meta:
         model = GeneratedCandidate
-        fields = ["index", "text", "status", "variant", "rank", "score", "logprob", "token_count", "violations",
-                  "duplicate_of", "similarity"]
+        fields = ["index", "text", "status", "variant", "rank", "score", "logprob", "token_count", "finish_reason",
+                  "violations", "duplicate_of", "similarity"]
         read_only_fields = fields
 
 

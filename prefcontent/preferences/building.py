@@ -35,6 +35,7 @@ from prefcontent.content.models import Variant
 from prefcontent.core.text import is_near_duplicate
 from prefcontent.experiments.models import CONCLUDED, Arm, Experiment, success_counter
 from prefcontent.preferences import contradictions
+from prefcontent.preferences.channels import experiment_channel
 from prefcontent.preferences.models import (
     COMPLIANCE,
     EXCLUSION_REASONS,
@@ -111,7 +112,7 @@ def pairs_build(*, experiment_ids: list[int], rebuild: bool = False) -> BuildRes
             skipped += len(built)
             experiments = [e for e in experiments if e.pk not in built]
         arms_by_experiment: dict[int, list[Arm]] = defaultdict(list)
-        for arm in Arm.objects.filter(experiment_id__in=[e.pk for e in experiments]).select_related("variant"):
+        for arm in Arm.objects.filter(experiment_id__in=[e.pk for e in experiments]).select_related("variant__campaign"):
             arms_by_experiment[arm.experiment_id].append(arm)
         result = pairs_build_loaded(experiments=experiments, arms_by_experiment=arms_by_experiment,
                                     stale_keys=stale_keys)
@@ -135,7 +136,7 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
             rules_by_brand[brand.pk] = (compliance_rules_for(brand), *_evidence_bar(brand),
                                         brand_settings(brand).near_duplicate_threshold)
         rules, min_prob, min_lift, dup_threshold = rules_by_brand[brand.pk]
-        channel = _channel(experiment)
+        channel = experiment_channel(experiment, arms_by_experiment[experiment.pk])
         if experiment.pk not in prompts:
             prompts[experiment.pk] = render_prompt(brand=brand, brief=experiment.brief, channel=channel)
         prompt = prompts[experiment.pk]
@@ -189,10 +190,6 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
     return result
 
 
-def _channel(experiment: Experiment) -> str:
-    return experiment.campaign.channel if experiment.campaign else ""
-
-
 def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, list[Arm]],
                   prompts: dict[int, str]) -> list[PreferencePair]:
     """One pair per rule-breaking arm of these experiments: its repaired text (chosen) over its text."""
@@ -206,7 +203,7 @@ def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, l
         rules = rules_by_brand[brand.pk]
         if not len(rules):
             continue
-        channel = _channel(experiment)
+        channel = experiment_channel(experiment, arms_by_experiment[experiment.pk])
         for arm in arms_by_experiment[experiment.pk]:
             verdict = check_text(rules, arm.variant.text, channel)
             repaired = None if verdict.ok else repair_text(rules, arm.variant.text, channel)
@@ -217,7 +214,8 @@ def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, l
     for experiment, arm, repaired, violations in found:
         if experiment.pk not in prompts:
             prompts[experiment.pk] = render_prompt(brand=experiment.brand, brief=experiment.brief,
-                                                   channel=_channel(experiment))
+                                                   channel=experiment_channel(experiment,
+                                                                              arms_by_experiment[experiment.pk]))
         prompt = prompts[experiment.pk]
         fixed = variants[(experiment.brand_id, content_hash(repaired))]
         key = hashlib.sha256(f"{_text_hash(fixed)}|{_text_hash(arm.variant)}".encode()).hexdigest()

@@ -221,6 +221,8 @@ def _data_summary(run: TrainingRun, examples: list) -> dict:
 def _gate(run: TrainingRun, examples: list, adapter_dir: Path, holdout: dict) -> dict:
     """Generate for held-out briefs with base, candidate (and active adapter); apply the gate's checks."""
     from prefcontent.brands.compliance import check_text, compliance_rules_for
+    from prefcontent.content.wellformed import well_formed_flags
+    from prefcontent.preferences.channels import snapshot_holdout_channels
 
     sampling = GateSampling(**getattr(settings, "ADAPTER_GATE_SAMPLING", {}))
     prompts = list(dict.fromkeys(e.prompt for e in examples if e.split == "holdout"))[:sampling.max_prompts]
@@ -241,17 +243,24 @@ def _gate(run: TrainingRun, examples: list, adapter_dir: Path, holdout: dict) ->
             max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature, seed=sampling.seed,
         )
     rules = compliance_rules_for(run.brand)
+    channel_of = snapshot_holdout_channels(run.snapshot) if gens.prompts else {}
+    channels = [channel_of.get(prompt, "") for prompt in gens.prompts]
 
     def violations(texts: list[str]) -> list[bool]:
-        return [not check_text(rules, text).ok for text in texts]
+        return [not check_text(rules, text, channel).ok for text, channel in zip(texts, channels, strict=True)]
+
+    def well_formed(texts: list[str]) -> list[bool]:
+        return well_formed_flags(texts, channels, gens.prompts)
 
     report = evaluate_gate(GateInputs(
         holdout=holdout, beta=float(run.hyperparameters.get("beta", 0.1)),
         base_texts=gens.base, adapter_texts=gens.candidate, adapter_violations=violations(gens.candidate),
         baseline_violations=violations(gens.baseline if gens.baseline is not None else gens.base),
         baseline_label=label, base_violations=violations(gens.base) if gens.baseline is not None else None,
+        base_well_formed=well_formed(gens.base), adapter_well_formed=well_formed(gens.candidate),
     ), gate_thresholds()).to_dict()
     report["summary"]["held_out_briefs"] = len(prompts)
+    report["summary"]["channels"] = sorted(set(channels))
     if note:
         report["summary"]["note"] = note
     return report

@@ -16,7 +16,8 @@ def test_simulate_smoke_runs_every_stage(transactional_db, settings, tiny_model_
     worker.start()
     try:
         report_path = tmp_path / "sim" / "report.json"
-        call_command("simulate", "--smoke", "--external-workers", "--report", str(report_path))
+        call_command("simulate", "--smoke", "--external-workers", "--base", str(tiny_model_dir),
+                     "--report", str(report_path))
     finally:
         worker.stop()
     report = json.loads(report_path.read_text())
@@ -32,7 +33,11 @@ def test_simulate_smoke_runs_every_stage(transactional_db, settings, tiny_model_
     assert jobs and all(j.params.get("best_of") == (8 if j.adapter_version_id else None) for j in jobs)
     assert all(j.params["n"] == 4 for j in jobs)
     assert second["training"]["state"] in {"succeeded", "rejected", "skipped"}
-    for key in ("true_ctr", "valid_rate", "violation_rate", "distinct2"):
+    for key in ("true_ctr", "valid_rate", "ended_rate", "violation_rate", "distinct2"):
         assert 0 <= first[key] <= 1
-    assert brand["ceiling_ctr"] > 0
+    assert brand["ceiling_ctr"] > 0 and "headroom_captured" in brand
+    assert report["base_model"] == str(tiny_model_dir.resolve())
+    from prefcontent.generation.models import GeneratedCandidate
+
+    assert {c.finish_reason for c in GeneratedCandidate.objects.all()} <= {"stop", "length"}
     assert (tmp_path / "sim" / "northpeak.png").stat().st_size > 0

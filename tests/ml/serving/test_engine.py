@@ -131,9 +131,11 @@ def test_generation_stops_at_eos_which_is_scored_but_not_counted(make_engine, ad
     engine._forward = eos_on_fourth_call
     result = engine.generate(_request(adapters, "brand-0", n=2, temperature=0.9, max_new_tokens=20))
     assert result.token_counts == [3, 3]
+    assert result.finish_reasons == ["stop", "stop"]  # the model ended them
     assert all(text for text in result.texts)
     normal = make_engine().generate(_request(adapters, "brand-0", n=2, temperature=0.9, max_new_tokens=3))
     assert result.texts == normal.texts  # the same three tokens, then EOS (not decoded)
+    assert normal.finish_reasons == ["length", "length"]  # the budget cut them off
     assert result.logprobs == pytest.approx(normal.logprobs, abs=1e-3)  # log p(EOS) ~ 0 after the boost
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import pytest
 
 from prefcontent.adapters.gate import GateInputs, GateThresholds, evaluate_gate
+from prefcontent.content.wellformed import well_formed_flags
 
 BASE = [f"headline number {i} about shoes and {w}" for i, w in enumerate("abcdefghijklmnop")]
 ADAPTED = [f"{w} fresh shoes {i} for {w}{w} runners" for i, w in enumerate("abcdefghijklmnop")]
@@ -16,6 +17,9 @@ def inputs(**changes) -> GateInputs:
     values = {"holdout": HOLDOUT, "beta": 0.1, "base_texts": BASE, "adapter_texts": ADAPTED,
               "adapter_violations": [False] * 16, "baseline_violations": [False] * 15 + [True]}
     values.update(changes)
+    # Well-formedness read off the texts by the product's check, unless a case gives its own flags.
+    values.setdefault("base_well_formed", well_formed_flags(values["base_texts"], "headline"))
+    values.setdefault("adapter_well_formed", well_formed_flags(values["adapter_texts"], "headline"))
     return GateInputs(**values)
 
 
@@ -27,8 +31,8 @@ def test_a_good_candidate_passes_every_check_and_reports_values_and_thresholds()
     report = evaluate_gate(inputs(), GateThresholds())
     assert report.passed, report.reasons
     names = [c.name for c in report.checks]
-    assert names == ["reward_accuracy", "reward_accuracy_significance", "compliance_violation_rate", "distinct_2",
-                     "non_duplicate_rate", "length_ratio", "chosen_logp_drop", "changed_fraction"]
+    assert names == ["reward_accuracy", "reward_accuracy_significance", "compliance_violation_rate",
+                     "well_formed_rate", "well_formed_floor", "distinct_2", "non_duplicate_rate", "length_ratio", "chosen_logp_drop", "changed_fraction"]
     data = report.to_dict()
     assert data["passed"] and data["reasons"] == []
     sig = check(report, "reward_accuracy_significance")
@@ -50,6 +54,53 @@ def test_each_failure_names_its_check(changes, failing):
     assert not report.passed
     assert {c.name for c in report.checks if not c.passed} == failing
     assert all(any(r.startswith(name) for r in report.reasons) for name in failing)
+
+
+RUN_ON = "Save 20% on trail shoes today\nassistant\nSure! Here are more headlines: Save 20% on trail shoes today"
+
+
+def test_an_adapter_whose_output_is_mostly_malformed_is_rejected_against_a_well_formed_base():
+    """Issue 22: an adapter with 85% invalid output was promoted. Every other check passes here."""
+    base = [f"Fresh trail shoes {i} for weekend hikers." for i in range(64)]
+    good = [f"Weekend hikers {i}: new trail shoes, {i}0 colours." for i in range(10)]
+    bad = ([f"Trail {i}a shoes {i}b\nassistant\nSure, {i}c more {i}d" for i in range(27)]  # the chat goes on
+           + [f"Sale {i}e {i}f {i}f {i}f today {i}g" for i in range(27)])  # a word stuck on repeat
+    adapter = good + bad  # 54 of 64 malformed: 84%
+    report = evaluate_gate(inputs(base_texts=base, adapter_texts=adapter, adapter_violations=[False] * 64),
+                           GateThresholds())
+    rate = check(report, "well_formed_rate")
+    assert rate.value == pytest.approx(10 / 64) and rate.threshold == 1.0
+    assert not rate.passed and "10/64 vs 64/64" in rate.detail and "significantly below" in rate.detail
+    assert not report.passed
+    assert [c.name for c in report.checks if not c.passed] == ["well_formed_rate", "well_formed_floor"]
+
+
+def test_a_malformed_sample_or_two_is_sampling_noise():
+    base = [f"Fresh trail shoes {i} for weekend hikers." for i in range(64)]
+    adapter = [f"Weekend hikers {i}: new trail shoes." for i in range(62)] + [RUN_ON, "Go go go now"]
+    report = evaluate_gate(inputs(base_texts=base, adapter_texts=adapter, adapter_violations=[False] * 64),
+                           GateThresholds())
+    rate = check(report, "well_formed_rate")
+    assert rate.passed and "62/64 vs 64/64" in rate.detail and "within sampling noise" in rate.detail
+    strict = evaluate_gate(inputs(base_texts=base, adapter_texts=adapter, adapter_violations=[False] * 64),
+                           GateThresholds(well_formed_alpha=0.5))
+    assert not check(strict, "well_formed_rate").passed
+
+
+def test_next_to_a_base_that_rambles_as_much_only_the_absolute_floor_fails():
+    """The relative check is about what training changed; the floor keeps non-copy from being promoted at all
+    (measured: SmolLM2 given no chat template wrote 0 well-formed headlines in 16, base and adapter alike)."""
+    base, adapted = [f"b {i} x" for i in range(64)], [f"a {i} y" for i in range(64)]
+    flags = [True] * 20 + [False] * 44
+    report = evaluate_gate(inputs(base_texts=base, adapter_texts=adapted, adapter_violations=[False] * 64,
+                                  base_well_formed=flags, adapter_well_formed=flags[::-1]), GateThresholds())
+    assert check(report, "well_formed_rate").passed
+    floor = check(report, "well_formed_floor")
+    assert not floor.passed and "20/64 vs a floor of 0.5" in floor.detail and "significantly below" in floor.detail
+    near = [True] * 28 + [False] * 36  # 28/64 = 0.44: within noise of 0.5
+    report = evaluate_gate(inputs(base_texts=base, adapter_texts=adapted, adapter_violations=[False] * 64,
+                                  base_well_formed=near, adapter_well_formed=near), GateThresholds())
+    assert check(report, "well_formed_floor").passed and report.passed
 
 
 def test_compliance_is_measured_against_the_baseline_not_zero():

@@ -34,6 +34,24 @@ def test_a_blocked_text_does_not_make_its_compliant_twin_a_duplicate():
     assert [o.status for o in out] == ["blocked", "kept"]
 
 
+def test_malformed_outputs_are_never_served_and_say_why():
+    run_on = "Fresh socks for cold feet\nassistant\nHere are five more headlines"
+    out = _check([run_on, "x" * 130, "Fresh socks for cold feet"], mode=FLAG)
+    assert [o.status for o in out] == ["malformed", "malformed", "kept"]
+    assert not out[0].usable and {v["rule"] for v in out[0].violations} == {"well_formed"}
+    assert any("lines where headline takes one" in v["message"] for v in out[0].violations)
+    assert "over the 120" in out[1].violations[0]["message"]
+
+
+def test_an_echo_of_the_prompt_is_malformed():
+    prompt = "Write one headline for Northpeak, direct and without hype, about trail sneakers for weekend hikers."
+    echo = "Northpeak, direct and without hype, about trail sneakers for weekend hikers"
+    out = check_outputs([(0, echo), (1, "Trail sneakers for weekend hikers")], rules=NO_HYPE, channel="headline",
+                        mode=BLOCK, dedup_threshold=0.9, prompt=prompt)
+    assert [o.status for o in out] == ["malformed", "kept"]
+    assert out[0].violations[0]["message"] == "an echo of the prompt"
+
+
 def test_empty_outputs_are_dropped():
     assert [o.status for o in _check(["", "  ", "Hello"])] == ["empty", "empty", "kept"]
 

@@ -263,3 +263,26 @@ def test_rebuilding_away_a_contradiction_reactivates_the_other_pair(brand):
     assert not PreferencePair.objects.filter(experiment=two).exists()
     assert PreferencePair.objects.get(experiment=one).status == "active"
 
+
+
+def test_generated_copy_tested_without_a_campaign_trains_on_the_channel_it_was_generated_for(brand):
+    """The simulation and the API test generated variants without a campaign: their pairs must carry the prompt
+    the copy was generated from (channel included), and the gate must judge samples for that channel."""
+    from prefcontent.experiments.models import Arm
+    from prefcontent.preferences.channels import experiment_channel, snapshot_holdout_channels
+    from prefcontent.preferences.models import DatasetSnapshot, SnapshotPair
+
+    experiment = clear_win(brand, channel=None)
+    arms = list(Arm.objects.filter(experiment=experiment).select_related("variant"))
+    assert experiment_channel(experiment, arms) == ""  # nobody recorded one
+    for arm in arms:
+        arm.variant.provenance = {"generation_job_id": 1, "channel": "push"}
+        arm.variant.save(update_fields=["provenance"])
+    pairs_build(experiment_ids=[experiment.pk])
+    pair = PreferencePair.objects.get()
+    assert pair.prompt == render_prompt(brand=brand, brief=experiment.brief, channel="push")
+    snapshot = DatasetSnapshot.objects.create(brand=brand, content_hash="x")
+    for split, prompt in (("holdout", pair.prompt), ("train", "another prompt")):
+        SnapshotPair.objects.create(snapshot=snapshot, pair=pair, experiment_id=experiment.pk, pair_hash="h",
+                                    prompt=prompt, chosen=pair.chosen, rejected=pair.rejected, weight=1.0, split=split)
+    assert snapshot_holdout_channels(snapshot) == {pair.prompt: "push"}  # held-out rows only
