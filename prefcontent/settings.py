@@ -154,6 +154,12 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON_RATE", default="600/min"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # One defensive JSON parser (depth, non-finite numbers, NUL, lone surrogates: prefcontent.core.safe_json).
+    "DEFAULT_PARSER_CLASSES": [
+        "prefcontent.core.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 if DEBUG:
@@ -181,6 +187,9 @@ SPECTACULAR_SETTINGS = {
 CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://prefcontent")
 }
+if "redis" in CACHES["default"]["BACKEND"].lower():
+    # Short socket timeouts: the rate limiter fails open when Redis is down, and must learn it fast.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
 
 # Celery. Embedded default: kombu's filesystem transport under var/, no server needed.
 _BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
