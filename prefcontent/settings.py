@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "prefcontent.core.metrics_middleware.PrometheusMiddleware",
     "prefcontent.core.middleware.RequestIdMiddleware",
+    "prefcontent.core.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
