@@ -1,8 +1,9 @@
 """One settings module; every knob comes from the environment (see .env.example).
 
 With no environment at all the project runs on one machine: SQLite, kombu's filesystem
-broker and artifacts under `var/`, DEBUG on. Production (`PREFCONTENT_ENV=production`)
-refuses to start without a real SECRET_KEY.
+broker and artifacts under `var/`, DEBUG on, and the web process says so loudly at start
+(core.devmode). Production (`PREFCONTENT_ENV=production`, the default of the images in deploy/)
+refuses to start without a real SECRET_KEY or with DJANGO_DEBUG=true.
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 PREFCONTENT_ENV = env.str("PREFCONTENT_ENV", default="development")
 PRODUCTION = PREFCONTENT_ENV == "production"
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Debug pages carry tracebacks, settings and SQL: they never reach a client of a deployment.
+    raise ImproperlyConfigured("DJANGO_DEBUG=true is refused with PREFCONTENT_ENV=production.")
 
 _DEV_SECRET = "dev-insecure-secret-key-change-me"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
