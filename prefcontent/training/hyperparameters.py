@@ -71,11 +71,12 @@ class _Choice:
 
 
 def _schema() -> dict:
-    from ml.config import LORA_RANKS, LOSS_TYPES  # ml/config.py imports no torch
+    from prefcontent.training.facade import train_config_choices
 
+    loss_types, lora_ranks = train_config_choices()
     return {
         "beta": _Float(0, 100, low_open=True),
-        "loss_type": _Choice(LOSS_TYPES),
+        "loss_type": _Choice(loss_types),
         "label_smoothing": _Float(0, 0.5, high_open=True),
         "rpo_alpha": _Float(0, 100),
         "lr": _Float(0, 1, low_open=True),
@@ -87,7 +88,7 @@ def _schema() -> dict:
         "batch_size": _Int(1, 1024),
         "grad_accum": _Int(1, 1024),
         "max_grad_norm": _Float(0, 1e6),
-        "lora_rank": _Choice(LORA_RANKS),
+        "lora_rank": _Choice(lora_ranks),
         "lora_alpha": _Int(1, 4096),
         "lora_dropout": _Float(0, 1, high_open=True),
         "checkpoint_every": _Int(0, MAX_STEPS),
