@@ -31,7 +31,8 @@ class RequestIdMiddleware:
 
 
 class RequestBodyMiddleware:
-    """Every API body has a known length within its limit before anything reads it.
+    """Every API body has a known length within its limit before anything reads it (and no query
+    string holds a NUL).
 
     A chunked body (no Content-Length) is read here, up to its limit, when the server says the input
     ends with the body (`wsgi.input_terminated`, as gunicorn does); Django alone would read it as
@@ -49,6 +50,9 @@ class RequestBodyMiddleware:
     def __call__(self, request):
         if not request.path.startswith("/api/"):
             return self.get_response(request)
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            # PostgreSQL cannot compare with a string holding NUL (psycopg refuses it): a filter would be a 500.
+            return json_error(400, "invalid_text", "The query string contains a NUL character.")
         meta = request.META
         limit = self._limit(request)
         if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH"):

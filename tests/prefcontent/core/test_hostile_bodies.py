@@ -144,3 +144,10 @@ def test_path_ids_beyond_64_bits_are_a_404(owner_client):
     for url in [f"/api/v1/campaigns/{10**20}/", f"/api/v1/experiments/{10**20}/assign?unit_id=u"]:
         assert_error_shape(owner_client.get(url), 404)
     assert_error_shape(send(owner_client, "post", f"/api/v1/brands/{10**20}/compliance/check", {"text": "x"}), 404)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/preference-pairs/?status=a%00b", "/api/v1/campaigns/?brand=1%00",
+                                 "/api/v1/experiments/1/assign?unit_id=a%00"])
+def test_a_nul_in_the_query_string_is_a_400(owner_client, url):
+    """PostgreSQL refuses to compare with text holding NUL; the filter would answer 500 there."""
+    assert_error_shape(owner_client.get(url), 400, "invalid_text")

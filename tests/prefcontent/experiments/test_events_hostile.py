@@ -66,7 +66,7 @@ def test_assign_refuses_a_unit_id_that_cannot_be_hashed_or_stored(setup, unit_id
     error = assert_error_shape(send(client, "post", url, {"unit_id": unit_id}), 400)
     assert error["code"] in {"invalid_text", "invalid_unit_id"}
     if "\x00" in unit_id:  # a query string cannot carry a lone surrogate (Django decodes it with replacement)
-        assert_error_shape(client.get(url, {"unit_id": unit_id}), 400, "invalid_unit_id")
+        assert assert_error_shape(client.get(url, {"unit_id": unit_id}), 400)["code"] == "invalid_text"
 
 
 def test_assign_refuses_a_body_that_is_not_an_object(setup):
