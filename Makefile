@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test bench bench-record lint
+.PHONY: install run test fuzz bench bench-record lint
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: install
 ## The whole suite. Honours DATABASE_URL and CELERY_BROKER_URL (default: SQLite + filesystem broker).
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The API fuzzers with a large budget: schemathesis (both phases) and arbitrary JSON at every write route.
+fuzz: install
+	HF_HUB_OFFLINE=1 FUZZ_EXAMPLES=100 FUZZ_NEGATIVE_EXAMPLES=100 PROPERTY_EXAMPLES=50 \
+		$(BIN)/python -m pytest tests/reliability/test_api_fuzz.py tests/reliability/test_json_property.py $(PYTEST_ARGS)
 
 ## Every benchmark in quick mode; a dated row per figure goes to bench/out/results.md (untracked).
 bench: install

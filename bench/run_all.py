@@ -25,6 +25,7 @@ SUITE = {
     "dpo_vs_trl.py": [("dpo_pairs_per_s", "trl_pairs_per_s"), ("max_abs_loss_diff", None)],
     "generate.py": [("gen_engine_tokens_per_s", "gen_naive_tokens_per_s"), ("gen_p50_ms", None),
                     ("gen_p99_ms", None), ("adapter_cold_load_ms", None)],
+    "compliance_regex.py": [("re2_worst_rule_1000_texts_s", None), ("re_worst_rule_one_text_s", None)],
     "load.py": [("load_assign_p99_ms", None), ("load_ingest_p99_ms", None), ("load_errors", None)],
 }
 LINE = re.compile(r"^([a-z0-9_]+)=([-+0-9.eE]+)$")

@@ -1,8 +1,9 @@
 """One settings module; every knob comes from the environment (see .env.example).
 
 With no environment at all the project runs on one machine: SQLite, kombu's filesystem
-broker and artifacts under `var/`, DEBUG on. Production (`PREFCONTENT_ENV=production`)
-refuses to start without a real SECRET_KEY.
+broker and artifacts under `var/`, DEBUG on, and the web process says so loudly at start
+(core.devmode). Production (`PREFCONTENT_ENV=production`, the default of the images in deploy/)
+refuses to start without a real SECRET_KEY or with DJANGO_DEBUG=true.
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 PREFCONTENT_ENV = env.str("PREFCONTENT_ENV", default="development")
 PRODUCTION = PREFCONTENT_ENV == "production"
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    # Debug pages carry tracebacks, settings and SQL: they never reach a client of a deployment.
+    raise ImproperlyConfigured("DJANGO_DEBUG=true is refused with PREFCONTENT_ENV=production.")
 
 _DEV_SECRET = "dev-insecure-secret-key-change-me"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
@@ -59,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "prefcontent.core.metrics_middleware.PrometheusMiddleware",
     "prefcontent.core.middleware.RequestIdMiddleware",
+    "prefcontent.core.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -154,6 +159,12 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON_RATE", default="600/min"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # One defensive JSON parser (depth, non-finite numbers, NUL, lone surrogates: prefcontent.core.safe_json).
+    "DEFAULT_PARSER_CLASSES": [
+        "prefcontent.core.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 if DEBUG:
@@ -181,6 +192,9 @@ SPECTACULAR_SETTINGS = {
 CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://prefcontent")
 }
+if "redis" in CACHES["default"]["BACKEND"].lower():
+    # Short socket timeouts: the rate limiter fails open when Redis is down, and must learn it fast.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
 
 # Celery. Embedded default: kombu's filesystem transport under var/, no server needed.
 _BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))

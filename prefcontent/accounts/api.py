@@ -25,6 +25,7 @@ from prefcontent.accounts.serializers import (
 )
 from prefcontent.brands.selectors import brand_get
 from prefcontent.core.errors import Forbidden, NotFound
+from prefcontent.core.fields import parse_id
 from prefcontent.tenancy.views import ANY_SCOPE, TenantAPIView, TenantViewSet
 
 
@@ -102,7 +103,7 @@ class ApiKeyViewSet(UserOnlyMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         qs = selectors.api_key_list(principal=self.principal)
         brand = self.request.query_params.get("brand")
         if brand and self.action == "list":
-            qs = qs.filter(brand_id=int(brand)) if brand.isdigit() else qs.none()
+            qs = qs.filter(brand_id=parse_id(brand)) if parse_id(brand) else qs.none()
         return qs
 
     @extend_schema(request=ApiKeyCreateIn, responses={201: ApiKeyCreatedOut})

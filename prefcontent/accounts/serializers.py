@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from prefcontent.accounts.models import ApiKey, AuditLog, Membership, Organization
+from prefcontent.core.fields import IdField
 from prefcontent.tenancy.roles import ROLE_CHOICES, SCOPES
 
 
@@ -27,7 +28,7 @@ class MembershipOut(serializers.ModelSerializer):
 
 
 class MembershipCreateIn(serializers.Serializer):
-    organization = serializers.IntegerField()
+    organization = IdField()
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=ROLE_CHOICES)
 
@@ -55,7 +56,7 @@ class ApiKeyCreatedOut(ApiKeyOut):
 
 
 class ApiKeyCreateIn(serializers.Serializer):
-    brand = serializers.IntegerField()
+    brand = IdField()
     name = serializers.CharField(max_length=120)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES), min_length=1, max_length=10)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -75,7 +76,7 @@ class MeOut(serializers.Serializer):
     kind = serializers.CharField()
     username = serializers.CharField(allow_null=True)
     roles = serializers.DictField(child=serializers.CharField())
-    brand = serializers.IntegerField(allow_null=True)
+    brand = IdField(allow_null=True)
     scopes = serializers.ListField(child=serializers.CharField())
 
 

@@ -9,6 +9,7 @@ from prefcontent.brands import compliance_services as services
 from prefcontent.brands.compliance import RULE_KINDS, check_text, compliance_rules_for
 from prefcontent.brands.compliance_models import ComplianceRule
 from prefcontent.brands.selectors import brand_get
+from prefcontent.core.fields import IdField
 from prefcontent.tenancy.roles import SCOPE_CONTENT_READ
 from prefcontent.tenancy.views import TenantAPIView, TenantViewSet
 
@@ -21,7 +22,7 @@ class ComplianceRuleOut(serializers.ModelSerializer):
 
 
 class ComplianceRuleCreateIn(serializers.Serializer):
-    brand = serializers.IntegerField()
+    brand = IdField()
     kind = serializers.ChoiceField(choices=RULE_KINDS)
     pattern = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     limit = serializers.FloatField(required=False, allow_null=True, default=None)
@@ -64,9 +65,9 @@ class ComplianceRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
 
     @extend_schema(request=ComplianceRuleCreateIn, responses={201: ComplianceRuleOut})
     def create(self, request):
-        brand = brand_get(principal=self.principal, brand_id=request.data.get("brand"))
         data = ComplianceRuleCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
+        brand = brand_get(principal=self.principal, brand_id=data.validated_data["brand"])
         data.validated_data.pop("brand")
         rule = services.compliance_rule_create(principal=self.principal, brand=brand, **data.validated_data)
         return Response(ComplianceRuleOut(rule).data, status=status.HTTP_201_CREATED)

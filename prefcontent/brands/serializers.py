@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from prefcontent.brands.models import Brand
 from prefcontent.brands.settings import brand_settings_schema
+from prefcontent.core.fields import IdField
 
 
 @extend_schema_field(brand_settings_schema())
@@ -22,7 +23,7 @@ class BrandOut(serializers.ModelSerializer):
 
 
 class BrandCreateIn(serializers.Serializer):
-    organization = serializers.IntegerField()
+    organization = IdField()
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
     voice = serializers.CharField(required=False, allow_blank=True, max_length=10_000)

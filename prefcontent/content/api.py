@@ -18,6 +18,7 @@ from prefcontent.content.serializers import (
     VariantCreateIn,
     VariantOut,
 )
+from prefcontent.core.fields import parse_id
 from prefcontent.tenancy.roles import SCOPE_CONTENT_READ, SCOPE_CONTENT_WRITE
 from prefcontent.tenancy.views import TenantViewSet
 
@@ -41,9 +42,9 @@ class CampaignViewSet(ContentViewSet):
 
     @extend_schema(request=CampaignCreateIn, responses={201: CampaignOut})
     def create(self, request):
-        brand = brand_get(principal=self.principal, brand_id=request.data.get("brand"))
         data = CampaignCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
+        brand = brand_get(principal=self.principal, brand_id=data.validated_data["brand"])
         fields = {k: v for k, v in data.validated_data.items() if k != "brand"}
         campaign = services.campaign_create(principal=self.principal, brand=brand, **fields)
         return Response(CampaignOut(campaign).data, status=status.HTTP_201_CREATED)
@@ -66,9 +67,9 @@ class BriefViewSet(ContentViewSet):
 
     @extend_schema(request=BriefCreateIn, responses={201: BriefOut})
     def create(self, request):
-        brand = brand_get(principal=self.principal, brand_id=request.data.get("brand"))
         data = BriefCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
+        brand = brand_get(principal=self.principal, brand_id=data.validated_data["brand"])
         fields = {k: v for k, v in data.validated_data.items() if k != "brand"}
         fields["campaign"] = self._optional(selectors.campaign_get, "campaign_id", fields.get("campaign"))
         brief = services.brief_create(principal=self.principal, brand=brand, **fields)
@@ -103,14 +104,14 @@ class VariantViewSet(ContentViewSet):
             for field in ("brief", "campaign"):
                 value = self.request.query_params.get(field)
                 if value is not None:
-                    qs = qs.filter(**{field: int(value)}) if value.isdigit() else qs.none()
+                    qs = qs.filter(**{field: parse_id(value)}) if parse_id(value) else qs.none()
         return qs
 
     @extend_schema(request=VariantCreateIn, responses={201: VariantOut})
     def create(self, request):
-        brand = brand_get(principal=self.principal, brand_id=request.data.get("brand"))
         data = VariantCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
+        brand = brand_get(principal=self.principal, brand_id=data.validated_data["brand"])
         fields = {k: v for k, v in data.validated_data.items() if k != "brand"}
         fields["brief"] = self._optional(selectors.brief_get, "brief_id", fields.get("brief"))
         fields["campaign"] = self._optional(selectors.campaign_get, "campaign_id", fields.get("campaign"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from rest_framework import serializers
 
 from prefcontent.content.models import (
@@ -10,6 +12,10 @@ from prefcontent.content.models import (
     Campaign,
     Variant,
 )
+from prefcontent.core.fields import IdField
+
+MAX_PROVENANCE_KEYS = 50
+MAX_PROVENANCE_BYTES = 16 * 1024
 
 
 class CampaignOut(serializers.ModelSerializer):
@@ -20,7 +26,7 @@ class CampaignOut(serializers.ModelSerializer):
 
 
 class CampaignCreateIn(serializers.Serializer):
-    brand = serializers.IntegerField()
+    brand = IdField()
     name = serializers.CharField(max_length=200)
     channel = serializers.ChoiceField(choices=CHANNELS)
     goal_metric = serializers.ChoiceField(choices=GOAL_METRICS, default="click")
@@ -41,7 +47,7 @@ class BriefOut(serializers.ModelSerializer):
 
 
 class BriefUpdateIn(serializers.Serializer):
-    campaign = serializers.IntegerField(required=False, allow_null=True)
+    campaign = IdField(required=False, allow_null=True)
     title = serializers.CharField(max_length=200, required=False)
     product = serializers.CharField(max_length=500, required=False, allow_blank=True)
     audience = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -51,7 +57,7 @@ class BriefUpdateIn(serializers.Serializer):
 
 
 class BriefCreateIn(BriefUpdateIn):
-    brand = serializers.IntegerField()
+    brand = IdField()
     title = serializers.CharField(max_length=200)
 
 
@@ -64,10 +70,16 @@ class VariantOut(serializers.ModelSerializer):
 
 
 class VariantCreateIn(serializers.Serializer):
-    brand = serializers.IntegerField()
-    brief = serializers.IntegerField(required=False, allow_null=True)
-    campaign = serializers.IntegerField(required=False, allow_null=True)
+    brand = IdField()
+    brief = IdField(required=False, allow_null=True)
+    campaign = IdField(required=False, allow_null=True)
     text = serializers.CharField(max_length=10_000, trim_whitespace=False)
     source = serializers.ChoiceField(choices=[s for s in SOURCES if s != "repair"], default="human")
-    provenance = serializers.DictField(required=False)
-    adapter_version_id = serializers.IntegerField(required=False, allow_null=True)
+    provenance = serializers.DictField(required=False, help_text=f"Free-form notes on where the text came from: "
+                                       f"at most {MAX_PROVENANCE_KEYS} keys, {MAX_PROVENANCE_BYTES} bytes as JSON.")
+    adapter_version_id = IdField(required=False, allow_null=True)
+
+    def validate_provenance(self, value: dict) -> dict:
+        if len(value) > MAX_PROVENANCE_KEYS or len(json.dumps(value)) > MAX_PROVENANCE_BYTES:
+            raise serializers.ValidationError(f"At most {MAX_PROVENANCE_KEYS} keys and {MAX_PROVENANCE_BYTES} bytes.")
+        return value

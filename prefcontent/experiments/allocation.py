@@ -27,9 +27,13 @@ def pick_arm(weighted_arms: Sequence[tuple[int, float]], point: float) -> int:
     return weighted_arms[-1][0]
 
 
+MAX_ARM_WEIGHT = 1e6  # relative weights: a million to one is already a split no test needs
+
+
 def normalise(weights: Sequence[float]) -> list[float]:
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError("weights must be non-negative with a positive sum")
+    """Shares that sum to 1. Bounded inputs: two weights of 1e308 sum to inf and every share to 0."""
+    if any(not 0 <= w <= MAX_ARM_WEIGHT for w in weights) or sum(weights) <= 0:
+        raise ValueError(f"weights must be between 0 and {MAX_ARM_WEIGHT:g} with a positive sum")
     total = sum(weights)
     return [w / total for w in weights]
 

@@ -54,9 +54,9 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
 
     @extend_schema(request=ExperimentCreateIn, responses={201: ExperimentOut})
     def create(self, request):
-        brand = brand_get(principal=self.principal, brand_id=request.data.get("brand"))
         data = ExperimentCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
+        brand = brand_get(principal=self.principal, brand_id=data.validated_data["brand"])
         fields = {k: v for k, v in data.validated_data.items() if k != "brand"}
         arms = [services.ArmSpec(variant=content_selectors.variant_get(principal=self.principal,
                                                                        variant_id=a["variant"]),

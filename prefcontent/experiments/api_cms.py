@@ -51,8 +51,9 @@ class AssignView(CorsMixin, TenantAPIView):
 
     @extend_schema(request=AssignIn, responses={200: AssignmentOut, **ERROR_RESPONSES})
     def post(self, request, pk):
-        unit_id = request.data.get("unit_id") if isinstance(request.data, dict) else None
-        return self._assign(pk, unit_id or request.query_params.get("unit_id"))
+        if not isinstance(request.data, dict):
+            raise InvalidInput('Send {"unit_id": "..."} or ?unit_id=.', code="invalid_body")
+        return self._assign(pk, request.data.get("unit_id") or request.query_params.get("unit_id"))
 
 
 class EventsView(CorsMixin, TenantAPIView):
@@ -61,6 +62,7 @@ class EventsView(CorsMixin, TenantAPIView):
     api_key_read_scope = None
     api_key_write_scope = SCOPE_EVENTS_WRITE
     cors_methods = "POST, OPTIONS"
+    checks_text_per_item = True  # ingestion refuses NUL / lone surrogates per event (core.parsers)
 
     @extend_schema(request=EventBatchIn, responses={200: EventBatchOut, **ERROR_RESPONSES})
     def post(self, request):

@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
+from prefcontent.core.fields import parse_id
 from prefcontent.experiments.allocation import bucket, pick_arm
 from prefcontent.experiments.models import (
     CONCLUDED,
@@ -25,7 +26,7 @@ from prefcontent.experiments.models import (
     Assignment,
     Decision,
 )
-from prefcontent.experiments.units import MAX_UNIT_ID_CHARS, unit_hash
+from prefcontent.experiments.units import unit_hash, unit_id_problem
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
@@ -51,10 +52,9 @@ class _Arm:
 
 def _experiment_arms(principal: Principal, experiment_id) -> tuple[dict, list[_Arm]]:
     """The experiment (status, brand, organization) and its arms in one query; 404 when not visible."""
-    try:
-        pk = int(experiment_id)
-    except (TypeError, ValueError):
-        raise NotFound("Experiment not found.") from None
+    pk = parse_id(str(experiment_id))
+    if pk is None:  # also ids beyond 64 bits, which the foreign-key lookup would overflow on
+        raise NotFound("Experiment not found.")
     qs = Arm.objects.filter(experiment_id=pk)
     if principal.is_api_key:
         qs = qs.filter(experiment__brand_id=principal.api_key_brand_id)
@@ -104,8 +104,9 @@ def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> Assi
     experiment, arms = _experiment_arms(principal, experiment_id)
     access.brand_ref_require(principal, brand_id=experiment["brand_id"], organization_id=experiment["organization_id"],
                              capability="assign")
-    if not isinstance(unit_id, str) or not unit_id or len(unit_id) > MAX_UNIT_ID_CHARS:
-        raise InvalidInput(f"unit_id must be 1 to {MAX_UNIT_ID_CHARS} characters.", code="invalid_unit_id")
+    problem = unit_id_problem(unit_id)
+    if problem:
+        raise InvalidInput(problem, code="invalid_unit_id")
     status, pk = experiment["status"], experiment["id"]
     if status == DRAFT:
         raise InvalidState("This experiment has not started.", code="experiment_not_running")

@@ -21,13 +21,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from prefcontent.core.errors import InvalidInput, PayloadTooLarge
+from prefcontent.core.fields import ID_MAX
 from prefcontent.experiments.models import COUNTER_FIELD, EVENT_TYPES, RUNNING, Arm, Event
-from prefcontent.experiments.units import MAX_UNIT_ID_CHARS, unit_hasher
+from prefcontent.experiments.units import unit_hasher, unit_id_problem
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 MAX_EVENTS_PER_BATCH = 1000
-EVENT_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+EVENT_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,64}")  # used with fullmatch: "$" would let "abc\n" through
 # How far an event's timestamp may lie ahead of the server clock (or before the experiment's start).
 DEFAULT_CLOCK_SKEW_S = 300
 
@@ -59,17 +60,23 @@ def _parse_time(raw) -> datetime:
     raise _Reject("invalid_timestamp", "timestamp must be an ISO 8601 string or epoch seconds.")
 
 
+_ID_TEXT = re.compile(r"[0-9]{1,19}")  # ASCII digits only: "²".isdigit() is true and int("²") fails
+
+
 def _int_id(raw, name: str) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).isdigit():
+    """A positive 64-bit id, given as a JSON integer or a string of ASCII digits."""
+    if isinstance(raw, str) and _ID_TEXT.fullmatch(raw):
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= ID_MAX:
         raise _Reject(f"invalid_{name}", f"{name} must be an integer id.")
-    return int(raw)
+    return raw
 
 
 def _parse(raw) -> tuple[str, int, int | None, int | None, str, str, datetime]:
     if not isinstance(raw, dict):
         raise _Reject("invalid_event", "Each event must be a JSON object.")
     event_id = raw.get("event_id")
-    if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
+    if not isinstance(event_id, str) or not EVENT_ID_RE.fullmatch(event_id):
         raise _Reject("invalid_event_id", "event_id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -")
     if "experiment" not in raw:
         raise _Reject("missing_experiment", "experiment is required.")
@@ -82,8 +89,9 @@ def _parse(raw) -> tuple[str, int, int | None, int | None, str, str, datetime]:
     if kind not in EVENT_TYPES:
         raise _Reject("invalid_type", f"type must be one of {', '.join(EVENT_TYPES)}.")
     unit_id = raw.get("unit_id")
-    if not isinstance(unit_id, str) or not unit_id or len(unit_id) > MAX_UNIT_ID_CHARS:
-        raise _Reject("invalid_unit_id", f"unit_id must be 1 to {MAX_UNIT_ID_CHARS} characters.")
+    problem = unit_id_problem(unit_id)
+    if problem:
+        raise _Reject("invalid_unit_id", problem)
     return event_id, experiment, arm, variant, kind, unit_id, _parse_time(raw.get("timestamp"))
 
 
@@ -198,7 +206,9 @@ def events_ingest(*, principal: Principal, events: list) -> IngestResult:
 
 
 def _reject(result: IngestResult, index: int, raw, exc: _Reject) -> None:
-    event_id = raw.get("event_id") if isinstance(raw, dict) and isinstance(raw.get("event_id"), str) else None
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    if not (isinstance(event_id, str) and EVENT_ID_RE.fullmatch(event_id)):
+        event_id = None  # echo only an id that is one: a lone surrogate would break the answer itself
     result.rejected.append({"index": index, "event_id": event_id,
                             "error": {"code": exc.code, "message": exc.message}})
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from prefcontent.core.fields import IdField
+from prefcontent.experiments.allocation import MAX_ARM_WEIGHT
 from prefcontent.experiments.ingestion import MAX_EVENTS_PER_BATCH
 from prefcontent.experiments.models import (
     ALLOCATION_CHOICES,
@@ -51,9 +53,9 @@ class ExperimentOut(serializers.ModelSerializer):
 
 
 class ArmIn(serializers.Serializer):
-    variant = serializers.IntegerField()
+    variant = IdField()
     is_control = serializers.BooleanField(default=False)
-    weight = serializers.FloatField(required=False, allow_null=True, min_value=0)
+    weight = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=MAX_ARM_WEIGHT)
 
 
 class ExperimentUpdateIn(serializers.Serializer):
@@ -67,16 +69,16 @@ class ExperimentUpdateIn(serializers.Serializer):
 
 
 class ExperimentCreateIn(ExperimentUpdateIn):
-    brand = serializers.IntegerField()
+    brand = IdField()
     name = serializers.CharField(max_length=200)
-    campaign = serializers.IntegerField(required=False, allow_null=True)
-    brief = serializers.IntegerField(required=False, allow_null=True)
+    campaign = IdField(required=False, allow_null=True)
+    brief = IdField(required=False, allow_null=True)
     arms = ArmIn(many=True)
 
 
 class ArmWeightIn(serializers.Serializer):
-    id = serializers.IntegerField()
-    weight = serializers.FloatField(min_value=0)
+    id = IdField()
+    weight = serializers.FloatField(min_value=0, max_value=MAX_ARM_WEIGHT)
 
 
 class WeightsIn(serializers.Serializer):

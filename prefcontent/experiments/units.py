@@ -13,7 +13,17 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from prefcontent.core.safe_json import unstorable_text
+
 MAX_UNIT_ID_CHARS = 200
+
+
+def unit_id_problem(unit_id) -> str | None:
+    """Why this is not a usable unit id, or None. Hashing encodes it as UTF-8, which a lone surrogate breaks."""
+    if not isinstance(unit_id, str) or not unit_id or len(unit_id) > MAX_UNIT_ID_CHARS:
+        return f"unit_id must be 1 to {MAX_UNIT_ID_CHARS} characters."
+    problem = unstorable_text(unit_id)
+    return f"unit_id {problem}." if problem else None
 
 
 @lru_cache(maxsize=4096)

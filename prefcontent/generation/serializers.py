@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from prefcontent.content.models import CHANNELS
+from prefcontent.core.fields import IdField, Int32Field
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
 
 
@@ -22,7 +23,7 @@ class InlineBriefIn(serializers.Serializer):
 class _BriefChoiceIn(serializers.Serializer):
     """Exactly one of `brief_id` (an existing brief of the brand) or `brief` (inline fields)."""
 
-    brief_id = serializers.IntegerField(required=False, min_value=1)
+    brief_id = IdField(required=False)
     brief = InlineBriefIn(required=False)
     # The content input serializers' choice set, so the schema gets no extra channel enum.
     channel = serializers.ChoiceField(choices=CHANNELS, required=False,
@@ -37,10 +38,10 @@ class _BriefChoiceIn(serializers.Serializer):
 
 
 class GenerateIn(_BriefChoiceIn):
-    n = serializers.IntegerField(required=False, min_value=1, help_text="Variants wanted (capped).")
+    n = Int32Field(required=False, min_value=1, help_text="Variants wanted (capped).")
     temperature = serializers.FloatField(required=False, min_value=0.0, max_value=2.0)
     top_p = serializers.FloatField(required=False, min_value=0.001, max_value=1.0)
-    max_new_tokens = serializers.IntegerField(required=False, min_value=1, help_text="Completion budget (capped).")
+    max_new_tokens = Int32Field(required=False, min_value=1, help_text="Completion budget (capped).")
     seed = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**31 - 1)
     best_of = serializers.IntegerField(
         required=False, allow_null=True, min_value=1,

@@ -7,11 +7,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FileUploadParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FileUploadParser, MultiPartParser
 from rest_framework.response import Response
 
 from prefcontent.brands.selectors import brand_get
 from prefcontent.core.errors import PayloadTooLarge
+from prefcontent.core.fields import parse_id
+from prefcontent.core.parsers import SafeJSONParser
 from prefcontent.experiments.selectors import experiment_get
 from prefcontent.preferences import selectors, services
 from prefcontent.preferences.exports import export_lines
@@ -45,7 +47,7 @@ class PreferencePairViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
         experiment = params.get("experiment")
         return selectors.pair_list(principal=self.principal, status=params.get("status"),
                                    reason=params.get("reason"),
-                                   experiment_id=int(experiment) if experiment and experiment.isdigit() else None)
+                                   experiment_id=parse_id(experiment))
 
     @extend_schema(parameters=[
         OpenApiParameter("brand", int), OpenApiParameter("experiment", int),
@@ -58,9 +60,9 @@ class PreferencePairViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
     @extend_schema(request=PairBuildIn, responses=BuildResultOut)
     @action(detail=False, methods=["post"], url_path="build")
     def build(self, request):
-        experiment = experiment_get(principal=self.principal, experiment_id=request.data.get("experiment"))
         data = PairBuildIn(data=request.data)
         data.is_valid(raise_exception=True)
+        experiment = experiment_get(principal=self.principal, experiment_id=data.validated_data["experiment"])
         result = services.pairs_build_on_demand(principal=self.principal, experiment=experiment,
                                                 rebuild=data.validated_data["rebuild"])
         return Response(BuildResultOut(result).data)
@@ -85,9 +87,9 @@ class DatasetSnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
 
     @extend_schema(request=SnapshotCreateIn, responses={201: DatasetSnapshotOut})
     def create(self, request):
-        brand = brand_get(principal=self.principal, brand_id=request.data.get("brand"))
         data = SnapshotCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
+        brand = brand_get(principal=self.principal, brand_id=data.validated_data["brand"])
         snapshot = snapshot_create(principal=self.principal, brand=brand, name=data.validated_data["name"],
                                    holdout_fraction=data.validated_data["holdout_fraction"])
         return Response(DatasetSnapshotOut(snapshot).data, status=status.HTTP_201_CREATED)
@@ -112,7 +114,7 @@ class DatasetSnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
 class HistoryImportView(TenantAPIView):
     """Import past A/B tests (CSV or JSONL, multipart `file` or the raw body). All rows or none."""
 
-    parser_classes = [MultiPartParser, FileUploadParser, JSONParser]
+    parser_classes = [MultiPartParser, FileUploadParser, SafeJSONParser]
 
     @extend_schema(
         parameters=[ImportQueryIn],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,9 +15,12 @@ from datetime import UTC, datetime
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
+from prefcontent.core.safe_json import BodyRefused, parse_json, unstorable_text
+
 REQUIRED_COLUMNS = ("test_id", "variant_text", "impressions", "clicks", "conversions")
 OPTIONAL_COLUMNS = ("started_at", "ended_at", "brief", "product", "audience", "tone", "channel", "is_control")
 MAX_TEXT_CHARS = 10_000
+MAX_COUNT = 10**12  # impressions, clicks, conversions of one arm: far above any real test, far below a bigint
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"", "0", "false", "no", "n", "f"}
 
@@ -75,9 +77,9 @@ def _rows(text: str, fmt: str) -> Iterator[tuple[int, dict | None, str | None]]:
                 continue
             n += 1
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield n, None, f"not valid JSON: {exc.msg}"
+                obj = parse_json(line)
+            except BodyRefused as exc:
+                yield n, None, exc.message
                 continue
             yield (n, obj, None) if isinstance(obj, dict) else (n, None, "a JSONL row must be an object")
         return
@@ -97,13 +99,15 @@ def _int(value, name: str) -> int:
         value = int(value)
     if isinstance(value, str):
         value = value.strip()
-        if not value.lstrip("-").isdigit():
+        if not (value.lstrip("-").isascii() and value.lstrip("-").isdigit()):
             raise ValueError(f"{name} must be a whole number, got {value!r}")
         value = int(value)
     if not isinstance(value, int):
         raise ValueError(f"{name} must be a whole number")  # noqa: TRY004
     if value < 0:
         raise ValueError(f"{name} must not be negative, got {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} must be at most {MAX_COUNT:,}, got {value}")
     return value
 
 
@@ -155,6 +159,11 @@ def parse_history(data: bytes, fmt: str) -> ParsedHistory:
         raw = {str(k).strip(): v for k, v in raw.items()}
         if any(isinstance(v, str) and any("\udc80" <= ch <= "\udcff" for ch in v) for v in raw.values()):
             errors.append(RowError(n, "encoding_error", "the row is not valid UTF-8"))
+            continue
+        unstorable = next((f"{k} {p}" for k, v in raw.items() if isinstance(v, str) for p in [unstorable_text(v)] if p),
+                          None)
+        if unstorable or any(unstorable_text(k) for k in raw):
+            errors.append(RowError(n, "invalid_text", unstorable or "a column name cannot be stored"))
             continue
         missing = [c for c in REQUIRED_COLUMNS if raw.get(c) in (None, "")]
         if missing:

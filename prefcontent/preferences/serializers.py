@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from prefcontent.core.fields import IdField, Int32Field
 from prefcontent.preferences.exports import EXPORT_KINDS
 from prefcontent.preferences.models import SPLITS, DatasetSnapshot, PreferencePair
 
@@ -48,7 +49,7 @@ class DatasetSnapshotOut(serializers.ModelSerializer):
 
 
 class SnapshotCreateIn(serializers.Serializer):
-    brand = serializers.IntegerField()
+    brand = IdField()
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     holdout_fraction = serializers.FloatField(required=False, default=0.1, min_value=0.0, max_value=0.9)
 
@@ -62,7 +63,7 @@ class ExportQueryIn(serializers.Serializer):
 class ImportQueryIn(serializers.Serializer):
     file_format = serializers.ChoiceField(choices=["csv", "jsonl"], required=False)
     primary_metric = serializers.CharField(default="click", help_text="click or conversion")
-    min_sample_per_arm = serializers.IntegerField(default=1000, min_value=1)
+    min_sample_per_arm = Int32Field(default=1000, min_value=1)
 
 
 class ImportReportOut(serializers.Serializer):

@@ -11,6 +11,7 @@ from rest_framework import viewsets
 from rest_framework.views import APIView
 
 from prefcontent.core.errors import Forbidden
+from prefcontent.core.fields import parse_id
 from prefcontent.tenancy.access import scope_require
 from prefcontent.tenancy.principal import Principal, principal_from_request, scope_to_principal
 
@@ -58,9 +59,10 @@ class TenantViewSet(PrincipalMixin, viewsets.GenericViewSet):
         qs = scope_to_principal(self.base_queryset(), self.principal, brand_field=self.brand_field)
         brand = self.request.query_params.get(self.filterset_brand_param) if self.request else None
         if brand and getattr(self, "action", None) == "list":
-            if not brand.isdigit():
+            brand_id = parse_id(brand)
+            if brand_id is None:
                 return qs.none()
-            qs = qs.filter(**{self.brand_field: int(brand)})
+            qs = qs.filter(**{self.brand_field: brand_id})
         return qs
 
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.brands.selectors import brand_get
 from prefcontent.core.errors import NotFound
+from prefcontent.core.fields import parse_id
 from prefcontent.tenancy.views import TenantViewSet
 from prefcontent.training import selectors, services
 from prefcontent.training.models import TrainingRun
@@ -30,8 +31,8 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
         if self.action == "list":
             brand = self.request.query_params.get("brand")
             if brand is not None:
-                return selectors.training_run_list(principal=self.principal, brand_id=int(brand)) \
-                    if brand.isdigit() else TrainingRun.objects.none()
+                return selectors.training_run_list(principal=self.principal, brand_id=parse_id(brand)) \
+                    if parse_id(brand) else TrainingRun.objects.none()
             return selectors.training_run_list(principal=self.principal)
         return super().get_queryset().select_related("brand", "adapter_version")
 

@@ -17,6 +17,13 @@ CLIENT_HYPERPARAMETERS = (
 )
 
 
+def train_config_choices() -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """(loss types, LoRA ranks) that TrainConfig accepts (ml.config imports no torch)."""
+    from ml.config import LORA_RANKS, LOSS_TYPES
+
+    return LOSS_TYPES, LORA_RANKS
+
+
 def train_config(hyperparameters: dict):
     """A validated TrainConfig (ValueError / TypeError when a value is not acceptable)."""
     from ml.config import TrainConfig

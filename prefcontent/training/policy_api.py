@@ -9,8 +9,10 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from prefcontent.brands.selectors import brand_get
+from prefcontent.core.fields import IdField, Int32Field
 from prefcontent.tenancy.views import TenantAPIView, TenantViewSet
 from prefcontent.training import ops, policies
+from prefcontent.training.hyperparameters import HyperparametersField
 from prefcontent.training.models import RetrainPolicy, TrainingRun
 from prefcontent.training.serializers import TrainingRunOut
 
@@ -19,16 +21,16 @@ class RetrainPolicyIn(serializers.Serializer):
     enabled = serializers.BooleanField(required=False)
     cron = serializers.CharField(required=False, allow_blank=True, max_length=120,
                                  help_text='"minute hour day month weekday" in UTC; empty for none.')
-    threshold_pairs = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+    threshold_pairs = Int32Field(required=False, allow_null=True, min_value=1,
                                                help_text="New usable pairs since the last run that trigger one.")
-    min_interval_minutes = serializers.IntegerField(required=False, min_value=0)
+    min_interval_minutes = Int32Field(required=False, min_value=0)
     auto_promote = serializers.BooleanField(required=False)
-    hyperparameters = serializers.DictField(required=False, help_text="TrainConfig overrides for its runs.")
-    priority = serializers.IntegerField(required=False, help_text="Higher starts first.")
+    hyperparameters = HyperparametersField(required=False, help_text="TrainConfig overrides for its runs.")
+    priority = Int32Field(required=False, help_text="Higher starts first.")
 
 
 class RetrainPolicyCreateIn(RetrainPolicyIn):
-    brand = serializers.IntegerField()
+    brand = IdField()
 
 
 class RetrainPolicyOut(serializers.ModelSerializer):

@@ -4,15 +4,17 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from prefcontent.core.fields import IdField
+from prefcontent.training.hyperparameters import HyperparametersField
 from prefcontent.training.models import TrainingRun
 
 
 class TrainingRunCreateIn(serializers.Serializer):
-    brand = serializers.IntegerField()
-    snapshot = serializers.IntegerField()
-    parent_adapter = serializers.IntegerField(required=False, allow_null=True,
+    brand = IdField()
+    snapshot = IdField()
+    parent_adapter = IdField(required=False, allow_null=True,
                                               help_text="Adapter version to continue training.")
-    hyperparameters = serializers.DictField(required=False, default=dict,
+    hyperparameters = HyperparametersField(required=False, default=dict,
                                             help_text="TrainConfig fields, e.g. {\"max_steps\": 200, \"beta\": 0.1}.")
 
 

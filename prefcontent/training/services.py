@@ -21,6 +21,7 @@ from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 from prefcontent.training import facade
 from prefcontent.training.conf import training_settings
+from prefcontent.training.hyperparameters import hyperparameters_check
 from prefcontent.training.models import TrainingRun
 
 State = TrainingRun.State
@@ -51,9 +52,12 @@ def _check_gateable(snapshot) -> None:
 
 def _hyperparameters(requested: dict) -> dict:
     """The full TrainConfig the run will use, validated now so a bad value is a 400, not a failed run."""
-    unknown = set(requested) - set(facade.CLIENT_HYPERPARAMETERS)
-    if unknown:
-        raise InvalidInput("Unknown hyperparameters.", details={"unknown": sorted(unknown)})
+    problems = hyperparameters_check(requested)
+    if problems:
+        unknown = sorted(k for k, p in problems.items() if p == "is not a known hyperparameter")
+        reasons = "; ".join(f"{k} {p}" for k, p in sorted(problems.items()))
+        raise InvalidInput(f"Invalid hyperparameters: {reasons}", code="validation_error",
+                           details={"fields": {"hyperparameters": problems}, "unknown": unknown})
     params = {"checkpoint_every": training_settings().checkpoint_every, **requested}
     try:
         return facade.config_dict(facade.train_config(params))

@@ -14,6 +14,7 @@ from prefcontent.adapters import selectors as adapter_selectors
 from prefcontent.adapters import services as adapter_services
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.core.errors import InvalidState
+from prefcontent.core.fields import parse_id
 from prefcontent.dashboard.views.base import Dash, dashboard_page, page_context
 
 MAX_COMPARED = 4
@@ -48,7 +49,7 @@ def _default_compared(adapters: list[AdapterVersion]) -> list[AdapterVersion]:
 @dashboard_page
 def adapter_list(request: HttpRequest, dash: Dash) -> HttpResponse:
     adapters = list(_brand_adapters(dash))
-    wanted = {int(v) for v in request.GET.getlist("compare") if v.isdigit()}
+    wanted = {parse_id(v) for v in request.GET.getlist("compare")} - {None}
     compared = [a for a in adapters if a.pk in wanted][:MAX_COMPARED] if wanted else _default_compared(adapters)
     context = page_context(dash, adapters=adapters, compared=compared, gate_rows=gate_table(compared),
                            active=adapter_selectors.adapter_active_for(dash.brand))

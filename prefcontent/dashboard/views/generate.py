@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from prefcontent.adapters.selectors import adapter_active_for
 from prefcontent.content.models import Brief
 from prefcontent.core.errors import InvalidInput, InvalidState
+from prefcontent.core.fields import parse_id
 from prefcontent.dashboard.forms import ExperimentCreateForm, GenerateForm
 from prefcontent.dashboard.views.base import (
     Dash,
@@ -89,9 +90,9 @@ def _job_context(dash: Dash, job: GenerationJob) -> dict:
 def generate_job(request: HttpRequest, dash: Dash, job_id: int) -> HttpResponse:
     job = generation_selectors.generation_job_get(principal=dash.principal, job_id=job_id)
     context = _job_context(dash, job)
-    compare = request.GET.get("compare", "")
-    if compare.isdigit():
-        base_job = generation_selectors.generation_job_get(principal=dash.principal, job_id=int(compare))
+    compare = parse_id(request.GET.get("compare", ""))
+    if compare:
+        base_job = generation_selectors.generation_job_get(principal=dash.principal, job_id=compare)
         if base_job.brand_id != dash.brand.pk:
             raise Http404("No such generation.")
         base = _job_context(dash, base_job)
