@@ -70,12 +70,15 @@ def test_no_winner_keeps_it_running(brand, sent, django_capture_on_commit_callba
         assert top["prob_best"] > 0.95  # it would have won but for the mismatch
 
 
-def test_brand_threshold_is_honoured(db, sent, django_capture_on_commit_callbacks):
-    strict = BrandFactory(settings={"decision_threshold": 0.9999})
-    experiment = with_counts(make_experiment(strict, min_sample_per_arm=100), [(2000, 200), (2000, 245)])
-    assert decide(experiment, django_capture_on_commit_callbacks).decision is None
+def test_brand_error_rate_is_honoured(db, sent, django_capture_on_commit_callbacks):
+    """10 % vs 13 % on 5,000 each: always-valid p ~ 0.016, a winner at alpha 0.05, not at 0.01. The
+    probability to be best (> 0.999) no longer decides, whatever the brand's decision_threshold."""
+    strict = BrandFactory(settings={"alpha": 0.01, "decision_threshold": 0.5})
+    experiment = with_counts(make_experiment(strict, min_sample_per_arm=100), [(5000, 500), (5000, 650)])
+    result = decide(experiment, django_capture_on_commit_callbacks)
+    assert result.decision is None and 0.01 < result.evaluation.analysis.sequential["p_value"] < 0.05
     relaxed = BrandFactory()
-    experiment = with_counts(make_experiment(relaxed, min_sample_per_arm=100), [(2000, 200), (2000, 245)])
+    experiment = with_counts(make_experiment(relaxed, min_sample_per_arm=100), [(5000, 500), (5000, 650)])
     assert decide(experiment, django_capture_on_commit_callbacks).decision.outcome == "winner"
 
 
@@ -149,8 +152,11 @@ def test_srm_counts_readers_not_page_views(brand, sent, django_capture_on_commit
     assert evaluation.evidence["srm_observed"] == "exposed_units"
     assert evaluation.evidence["counts"][str(treatment.pk)]["exposed_units"] == 520
     assert evaluation.analysis.srm_flag is False and evaluation.analysis.srm_p_value > 0.2
+    # The decision counts readers too: these 1,000 readers sent no click events, so the counters' clicks
+    # are no evidence about them and nothing is decided.
     result = decide(experiment, django_capture_on_commit_callbacks)
-    assert result.decision.outcome == "winner" and result.decision.winner_arm_id == treatment.pk
+    assert result.decision is None and evaluation.evidence["unit"] == "reader"
+    assert evaluation.analysis.sequential["readers"] == 1000
 
 
 def test_srm_on_readers_still_catches_a_broken_split(brand):
