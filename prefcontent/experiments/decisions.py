@@ -99,7 +99,8 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
     readers = None
     if per_reader.arms or adaptive:
         none = 0.0 if adaptive else None
-        readers = [per_reader.arms.get(arm.pk) or ArmReaders(str(arm.pk), 0, 0.0, 0.0, none, none) for arm in arms]
+        readers = [per_reader.arms.get(arm.pk) or ArmReaders(str(arm.pk), 0, 0.0, 0.0, none, none, none)
+                   for arm in arms]
     cfg = brand_settings(brand)
     threshold = cfg.decision_threshold
     control = next(a for a in arms if a.is_control)

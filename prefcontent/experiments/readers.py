@@ -42,7 +42,7 @@ def reader_stats(*, experiment_id: int, metric: str, adaptive: bool) -> ReaderSt
         cursor.execute(
             f"SELECT a.arm_id, COUNT(*), SUM(COALESCE(r.y, 0)), SUM(COALESCE(r.y, 0) * COALESCE(r.y, 0)), "
             f"SUM(COALESCE(r.y, 0) / a.propensity), SUM(COALESCE(r.y, 0) * COALESCE(r.y, 0) / "
-            f"(a.propensity * a.propensity)) FROM {assignments} a LEFT JOIN ({per_reader}) r "
+            f"(a.propensity * a.propensity)), SUM(1.0 / (a.propensity * a.propensity)) FROM {assignments} a LEFT JOIN ({per_reader}) r "
             f"ON r.arm_id = a.arm_id AND r.unit_hash = a.unit_hash "
             f"WHERE a.experiment_id = %s AND a.propensity > 0 GROUP BY a.arm_id",
             [*params, experiment_id, experiment_id])
@@ -52,5 +52,6 @@ def reader_stats(*, experiment_id: int, metric: str, adaptive: bool) -> ReaderSt
             f"WHERE a.experiment_id = %s AND a.unit_hash = r.unit_hash AND a.arm_id = r.arm_id "
             f"AND a.propensity > 0)", [*params, experiment_id, experiment_id])
         unweighted = cursor.fetchone()[0]
-    return ReaderStats({arm: ArmReaders(str(arm), int(n), float(s or 0), float(q or 0), float(w or 0), float(w2 or 0))
-                        for arm, n, s, q, w, w2 in rows}, int(unweighted))
+    return ReaderStats({arm: ArmReaders(str(arm), int(n), float(s or 0), float(q or 0), float(w or 0),
+                                        float(w2 or 0), float(v or 0))
+                        for arm, n, s, q, w, w2, v in rows}, int(unweighted))

@@ -33,7 +33,8 @@ Such experiments are analysed by inverse-propensity weighting with the propensit
 was assigned with: psi_i = 1[arm a] y_i / pi_ia - 1[arm b] y_i / pi_ib has mean equal to the true
 difference given the past (pi is fixed before the reader arrives), so the psi_i form a martingale
 difference sequence, and the asymptotic confidence sequence above holds for it (Waudby-Smith et al.,
-Theorem 2.5; the Thompson floor keeps pi away from 0, so psi is bounded).
+Theorem 2.5; the Thompson floor keeps pi away from 0, so psi is bounded). Its variance is taken
+no smaller than under "no difference" (see _pair_moments).
 """
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ class ArmReaders:
     total_sq: float  # sum of y^2
     ipw_total: float | None = None  # sum of y / propensity (adaptive allocation only)
     ipw_total_sq: float | None = None  # sum of (y / propensity)^2 (adaptive allocation only)
+    ipw_weight_sq: float | None = None  # sum of 1 / propensity^2 (adaptive allocation only)
 
     def __post_init__(self) -> None:
         if self.readers < 0 or self.total < 0 or self.total_sq < 0:
@@ -138,6 +140,10 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
 
 
 SPREAD = 0.1  # the mixture's spread around +-the design effect, as a fraction of it (bench/decisions.py)
+# Under adaptive allocation the standardized effect depends on where the weights go: between the
+# equal split's and the floor's (1 / floor + 1 / (1 - floor) instead of 4 in the variance). The
+# mixture is centred between the two, wider.
+SPREAD_ADAPTIVE = 0.5
 
 
 def design_effect(tuning_readers: float, *, alpha: float, power: float = POWER) -> float:
@@ -148,12 +154,12 @@ def design_effect(tuning_readers: float, *, alpha: float, power: float = POWER) 
     return (sps.norm.isf(alpha / 2) + sps.norm.isf(1 - power)) / math.sqrt(tuning_readers)
 
 
-def log_likelihood_ratio(z: float, n: float, m: float) -> float:
+def log_likelihood_ratio(z: float, n: float, m: float, spread: float | None = None) -> float:
     """log of the mixture martingale after n observations with statistic z: exp(l S - l^2 n / 2) with
     S = z sqrt(n), mixed over l ~ 1/2 N(m, (spread m)^2) + 1/2 N(-m, (spread m)^2)."""
     if n <= 0:
         return 0.0
-    tau2 = (SPREAD * m) ** 2
+    tau2 = ((SPREAD if spread is None else spread) * m) ** 2
     s = abs(z) * math.sqrt(n)
     denominator = 2 * (n + 1 / tau2)
     base = -0.5 * math.log1p(n * tau2) - m * m / (2 * tau2)
@@ -162,30 +168,30 @@ def log_likelihood_ratio(z: float, n: float, m: float) -> float:
     return base + near + math.log1p(math.exp(far - near)) - math.log(2)
 
 
-def always_valid_p(z: float, n: float, m: float) -> float:
+def always_valid_p(z: float, n: float, m: float, spread: float | None = None) -> float:
     """1 / the mixture likelihood ratio, capped at 1: the smallest alpha whose sequence excludes 0."""
-    return min(1.0, math.exp(-log_likelihood_ratio(z, n, m)))
+    return min(1.0, math.exp(-log_likelihood_ratio(z, n, m, spread)))
 
 
-def critical_z(n: float, m: float, alpha: float) -> float:
+def critical_z(n: float, m: float, alpha: float, spread: float | None = None) -> float:
     """The |z| at which the mixture reaches 1 / alpha after n observations (the boundary)."""
     if n <= 0:
         return math.inf
     target = -math.log(alpha)
     low, high = 0.0, 1.0
-    while log_likelihood_ratio(high, n, m) < target:
+    while log_likelihood_ratio(high, n, m, spread) < target:
         high *= 2
         if high > 1e6:
             return math.inf
     while high - low > 1e-6 * high:
         mid = (low + high) / 2
-        low, high = (mid, high) if log_likelihood_ratio(mid, n, m) < target else (low, mid)
+        low, high = (mid, high) if log_likelihood_ratio(mid, n, m, spread) < target else (low, mid)
     return high
 
 
-def margin(n: float, m: float, alpha: float) -> float:
+def margin(n: float, m: float, alpha: float, spread: float | None = None) -> float:
     """The unit-variance half-width of the two-sided (1 - alpha) sequence after n observations."""
-    return critical_z(n, m, alpha) / math.sqrt(n) if n > 0 else math.inf
+    return critical_z(n, m, alpha, spread) / math.sqrt(n) if n > 0 else math.inf
 
 
 def fixed_horizon_readers(effect: float, per_reader_sd: float, *, alpha: float, power: float = POWER,
@@ -206,29 +212,36 @@ def tuning_readers(*, alpha: float, baseline_rate: float, minimum_detectable_eff
     return max(1, math.ceil(fixed_horizon_readers(effect, sd, alpha=alpha)))
 
 
-def readers_needed(target: float, s2: float, m: float, alpha: float) -> int | None:
+def readers_needed(target: float, s2: float, m: float, alpha: float, spread: float | None = None) -> int | None:
     """The smallest n at which the sequence's half-width sqrt(s2) * margin(n) is at most `target`."""
     if target <= 0 or s2 <= 0:
         return None
     wanted = target / math.sqrt(s2)
-    if margin(MAX_READERS, m, alpha) > wanted:
+    if margin(MAX_READERS, m, alpha, spread) > wanted:
         return None
     low, high = 1.0, float(MAX_READERS)
     while high - low > max(1.0, low * 1e-4):  # the margin falls with n beyond its first few points
         mid = math.sqrt(low * high) if high > 4 * low else (low + high) / 2
-        low, high = (mid, high) if margin(mid, m, alpha) > wanted else (low, mid)
+        low, high = (mid, high) if margin(mid, m, alpha, spread) > wanted else (low, mid)
     return math.ceil(high)
 
 
-def _pair_moments(a: ArmReaders, b: ArmReaders, method: str, population: int) -> tuple[float, float, int]:
-    """(difference a - b, per-observation variance s2, n) of the pair's estimator."""
+def _pair_moments(a: ArmReaders, b: ArmReaders, method: str, population: int,
+                  second_moment: float) -> tuple[float, float, int]:
+    """(difference a - b, per-observation variance s2, n) of the pair's estimator.
+
+    IPW: the larger of the plain variance of psi and its value under "no difference", the pooled
+    E[y^2] times the arms' sums of 1 / propensity^2. Thompson starves the arm that did worse, and
+    that arm's own few successes underestimate its share of the variance (so z runs high); under
+    "no difference" every reader's y has the same second moment, so the pooled one is right."""
     if method == IPW:
         n = population
         if n == 0:
             return 0.0, 0.0, 0
         mean = ((a.ipw_total or 0.0) - (b.ipw_total or 0.0)) / n
-        s2 = max(0.0, ((a.ipw_total_sq or 0.0) + (b.ipw_total_sq or 0.0)) / n - mean**2)
-        return mean, s2, n
+        plain = ((a.ipw_total_sq or 0.0) + (b.ipw_total_sq or 0.0)) / n - mean**2
+        null = second_moment * ((a.ipw_weight_sq or 0.0) + (b.ipw_weight_sq or 0.0)) / n
+        return mean, max(0.0, plain, null), n
     n = a.readers + b.readers
     if a.readers == 0 or b.readers == 0:
         return a.mean - b.mean, 0.0, n
@@ -237,30 +250,35 @@ def _pair_moments(a: ArmReaders, b: ArmReaders, method: str, population: int) ->
 
 
 def sequential_test(arms: Sequence[ArmReaders], *, alpha: float, minimum_detectable_effect: float,
-                    tuning: int, adaptive: bool = False, estimate: bool = True) -> SequentialResult:
+                    tuning: int, adaptive: bool = False, floor: float = 0.05,
+                    estimate: bool = True) -> SequentialResult:
     """Compare every pair of arms under the always-valid boundary; name the arm that beats all others.
 
     `estimate=False` skips the sequences' half-widths and the readers-needed estimates (the simulations
     of bench/decisions.py need only the verdict)."""
     if len(arms) < 2:
         raise ValueError("an experiment needs at least two arms")
-    if adaptive and any(a.ipw_total is None or a.ipw_total_sq is None for a in arms):
-        raise ValueError("adaptive allocation needs ipw_total and ipw_total_sq on every arm")
+    if adaptive and any(None in (a.ipw_total, a.ipw_total_sq, a.ipw_weight_sq) for a in arms):
+        raise ValueError("adaptive allocation needs ipw_total, ipw_total_sq and ipw_weight_sq on every arm")
     method = IPW if adaptive else DIFFERENCE_IN_MEANS
-    m = design_effect(tuning, alpha=alpha)
+    m, spread = design_effect(tuning, alpha=alpha), SPREAD
+    if adaptive:  # fixed before any data: the martingale stays a martingale
+        f = min(max(floor, 0.01), 0.5)
+        m, spread = m * (1 + math.sqrt(4 * f * (1 - f))) / 2, SPREAD_ADAPTIVE
     population = sum(a.readers for a in arms)
+    second_moment = sum(a.total_sq for a in arms) / population if population else 0.0
     means = {a.arm_id: ((a.ipw_total or 0.0) / population if adaptive and population else a.mean) for a in arms}
     pairs = len(arms) * (len(arms) - 1) // 2
     level = alpha / pairs  # the sequences are shown at the Bonferroni level, which covers all pairs at once
     raw = []
     for i, a in enumerate(arms):
         for b in arms[i + 1:]:
-            diff, s2, n = _pair_moments(a, b, method, population)
+            diff, s2, n = _pair_moments(a, b, method, population, second_moment)
             better, worse = (a, b) if diff >= 0 else (b, a)
             diff = abs(diff)
             z = diff / math.sqrt(s2 / n) if s2 > 0 and n > 0 else 0.0
-            half = math.sqrt(s2) * margin(n, m, level) if s2 > 0 and estimate else math.inf
-            raw.append((better, worse, diff, z, n, s2, always_valid_p(z, n, m), half))
+            half = math.sqrt(s2) * margin(n, m, level, spread) if s2 > 0 and estimate else math.inf
+            raw.append((better, worse, diff, z, n, s2, always_valid_p(z, n, m, spread), half))
     holm = holm_adjust([r[6] for r in raw])
     comparisons = []
     for (better, worse, diff, z, n, s2, p, half), p_holm in zip(raw, holm, strict=True):
@@ -270,7 +288,7 @@ def sequential_test(arms: Sequence[ArmReaders], *, alpha: float, minimum_detecta
             better_id=better.arm_id, worse_id=worse.arm_id, difference=diff,
             relative_lift=diff / base if base > 0 else None,
             cs_low=diff - half if math.isfinite(half) else None, cs_high=diff + half if math.isfinite(half) else None, z=z, readers=n, p_value=p, p_value_holm=p_holm,
-            significant=p_holm < alpha, readers_needed=readers_needed(target, s2, m, level) if estimate else None))
+            significant=p_holm < alpha, readers_needed=readers_needed(target, s2, m, level, spread) if estimate else None))
     leader = max(arms, key=lambda a: means[a.arm_id]).arm_id
     own = [c for c in comparisons if leader in (c.better_id, c.worse_id)]
     beats_all = all(c.better_id == leader and c.significant for c in own)
