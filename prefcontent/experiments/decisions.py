@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
@@ -154,7 +154,9 @@ def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Princip
 
 
 def _locked(experiment: Experiment) -> Experiment:
-    return Experiment.objects.select_for_update().select_related("brand").get(pk=experiment.pk)
+    # FOR NO KEY UPDATE: event and assignment inserts take FOR KEY SHARE on the experiment through their
+    # foreign key, which a plain FOR UPDATE would block for the whole evaluation.
+    return Experiment.objects.select_for_update(no_key=True).select_related("brand").get(pk=experiment.pk)
 
 
 @transaction.atomic
@@ -187,18 +189,36 @@ def experiment_stop(*, principal: Principal, experiment: Experiment) -> DecideRe
     return DecideResult(experiment, evaluation, _conclude(experiment, evaluation, principal, status=status))
 
 
+def _unchanged(experiment: Experiment, counters: dict[int, tuple[int, int, int]]) -> bool:
+    """True when no arm's counters moved since the stored evaluation: a new look would see the same data."""
+    stored = (experiment.last_analysis or {}).get("counts") or {}
+    return bool(stored) and len(stored) == len(counters) and all(
+        (c.get("impressions"), c.get("clicks"), c.get("conversions")) == counters.get(int(arm_id))
+        for arm_id, c in stored.items())
+
+
 def experiments_decide_running() -> dict[str, int]:
-    """The periodic evaluation: every running experiment, each in its own transaction."""
-    concluded = evaluated = 0
-    running = list(Experiment.objects.filter(status=RUNNING, source="live").select_related("brand"))
+    """The periodic evaluation: every running experiment whose counters moved since its last evaluation,
+    the longest unanalysed first (so a pass cut short by its time limit starts where the last one did
+    not reach), each in its own transaction."""
+    concluded = evaluated = skipped = 0
+    running = list(Experiment.objects.filter(status=RUNNING, source="live").select_related("brand")
+                   .order_by(F("analyzed_at").asc(nulls_first=True), "id"))
+    counters: dict[int, dict[int, tuple[int, int, int]]] = {}
+    for arm_id, experiment_id, *counts in Arm.objects.filter(experiment__in=[e.pk for e in running]).values_list(
+            "id", "experiment_id", "impressions", "clicks", "conversions"):
+        counters.setdefault(experiment_id, {})[arm_id] = tuple(counts)
     for experiment in running:
+        if _unchanged(experiment, counters.get(experiment.pk, {})):
+            skipped += 1
+            continue
         try:
             result = experiment_decide(principal=SYSTEM, experiment=experiment)
         except InvalidState:  # moved on since the query
             continue
         evaluated += 1
         concluded += result.decision is not None
-    return {"evaluated": evaluated, "concluded": concluded}
+    return {"evaluated": evaluated, "concluded": concluded, "skipped": skipped}
 
 
 @transaction.atomic

@@ -109,9 +109,15 @@ def test_periodic_task_decides_only_the_ready(brand, sent, django_capture_on_com
     waiting = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(500, 50), (500, 65)])
     make_experiment(brand, status="paused")
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 2, "concluded": 1}
+        assert decide_running() == {"evaluated": 2, "concluded": 1, "skipped": 0}
     assert Experiment.objects.get(pk=ready.pk).status == "concluded"
     assert Experiment.objects.get(pk=waiting.pk).status == "running"
+    # Nothing new for the waiting one: the next pass does not evaluate it again; new counts bring it back.
+    assert decide_running() == {"evaluated": 0, "concluded": 0, "skipped": 1}
+    analysed = Experiment.objects.get(pk=waiting.pk).analyzed_at
+    with_counts(waiting, [(600, 60), (600, 78)])
+    assert decide_running() == {"evaluated": 1, "concluded": 0, "skipped": 0}
+    assert Experiment.objects.get(pk=waiting.pk).analyzed_at > analysed
     assert decide_experiment(ready.pk) is False  # already decided: a duplicate delivery is harmless
     assert sent == [("preferences.build_pairs_for_experiment", [ready.pk])]
 
