@@ -168,7 +168,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     aa_n, lift_n = (500, 300) if args.quick else (1000, 1000)
-    thompson_aa_n, thompson_lift_n = (500, 200) if args.quick else (1000, 500)
+    thompson_aa_n, thompson_lift_n = (500, 100) if args.quick else (1000, 500)
     rng = np.random.default_rng(args.seed)
     tuning = tuning_readers(alpha=ALPHA, baseline_rate=BASELINE, minimum_detectable_effect=MDE)
     sd = math.sqrt(MEAN_IMPRESSIONS * CTR * (1 - CTR) + CTR**2)  # Var(y) with 1 + Poisson(1) impressions
