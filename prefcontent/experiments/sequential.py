@@ -94,8 +94,8 @@ class Comparison:
     p_value: float  # always-valid p-value of "no difference", unadjusted
     p_value_holm: float  # Holm-adjusted across every pair of arms
     significant: bool  # p_value_holm < alpha: the ordering is established
-    readers_needed: int | None  # readers (as counted in `readers`) at which the larger of the observed
-    # difference and the minimum detectable effect would be established; None without a variance
+    readers_needed: int | None  # readers (as counted in `readers`) at which the observed difference (the
+    # minimum detectable effect while there is none) would be established, at today's variance; None without one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -283,7 +283,7 @@ def sequential_test(arms: Sequence[ArmReaders], *, alpha: float, minimum_detecta
     comparisons = []
     for (better, worse, diff, z, n, s2, p, half), p_holm in zip(raw, holm, strict=True):
         base = means[worse.arm_id]
-        target = max(diff, minimum_detectable_effect * base)
+        target = diff if diff > 0 else minimum_detectable_effect * base  # the observed difference, else the MDE
         comparisons.append(Comparison(
             better_id=better.arm_id, worse_id=worse.arm_id, difference=diff,
             relative_lift=diff / base if base > 0 else None,
