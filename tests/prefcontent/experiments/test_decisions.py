@@ -184,3 +184,14 @@ def test_periodic_decision_runs_in_a_real_worker(celery_worker):
         time.sleep(0.2)
     assert Experiment.objects.get(pk=experiment.pk).status == "concluded", celery_worker.log()
     assert Decision.objects.get(experiment=experiment).outcome == "winner"
+
+
+def test_latest_evidence_reuses_the_stored_evaluation_until_counters_move(brand, sent, django_capture_on_commit_callbacks):
+    experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(500, 50), (500, 65)])
+    decide(experiment, django_capture_on_commit_callbacks)
+    experiment.refresh_from_db()
+    stored = experiment.last_analysis
+    assert decisions.experiment_latest_evidence(experiment=experiment) is stored
+    with_counts(experiment, [(600, 60), (600, 80)])
+    fresh = decisions.experiment_latest_evidence(experiment=experiment)
+    assert fresh["counts"] != stored["counts"] and fresh["evaluated_at"] > stored["evaluated_at"]
