@@ -180,12 +180,12 @@ def critical_z(n: float, m: float, alpha: float, spread: float | None = None) ->
     if n <= 0:
         return math.inf
     target = -math.log(alpha)
-    low, high = 0.0, 1.0
+    low, high = 0.0, 4.0  # boundaries sit at |z| of 2.5 to 5 over the readers that matter
     while log_likelihood_ratio(high, n, m, spread) < target:
-        high *= 2
+        low, high = high, high * 2
         if high > 1e6:
             return math.inf
-    while high - low > 1e-6 * high:
+    while high - low > 1e-4 * high:
         mid = (low + high) / 2
         low, high = (mid, high) if log_likelihood_ratio(mid, n, m, spread) < target else (low, mid)
     return high
@@ -221,8 +221,13 @@ def readers_needed(target: float, s2: float, m: float, alpha: float, spread: flo
     wanted = target / math.sqrt(s2)
     if margin(MAX_READERS, m, alpha, spread) > wanted:
         return None
-    low, high = 1.0, float(MAX_READERS)
-    while high - low > max(1.0, low * 1e-4):  # the margin falls with n beyond its first few points
+    guess = (3 / wanted) ** 2  # where a z of about 3 is reached: bracket around it, widen if needed
+    low, high = max(1.0, guess / 8), min(float(MAX_READERS), guess * 8)
+    while low > 1 and margin(low, m, alpha, spread) <= wanted:
+        low = max(1.0, low / 8)
+    while margin(high, m, alpha, spread) > wanted:
+        high = min(float(MAX_READERS), high * 8)
+    while high - low > max(1.0, low * 1e-2):  # an estimate: to a percent (the margin falls with n)
         mid = math.sqrt(low * high) if high > 4 * low else (low + high) / 2
         low, high = (mid, high) if margin(mid, m, alpha, spread) > wanted else (low, mid)
     return math.ceil(high)

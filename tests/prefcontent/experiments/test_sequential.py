@@ -70,7 +70,7 @@ def test_winner_must_beat_every_arm_with_holm():
 def test_readers_needed_is_where_the_half_width_reaches_the_target():
     m = sq.design_effect(12000, alpha=0.05)
     n = sq.readers_needed(0.01, 0.24, m, 0.05)
-    assert math.sqrt(0.24) * sq.margin(n, m, 0.05) <= 0.01 < math.sqrt(0.24) * sq.margin(n * 0.99, m, 0.05)
+    assert math.sqrt(0.24) * sq.margin(n, m, 0.05) <= 0.01 < math.sqrt(0.24) * sq.margin(n * 0.98, m, 0.05)
     assert sq.readers_needed(0.0, 0.24, m, 0.05) is None
 
 
