@@ -174,8 +174,20 @@ class BrandSettings:
     """A brand's settings with the product defaults filled in."""
 
     decision_threshold: float = _setting(0.95, Number(0, 1, low_open=True),
-                                         "Probability to be best an arm needs to win its experiment.")
-    alpha: float = _setting(0.05, OPEN_PROBABILITY, "Significance level of the experiments' intervals and tests.")
+                                         "Probability to be best at which the results describe an arm as the "
+                                         "likely best (a description: the winner is named by the always-valid "
+                                         "test at alpha).")
+    alpha: float = _setting(0.05, OPEN_PROBABILITY,
+                            "Error rate of a decision: the chance that an experiment whose arms do not differ "
+                            "names a winner, however often it is looked at (also the intervals' level).")
+    minimum_detectable_effect: float = _setting(
+        0.1, Number(0, 10, low_open=True),
+        "Smallest relative lift worth finding (0.1: +10 %): the decision test concludes soonest on effects of "
+        "this size and later on smaller ones.")
+    baseline_rate: float = _setting(
+        0.05, Number(0, low_open=True),
+        "The brand's usual primary-metric events per reader (0.05: one click per twenty readers): with the "
+        "minimum detectable effect, the readers the decision test is tuned for.")
     srm_p: float = _setting(0.001, OPEN_PROBABILITY,
                             "Sample-ratio-mismatch p-value below which an experiment is not decided.")
     pair_min_prob: float = _setting(0.95, PROBABILITY,

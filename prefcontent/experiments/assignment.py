@@ -74,12 +74,13 @@ def _stored_arm(experiment_id: int, hashed: str) -> int | None:
         "arm_id", flat=True).first()
 
 
-def _store(experiment_id: int, arm_id: int, hashed: str) -> int:
-    """Insert the assignment unless the unit has one; return the unit's arm either way."""
+def _store(experiment_id: int, arm_id: int, hashed: str, propensity: float) -> int:
+    """Insert the assignment (with the chance the unit had of its arm) unless the unit has one; return the
+    unit's arm either way."""
     table = Assignment._meta.db_table
-    insert = (f"INSERT INTO {table} (experiment_id, arm_id, unit_hash, created_at) VALUES (%s, %s, %s, %s) "
-              "ON CONFLICT (experiment_id, unit_hash) DO NOTHING RETURNING arm_id")
-    params = [experiment_id, arm_id, hashed, connection.ops.adapt_datetimefield_value(timezone.now())]
+    insert = (f"INSERT INTO {table} (experiment_id, arm_id, unit_hash, propensity, created_at) "
+              "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (experiment_id, unit_hash) DO NOTHING RETURNING arm_id")
+    params = [experiment_id, arm_id, hashed, propensity, connection.ops.adapt_datetimefield_value(timezone.now())]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One round trip: the new row, or the one already stored (visible to this statement's snapshot).
@@ -96,6 +97,14 @@ def _store(experiment_id: int, arm_id: int, hashed: str) -> int:
     if stored is None:
         raise RuntimeError("assignment neither inserted nor found")
     return stored
+
+
+def _propensity(arms: list[_Arm], arm_id: int) -> float:
+    """The chance pick_arm gives `arm_id` under these weights (equal shares when no weight is positive)."""
+    total = sum(max(a.weight, 0.0) for a in arms)
+    if total <= 0:
+        return 1 / len(arms)
+    return max(next(a.weight for a in arms if a.id == arm_id), 0.0) / total
 
 
 def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> AssignmentResult:
@@ -115,7 +124,7 @@ def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> Assi
     sticky = True
     if status == RUNNING:
         chosen = pick_arm([(a.id, a.weight) for a in arms], bucket(pk, hashed))
-        arm_id = _store(pk, chosen, hashed)
+        arm_id = _store(pk, chosen, hashed, _propensity(arms, chosen))
     elif status == CONCLUDED:
         winner = Decision.objects.filter(experiment_id=pk).values_list("winner_arm_id", flat=True).first()
         arm_id, sticky = winner or control, False

@@ -1,16 +1,19 @@
 """Evaluating experiments and deciding them: the rules that turn counts into a winner.
 
-A winner needs all three: probability to be best >= the brand's `decision_threshold`
-(default 0.95), every arm at `min_sample_per_arm` impressions, and no sample-ratio
-mismatch. The decision stores its evidence; on a winner the preferences task is enqueued
-by name after commit.
+A winner needs all three: the always-valid sequential test on readers at the brand's `alpha`
+(prefcontent.experiments.sequential: the winner beats every other arm, and an experiment whose
+arms do not differ names one with probability at most alpha however often it is decided), every
+arm at `min_sample_per_arm` impressions, and no sample-ratio mismatch. Thompson experiments are
+tested by inverse-propensity weighting with the propensities stored at assignment. The Bayesian
+figures (probability to be best, expected loss) are descriptions. The decision stores its evidence;
+on a winner the preferences task is enqueued by name after commit.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
@@ -29,6 +32,8 @@ from prefcontent.experiments.models import (
     Experiment,
     success_counter,
 )
+from prefcontent.experiments.readers import reader_stats
+from prefcontent.experiments.sequential import ArmReaders
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import SYSTEM, Principal
@@ -60,8 +65,10 @@ def _actor(principal: Principal) -> str:
 def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
     """Analyse the current counters (reads only).
 
-    Trials are impressions; successes are the primary metric's events, capped at impressions
-    (a click without a recorded impression is counted on the arm but cannot push a rate above 1).
+    The decision's unit is the reader (readers.py): clicks (or conversions) per reader, under Thompson
+    weighted by the inverse of each reader's stored propensity. For the descriptions, trials are
+    impressions and successes the primary metric's events, capped at impressions (a click without a
+    recorded impression is counted on the arm but cannot push a rate above 1).
     The sample-ratio check compares exposed units (distinct units with an impression event) with
     the planned split: the weights for fixed allocation, the share of stored assignments for
     Thompson (whose weights move on purpose). Units, because assignment splits readers, not page
@@ -85,16 +92,32 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
                                 units=exposed.get(arm.pk, 0) if by_units else None))
     if any(c.expected_share is None for c in counts):  # fall back to an equal split
         counts = [ArmCounts(c.arm_id, c.trials, c.successes, units=c.units) for c in counts]
+    adaptive = experiment.allocation == "thompson"
+    per_reader = reader_stats(experiment_id=experiment.pk, metric=experiment.primary_metric, adaptive=adaptive)
+    # Known only by counters (no events, e.g. imported): one impression stands in for one reader. Under
+    # Thompson nothing stands in: without stored propensities no reader can be weighted, so no winner.
+    readers = None
+    if per_reader.arms or adaptive:
+        none = 0.0 if adaptive else None
+        readers = [per_reader.arms.get(arm.pk) or ArmReaders(str(arm.pk), 0, 0.0, 0.0, none, none, none)
+                   for arm in arms]
     cfg = brand_settings(brand)
     threshold = cfg.decision_threshold
     control = next(a for a in arms if a.is_control)
     analysis = analyze(counts, str(control.pk), alpha=cfg.alpha, prob_threshold=threshold,
-                       min_sample=experiment.min_sample_per_arm, srm_p=cfg.srm_p, seed=experiment.pk)
+                       min_sample=experiment.min_sample_per_arm, srm_p=cfg.srm_p, seed=experiment.pk,
+                       readers=readers, adaptive=adaptive, minimum_detectable_effect=cfg.minimum_detectable_effect,
+                       baseline_rate=cfg.baseline_rate)
     evidence = {
         "experiment_id": experiment.pk,
         "primary_metric": experiment.primary_metric,
         "allocation": experiment.allocation,
         "decision_threshold": threshold,
+        "alpha": cfg.alpha,
+        "minimum_detectable_effect": cfg.minimum_detectable_effect,
+        "baseline_rate": cfg.baseline_rate,
+        "unit": "reader" if readers is not None else "impression",
+        "unweighted_readers": per_reader.unweighted_readers,
         "min_sample_per_arm": experiment.min_sample_per_arm,
         "srm_expected_from": "assignments" if use_assignments else "weights",
         "srm_observed": "exposed_units" if by_units else "impressions",
@@ -131,7 +154,9 @@ def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Princip
 
 
 def _locked(experiment: Experiment) -> Experiment:
-    return Experiment.objects.select_for_update().select_related("brand").get(pk=experiment.pk)
+    # FOR NO KEY UPDATE: event and assignment inserts take FOR KEY SHARE on the experiment through their
+    # foreign key, which a plain FOR UPDATE would block for the whole evaluation.
+    return Experiment.objects.select_for_update(no_key=True).select_related("brand").get(pk=experiment.pk)
 
 
 @transaction.atomic
@@ -164,18 +189,47 @@ def experiment_stop(*, principal: Principal, experiment: Experiment) -> DecideRe
     return DecideResult(experiment, evaluation, _conclude(experiment, evaluation, principal, status=status))
 
 
+def _unchanged(experiment: Experiment, counters: dict[int, tuple[int, int, int]]) -> bool:
+    """True when no arm's counters moved since the stored evaluation: a new look would see the same data."""
+    stored = (experiment.last_analysis or {}).get("counts") or {}
+    return bool(stored) and len(stored) == len(counters) and all(
+        (c.get("impressions"), c.get("clicks"), c.get("conversions")) == counters.get(int(arm_id))
+        for arm_id, c in stored.items())
+
+
+def experiment_latest_evidence(*, experiment: Experiment) -> dict:
+    """The evidence of the experiment now (reads only): the stored evaluation while no arm's counters moved
+    since it, else a fresh one. For pages polled every few seconds: no aggregate over the events when
+    nothing arrived."""
+    counters = {arm_id: tuple(counts) for arm_id, *counts in Arm.objects.filter(experiment_id=experiment.pk)
+                .values_list("id", "impressions", "clicks", "conversions")}
+    if _unchanged(experiment, counters):
+        return experiment.last_analysis
+    return experiment_evaluate(experiment=experiment).evidence
+
+
 def experiments_decide_running() -> dict[str, int]:
-    """The periodic evaluation: every running experiment, each in its own transaction."""
-    concluded = evaluated = 0
-    running = list(Experiment.objects.filter(status=RUNNING, source="live").select_related("brand"))
+    """The periodic evaluation: every running experiment whose counters moved since its last evaluation,
+    the longest unanalysed first (so a pass cut short by its time limit starts where the last one did
+    not reach), each in its own transaction."""
+    concluded = evaluated = skipped = 0
+    running = list(Experiment.objects.filter(status=RUNNING, source="live").select_related("brand")
+                   .order_by(F("analyzed_at").asc(nulls_first=True), "id"))
+    counters: dict[int, dict[int, tuple[int, int, int]]] = {}
+    for arm_id, experiment_id, *counts in Arm.objects.filter(experiment__in=[e.pk for e in running]).values_list(
+            "id", "experiment_id", "impressions", "clicks", "conversions"):
+        counters.setdefault(experiment_id, {})[arm_id] = tuple(counts)
     for experiment in running:
+        if _unchanged(experiment, counters.get(experiment.pk, {})):
+            skipped += 1
+            continue
         try:
             result = experiment_decide(principal=SYSTEM, experiment=experiment)
         except InvalidState:  # moved on since the query
             continue
         evaluated += 1
         concluded += result.decision is not None
-    return {"evaluated": evaluated, "concluded": concluded}
+    return {"evaluated": evaluated, "concluded": concluded, "skipped": skipped}
 
 
 @transaction.atomic

@@ -96,6 +96,10 @@ class Assignment(models.Model):
                                    db_index=False)
     arm = models.ForeignKey(Arm, on_delete=models.CASCADE, related_name="assignments")
     unit_hash = models.CharField(max_length=64)
+    # The chance the unit had of this arm when it was assigned (the arm's share of the weights then):
+    # what inverse-propensity weighting divides by under Thompson allocation. None: assigned before it
+    # was stored.
+    propensity = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

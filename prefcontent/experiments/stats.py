@@ -1,10 +1,11 @@
 """Statistics engine for A/B/n experiments on conversion rates (plain module, no Django).
 
-Per arm: the rate with a Wilson interval, the Beta-Binomial posterior's probability to be
-best and expected loss, and a pooled two-proportion z-test against control with Holm
-correction across arms. Across arms: a chi-square sample-ratio-mismatch check. The
-decision names a winner only when an arm's probability to be best reaches the threshold,
-every arm has its minimum sample, and no sample-ratio mismatch is flagged.
+Per arm, as descriptions: the rate per impression with a Wilson interval, the Beta-Binomial
+posterior's probability to be best and expected loss, and a pooled two-proportion z-test against
+control with Holm correction across arms. None of them names the winner: each is valid at one
+planned look, and the decision is looked at after every batch of events. The winner is named by
+the always-valid sequential test on readers (prefcontent.experiments.sequential), and only when
+every arm has its minimum sample and no sample-ratio mismatch is flagged (a chi-square check).
 `thompson_weights` turns the same posteriors into traffic weights.
 
 Every result is deterministic: posterior quantities are Monte Carlo estimates from a
@@ -20,6 +21,19 @@ from typing import Any
 
 import numpy as np
 from scipy import stats as sps
+
+from prefcontent.experiments.sequential import (
+    ArmReaders,
+    holm_adjust,
+    sequential_test,
+    tuning_readers,
+)
+
+__all__ = ["Analysis", "ArmCounts", "ArmStats", "analyze", "holm_adjust", "posterior_summary", "srm_p_value",
+           "thompson_weights", "two_proportion_ztest", "wilson_interval"]
+# Product defaults of the sequential test's design (brand settings override them).
+DEFAULT_MDE = 0.1
+DEFAULT_BASELINE_RATE = 0.05
 
 DEFAULT_DRAWS = 100_000
 # Rows of posterior draws per chunk, so memory stays flat however many draws are asked for.
@@ -67,7 +81,7 @@ class ArmStats:
     p_value_holm: float | None  # Holm-adjusted across non-control arms; None for control
     z: float | None  # z statistic of (rate - control rate); None for control
     lift_vs_control: float | None  # (rate - control) / control; None for control or control rate 0
-    significant: bool  # p_value_holm < alpha (always False for control)
+    significant: bool  # p_value_holm < alpha at one planned look (a description; see Analysis.sequential)
     has_min_sample: bool  # trials >= min_sample
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,10 +97,11 @@ class Analysis:
     srm_p_value: float  # chi-square p-value of observed vs planned traffic split
     srm_flag: bool  # srm_p_value < srm_p: assignment is broken, do not decide
     ready: bool  # every arm has its minimum sample and no SRM: the data can support a decision
-    winner_id: str | None  # arm whose prob_best reached prob_threshold while ready, else None
+    winner_id: str | None  # the always-valid test's winner while ready, else None
+    sequential: dict  # the always-valid test (SequentialResult.to_dict()): p-values, sequences, readers needed
     reason: str  # why there is (or is not) a winner, for people
     alpha: float  # significance level used for intervals and tests
-    prob_threshold: float  # probability to be best a winner needs
+    prob_threshold: float  # probability to be best at which an arm is described as the likely best
     min_sample: int  # trials every arm needs
     srm_p: float  # SRM p-value below which the flag is raised
 
@@ -131,19 +146,6 @@ def two_proportion_ztest(s1: int, n1: int, s2: int, n2: int) -> tuple[float, flo
         return 0.0, 1.0
     z = (s1 / n1 - s2 / n2) / math.sqrt(var)
     return z, float(2 * sps.norm.sf(abs(z)))
-
-
-def holm_adjust(p_values: Sequence[float]) -> list[float]:
-    """Holm step-down adjusted p-values, as statsmodels multipletests(method="holm")."""
-    p = np.asarray(p_values, dtype=float)
-    m = len(p)
-    if m == 0:
-        return []
-    order = np.argsort(p, kind="stable")
-    stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    adjusted = np.empty(m)
-    adjusted[order] = np.maximum.accumulate(stepped)
-    return adjusted.tolist()
 
 
 def srm_p_value(arms: Sequence[ArmCounts]) -> float:
@@ -203,8 +205,17 @@ def analyze(
     prior: tuple[float, float] = (1.0, 1.0),
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    readers: Sequence[ArmReaders] | None = None,
+    adaptive: bool = False,
+    minimum_detectable_effect: float = DEFAULT_MDE,
+    baseline_rate: float = DEFAULT_BASELINE_RATE,
 ) -> Analysis:
-    """Analyse an experiment's counts and decide whether it has a winner."""
+    """Analyse an experiment's counts and decide whether it has a winner.
+
+    `readers`: per-reader statistics per arm, in the order of `arms` (with IPW sums when `adaptive`);
+    None when only counts are known (imported history): each impression then stands in for a reader.
+    The sequential test runs at `alpha`, tuned for `minimum_detectable_effect` (relative) at
+    `baseline_rate` successes per reader."""
     _check_arms(arms)
     if control_id not in {arm.arm_id for arm in arms}:
         raise ValueError(f"control {control_id!r} is not one of the arms")
@@ -247,12 +258,19 @@ def analyze(
             )
         )
 
+    if readers is None:  # counts only: one impression, one reader (y is 0 or 1)
+        readers = [ArmReaders(arm.arm_id, arm.trials, arm.successes, arm.successes) for arm in arms]
+    if [r.arm_id for r in readers] != [arm.arm_id for arm in arms]:
+        raise ValueError("readers must list the arms in the order of arms")
+    tuning = tuning_readers(alpha=alpha, baseline_rate=baseline_rate,
+                            minimum_detectable_effect=minimum_detectable_effect)
+    sequential = sequential_test(readers, alpha=alpha, minimum_detectable_effect=minimum_detectable_effect,
+                                 tuning=tuning, adaptive=adaptive)
     srm_value = srm_p_value(arms)
     srm_flag = srm_value < srm_p
     short = [arm for arm in results if not arm.has_min_sample]
-    leader = max(results, key=lambda arm: arm.prob_best)
     ready = not short and not srm_flag
-    winner = leader.arm_id if ready and leader.prob_best >= prob_threshold else None
+    winner = sequential.winner_id if ready else None
 
     blockers = []
     if srm_flag:
@@ -263,19 +281,12 @@ def analyze(
     if short:
         listed = ", ".join(f"{arm.arm_id} ({arm.trials})" for arm in short)
         blockers.append(f"arms below the minimum sample of {min_sample} trials: {listed}")
-    if leader.prob_best < prob_threshold:
-        blockers.append(
-            f"no arm reached probability to be best {prob_threshold:g} "
-            f"(leader {leader.arm_id} at {leader.prob_best:.3f})"
-        )
+    if sequential.winner_id is None:
+        blockers.append(sequential.reason)
     if winner is not None:
-        reason = (
-            f"{winner} is best with probability {leader.prob_best:.3f} >= {prob_threshold:g} "
-            f"(expected loss {leader.expected_loss:.4g}); every arm has at least {min_sample} trials; "
-            f"no sample ratio mismatch (p={srm_value:.3g})"
-        )
-        if leader.p_value_holm is not None:
-            reason += f"; Holm-adjusted p={leader.p_value_holm:.3g} vs control {control_id}"
+        leader = next(arm for arm in results if arm.arm_id == winner)
+        reason = (f"{sequential.reason}; every arm has at least {min_sample} trials; no sample ratio mismatch "
+                  f"(p={srm_value:.3g}); probability to be best {leader.prob_best:.3f}")
     else:
         reason = "no winner: " + "; ".join(blockers)
 
@@ -286,6 +297,7 @@ def analyze(
         srm_flag=srm_flag,
         ready=ready,
         winner_id=winner,
+        sequential=sequential.to_dict(),
         reason=reason,
         alpha=alpha,
         prob_threshold=prob_threshold,

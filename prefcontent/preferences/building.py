@@ -156,10 +156,16 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
             "srm_flag": bool(analysis.get("srm_flag", False)), "srm_p_value": analysis.get("srm_p_value"),
             "decision_reason": experiment.decision.reason,
         }
+        weight = ev.weight
+        ordering_evidence = _always_valid(analysis, better.pk, worse.pk)
+        if ordering_evidence is not None:
+            # The decision's always-valid evidence for this ordering: the weight is at most its certainty.
+            evidence.update(ordering_evidence)
+            weight = round(min(weight, 1 - ordering_evidence["always_valid_p"]), 6)
         pair = PreferencePair(
             brand_id=brand.pk, experiment_id=experiment.pk, chosen_variant_id=better.variant_id,
             rejected_variant_id=worse.variant_id, prompt=prompt, prompt_version=PROMPT_VERSION,
-            chosen=chosen, rejected=rejected, weight=ev.weight, evidence=evidence,
+            chosen=chosen, rejected=rejected, weight=weight, evidence=evidence,
             pair_hash=pair_hash(prompt, chosen, rejected),
             pair_key="|".join(sorted((_text_hash(better.variant), _text_hash(worse.variant)))),
         )
@@ -188,6 +194,19 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
         else:
             result.excluded[reason] = result.excluded.get(reason, 0) + 1
     return result
+
+
+def _always_valid(analysis: dict, better_id: int, worse_id: int) -> dict | None:
+    """The sequential test's evidence that `better` beats `worse` (Holm-adjusted always-valid p-value and
+    confidence sequence of the difference per reader), or None for decisions made before it existed.
+    An ordering the test saw the other way round gets p = 1."""
+    for c in (analysis.get("sequential") or {}).get("comparisons", []):
+        if {c["better_id"], c["worse_id"]} == {str(better_id), str(worse_id)}:
+            same = c["better_id"] == str(better_id)
+            return {"always_valid_p": c["p_value_holm"] if same else 1.0,
+                    "confidence_sequence": [c["cs_low"], c["cs_high"]] if same else None,
+                    "readers": c["readers"]}
+    return None
 
 
 def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, list[Arm]],

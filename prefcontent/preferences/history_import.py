@@ -5,13 +5,14 @@ refuses the whole file with a row-by-row report. A valid file becomes briefs, va
 experiments, arms and decisions in one transaction, written with bulk inserts, and its
 winners are turned into preference pairs like live ones.
 
-Decisions use the live rules (`prefcontent.experiments.decisions`): the same stats engine,
-thresholds from the brand's settings, seed = experiment id, and the same evidence layout.
-What differs is the number of Monte Carlo draws for probability-to-be-best (live: 100,000,
-~15 ms a test, which would make a large history take many minutes). Each test is screened
-at SCREEN_DRAWS; a test whose leader lands within BORDERLINE of the threshold, where the
-draws could change the outcome, is decided again at HISTORY_IMPORT_DRAWS (default 10,000,
-standard error 0.0022 near 0.95). The evidence records the draws used.
+Decisions use the live rules (`prefcontent.experiments.decisions`): the same stats engine and
+always-valid test (closed form; an imported test, known only by its counters, counts each
+impression as a reader), settings from the brand, seed = experiment id, and the same evidence
+layout. What differs is the number of Monte Carlo draws behind the probability-to-be-best
+description (live: 100,000, ~15 ms a test, which would make a large history take many minutes).
+Each test is described at SCREEN_DRAWS; one whose leader lands within BORDERLINE of the brand's
+`decision_threshold` is described again at HISTORY_IMPORT_DRAWS (default 10,000). The draws no
+longer change who wins. The evidence records the draws used.
 """
 from __future__ import annotations
 

@@ -15,16 +15,17 @@ from tests.conftest import client_for_key
 from tests.prefcontent.experiments.factories import make_experiment
 
 
-def _events(experiment, n, *, clicks_on=None):
+def _events(experiment, n, *, clicks_on=None, batch=0):
+    """n readers (unit ids distinct per `batch`: decisions count readers), one impression each."""
     arms = list(experiment.arms.order_by("pk"))
     out = []
     for i in range(n):
         arm = arms[i % len(arms)]
         out.append({"event_id": uuid.uuid4().hex, "experiment": experiment.pk, "arm": arm.pk, "type": "impression",
-                    "unit_id": f"u{i}", "timestamp": time.time()})
+                    "unit_id": f"u{batch}-{i}", "timestamp": time.time()})
         if clicks_on is not None and arm.pk == arms[clicks_on].pk and i % 4 < 2:
             out.append({"event_id": uuid.uuid4().hex, "experiment": experiment.pk, "arm": arm.pk, "type": "click",
-                        "unit_id": f"u{i}", "timestamp": time.time()})
+                        "unit_id": f"u{batch}-{i}", "timestamp": time.time()})
     return out
 
 
@@ -72,8 +73,9 @@ def test_broker_down_events_are_counted_and_pairs_are_built_later(brand, make_ke
     monkeypatch.setattr(app, "send_task", broker_down)
     experiment = make_experiment(brand, arms=2, min_sample_per_arm=100)
     client = client_for_key(make_key(brand))
-    for _ in range(4):
-        response = client.post("/api/v1/events", {"events": _events(experiment, 400, clicks_on=1)}, format="json")
+    for batch in range(4):
+        response = client.post("/api/v1/events", {"events": _events(experiment, 400, clicks_on=1, batch=batch)},
+                               format="json")
         assert response.status_code == 200
     assert sum(i for i, _ in _counts(experiment).values()) == 1600
     with django_capture_on_commit_callbacks(execute=True):
@@ -93,8 +95,8 @@ def test_broker_down_events_are_counted_and_pairs_are_built_later(brand, make_ke
 def test_scheduler_firing_twice_decides_once_and_builds_pairs_once(brand, make_key):
     experiment = make_experiment(brand, arms=2, min_sample_per_arm=100)
     client = client_for_key(make_key(brand))
-    for _ in range(4):
-        client.post("/api/v1/events", {"events": _events(experiment, 400, clicks_on=1)}, format="json")
+    for batch in range(4):
+        client.post("/api/v1/events", {"events": _events(experiment, 400, clicks_on=1, batch=batch)}, format="json")
     first, second = experiments_decide_running(), experiments_decide_running()
     assert first["concluded"] == 1 and second["concluded"] == 0
     assert Decision.objects.filter(experiment=experiment).count() == 1

@@ -97,7 +97,7 @@ def _stats_context(experiment: Experiment) -> dict:
     arms = list(experiment.arms.select_related("variant").order_by("id"))
     decision = getattr(experiment, "decision", None)
     evidence = decision.evidence if decision is not None else \
-        decisions.experiment_evaluate(experiment=experiment).evidence
+        decisions.experiment_latest_evidence(experiment=experiment)
     rows = arm_rows(arms, evidence)
     return {"experiment": experiment, "decision": decision, "evidence": evidence, "rows": rows,
             "analysis": evidence.get("analysis", {}), "live": experiment.status in LIVE,

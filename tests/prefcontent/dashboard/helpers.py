@@ -36,13 +36,14 @@ def send_events(experiment, arm, *, impressions: int, clicks: int = 0, prefix: s
 
 
 def concluded_with_winner(brand, *, name: str = "Decided test", challenger_source: str = "human"):
-    """An experiment whose challenger clearly won (20 vs 2 clicks of 40 impressions), concluded."""
+    """An experiment whose challenger clearly won (200 vs 20 clicks of 400 readers: the always-valid rule
+    tuned for a 10 % lift needs hundreds of readers even for a tenfold one), concluded."""
     from prefcontent.experiments.decisions import experiment_stop
 
     running = experiment(brand, name=name, start=True, min_sample_per_arm=10, challenger_source=challenger_source)
     control, challenger = running.arms.order_by("id")
-    send_events(running, control, impressions=40, clicks=2, prefix=f"w{running.pk}")
-    send_events(running, challenger, impressions=40, clicks=20, prefix=f"w{running.pk}")
+    send_events(running, control, impressions=400, clicks=20, prefix=f"w{running.pk}")
+    send_events(running, challenger, impressions=400, clicks=200, prefix=f"w{running.pk}")
     result = experiment_stop(principal=SYSTEM, experiment=running)
     assert result.decision.outcome == "winner"
     return result.experiment

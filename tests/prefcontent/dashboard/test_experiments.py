@@ -23,6 +23,7 @@ def test_list_and_detail_render_for_every_role_with_actions_only_for_writers(bra
     assert ("Create experiment" in html) is ROLES_THAT_WRITE[role]
     detail = client.get(f"/dashboard/experiments/{running.pk}/").content.decode()
     assert 'id="arms"' in detail and "<svg" in detail
+    assert 'id="sequential"' in detail and 'data-field="sequential_p"' in detail  # the always-valid test
     assert ("Conclude</button>" in detail) is ROLES_THAT_WRITE[role]
 
 

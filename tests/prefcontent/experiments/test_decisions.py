@@ -70,12 +70,15 @@ def test_no_winner_keeps_it_running(brand, sent, django_capture_on_commit_callba
         assert top["prob_best"] > 0.95  # it would have won but for the mismatch
 
 
-def test_brand_threshold_is_honoured(db, sent, django_capture_on_commit_callbacks):
-    strict = BrandFactory(settings={"decision_threshold": 0.9999})
-    experiment = with_counts(make_experiment(strict, min_sample_per_arm=100), [(2000, 200), (2000, 245)])
-    assert decide(experiment, django_capture_on_commit_callbacks).decision is None
+def test_brand_error_rate_is_honoured(db, sent, django_capture_on_commit_callbacks):
+    """10 % vs 13 % on 5,000 each: always-valid p ~ 0.016, a winner at alpha 0.05, not at 0.01. The
+    probability to be best (> 0.999) no longer decides, whatever the brand's decision_threshold."""
+    strict = BrandFactory(settings={"alpha": 0.01, "decision_threshold": 0.5})
+    experiment = with_counts(make_experiment(strict, min_sample_per_arm=100), [(5000, 500), (5000, 650)])
+    result = decide(experiment, django_capture_on_commit_callbacks)
+    assert result.decision is None and 0.01 < result.evaluation.analysis.sequential["p_value"] < 0.05
     relaxed = BrandFactory()
-    experiment = with_counts(make_experiment(relaxed, min_sample_per_arm=100), [(2000, 200), (2000, 245)])
+    experiment = with_counts(make_experiment(relaxed, min_sample_per_arm=100), [(5000, 500), (5000, 650)])
     assert decide(experiment, django_capture_on_commit_callbacks).decision.outcome == "winner"
 
 
@@ -106,9 +109,15 @@ def test_periodic_task_decides_only_the_ready(brand, sent, django_capture_on_com
     waiting = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(500, 50), (500, 65)])
     make_experiment(brand, status="paused")
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 2, "concluded": 1}
+        assert decide_running() == {"evaluated": 2, "concluded": 1, "skipped": 0}
     assert Experiment.objects.get(pk=ready.pk).status == "concluded"
     assert Experiment.objects.get(pk=waiting.pk).status == "running"
+    # Nothing new for the waiting one: the next pass does not evaluate it again; new counts bring it back.
+    assert decide_running() == {"evaluated": 0, "concluded": 0, "skipped": 1}
+    analysed = Experiment.objects.get(pk=waiting.pk).analyzed_at
+    with_counts(waiting, [(600, 60), (600, 78)])
+    assert decide_running() == {"evaluated": 1, "concluded": 0, "skipped": 0}
+    assert Experiment.objects.get(pk=waiting.pk).analyzed_at > analysed
     assert decide_experiment(ready.pk) is False  # already decided: a duplicate delivery is harmless
     assert sent == [("preferences.build_pairs_for_experiment", [ready.pk])]
 
@@ -149,8 +158,11 @@ def test_srm_counts_readers_not_page_views(brand, sent, django_capture_on_commit
     assert evaluation.evidence["srm_observed"] == "exposed_units"
     assert evaluation.evidence["counts"][str(treatment.pk)]["exposed_units"] == 520
     assert evaluation.analysis.srm_flag is False and evaluation.analysis.srm_p_value > 0.2
+    # The decision counts readers too: these 1,000 readers sent no click events, so the counters' clicks
+    # are no evidence about them and nothing is decided.
     result = decide(experiment, django_capture_on_commit_callbacks)
-    assert result.decision.outcome == "winner" and result.decision.winner_arm_id == treatment.pk
+    assert result.decision is None and evaluation.evidence["unit"] == "reader"
+    assert evaluation.analysis.sequential["readers"] == 1000
 
 
 def test_srm_on_readers_still_catches_a_broken_split(brand):
@@ -172,3 +184,14 @@ def test_periodic_decision_runs_in_a_real_worker(celery_worker):
         time.sleep(0.2)
     assert Experiment.objects.get(pk=experiment.pk).status == "concluded", celery_worker.log()
     assert Decision.objects.get(experiment=experiment).outcome == "winner"
+
+
+def test_latest_evidence_reuses_the_stored_evaluation_until_counters_move(brand, sent, django_capture_on_commit_callbacks):
+    experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(500, 50), (500, 65)])
+    decide(experiment, django_capture_on_commit_callbacks)
+    experiment.refresh_from_db()
+    stored = experiment.last_analysis
+    assert decisions.experiment_latest_evidence(experiment=experiment) is stored
+    with_counts(experiment, [(600, 60), (600, 80)])
+    fresh = decisions.experiment_latest_evidence(experiment=experiment)
+    assert fresh["counts"] != stored["counts"] and fresh["evaluated_at"] > stored["evaluated_at"]

@@ -130,7 +130,7 @@ def test_posterior_is_deterministic_for_a_seed() -> None:
 
 
 def _big_effect() -> list[ArmCounts]:
-    return [ArmCounts("control", 5000, 250), ArmCounts("b", 5000, 330), ArmCounts("c", 5000, 255)]
+    return [ArmCounts("control", 20000, 1000), ArmCounts("b", 20000, 1320), ArmCounts("c", 20000, 1020)]
 
 
 def test_clear_winner_is_named() -> None:
@@ -142,9 +142,10 @@ def test_clear_winner_is_named() -> None:
     b = result.arm("b")
     assert b.prob_best >= 0.95
     assert b.significant
-    assert b.lift_vs_control == pytest.approx((330 - 250) / 250)
+    assert b.lift_vs_control == pytest.approx((1320 - 1000) / 1000)
     assert b.expected_loss < result.arm("c").expected_loss
-    assert "b is best with probability" in result.reason
+    assert "b beats every other arm under the always-valid test" in result.reason
+    assert result.sequential["winner_id"] == "b" and result.sequential["p_value"] < 0.05
     control = result.arm("control")
     assert control.z is None and control.p_value_holm is None and control.lift_vs_control is None
     assert not control.significant
@@ -186,7 +187,7 @@ def test_sample_ratio_mismatch_blocks_the_winner() -> None:
 
 
 def test_planned_uneven_split_is_not_a_mismatch() -> None:
-    arms = [ArmCounts("control", 8000, 400, 0.8), ArmCounts("b", 2000, 160, 0.2)]
+    arms = [ArmCounts("control", 32000, 1600, 0.8), ArmCounts("b", 8000, 640, 0.2)]
     result = analyze(arms, "control")
     assert not result.srm_flag
     assert result.winner_id == "b"
@@ -197,11 +198,11 @@ def test_no_arm_at_threshold_means_ready_without_winner() -> None:
     result = analyze(arms, "control")
     assert result.ready
     assert result.winner_id is None
-    assert "no arm reached probability to be best 0.95" in result.reason
+    assert "the leader b has not yet beaten control" in result.reason
 
 
 def test_control_can_win() -> None:
-    arms = [ArmCounts("control", 5000, 400), ArmCounts("b", 5000, 300)]
+    arms = [ArmCounts("control", 10000, 800), ArmCounts("b", 10000, 600)]
     result = analyze(arms, "control")
     assert result.winner_id == "control"
     assert result.arm("b").z < 0

@@ -247,7 +247,7 @@ def test_contradictions_without_deciding_evidence_exclude_both_directions(brand)
 
 def test_contradictions_resolved_by_pooled_evidence_keep_the_stronger_direction(brand):
     strong = concluded_experiment(brand, [(B, 50000, 1000), (A, 50000, 1600)])
-    weak = concluded_experiment(brand, [(A, 3000, 100), (B, 3000, 150)])
+    weak = concluded_experiment(brand, [(A, 6000, 200), (B, 6000, 300)])
     pairs_build(experiment_ids=[strong.pk, weak.pk])
     assert PreferencePair.objects.get(experiment=strong).status == "active"
     loser = PreferencePair.objects.get(experiment=weak)

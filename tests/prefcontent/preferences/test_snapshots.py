@@ -25,8 +25,8 @@ def build_some(brand, n: int = 6) -> list[int]:
     # land in the holdout when other tests were added before it).
     brand.name = "Trailhead"
     brand.save(update_fields=["name"])
-    ids = [concluded_experiment(brand, [(f"Plain copy number {i}", 4000, 200), (f"Winning line {i} for runners", 4000, 300),
-                                        (f"Third take {i}", 4000, 190)]).pk for i in range(n)]
+    ids = [concluded_experiment(brand, [(f"Plain copy number {i}", 12000, 600), (f"Winning line {i} for runners", 12000, 900),
+                                        (f"Third take {i}", 12000, 570)]).pk for i in range(n)]
     pairs_build(experiment_ids=ids)
     return ids
 
