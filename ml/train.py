@@ -128,8 +128,8 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
 
     `progress` receives one dict per optimizer step with: step, total_steps, epoch, loss,
     reward_accuracy, rewards_chosen, rewards_rejected, reward_margin, logps_chosen,
-    logps_rejected, grad_norm, lr, tokens_per_s, pairs_per_s, elapsed_s, and on evaluation
-    steps `holdout_*` keys. See the module docstring for cancellation and the reference.
+    logps_rejected, grad_norm, lr, step_s (the step's wall time), tokens_per_s, pairs_per_s,
+    elapsed_s, and on evaluation steps `holdout_*` keys. See the module docstring for cancellation and the reference.
     """
     cfg = job.config
     device = pick_device(cfg.device)
@@ -224,7 +224,8 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
             "rewards_chosen": chosen_rw.mean().item(), "rewards_rejected": rejected_rw.mean().item(),
             "reward_margin": margins.mean().item(), "logps_chosen": chosen_lp.mean().item(),
             "logps_rejected": rejected_lp.mean().item(), "grad_norm": float(grad_norm), "lr": lr,
-            "tokens_per_s": n_tokens / dt, "pairs_per_s": n_pairs / dt, "elapsed_s": time.perf_counter() - started,
+            "step_s": dt, "tokens_per_s": n_tokens / dt, "pairs_per_s": n_pairs / dt,
+            "elapsed_s": time.perf_counter() - started,
         }
         if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step < total_steps:
             held = evaluate(model, holdout_pairs, reference["holdout_chosen"], reference["holdout_rejected"],

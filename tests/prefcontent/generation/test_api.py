@@ -183,3 +183,18 @@ def test_a_variant_traces_back_to_its_dataset_and_experiments(brand, owner_clien
     }
     human = Variant.objects.create(brand=brand, text="By hand", content_hash="b" * 64)
     assert owner_client.get(reverse("variant-lineage", kwargs={"variant_id": human.pk})).json()["generated"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_generation_records_its_engine_latency_job_duration_and_queue_wait(brand, owner_client, eager_tasks):
+    from tests.metrics_scrape import change_since, scrape
+
+    before = scrape()
+    response = _generate(owner_client, brand.pk, brief=BRIEF, n=2, seed=4, max_new_tokens=8)
+    assert response.status_code == 200 and response.json()["state"] == "succeeded", response.content
+    delta = change_since(before)
+
+    assert delta("prefcontent_generation_latency_seconds_count", kind="generate") == 1
+    assert delta("prefcontent_generation_latency_seconds_sum", kind="generate") > 0
+    assert delta("prefcontent_run_duration_seconds_count", kind="generate", outcome="succeeded") == 1
+    assert delta("prefcontent_queue_wait_seconds_count", kind="generate") == 1
