@@ -27,6 +27,13 @@ _DEV_SECRET = "dev-insecure-secret-key-change-me"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
 if PRODUCTION and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("Production needs SECRET_KEY set to a random string of 50+ characters.")
+# The key of visitor (unit) hashes, apart from SECRET_KEY so that rotating SECRET_KEY keeps every visitor's
+# arm. Upgrading a deployment whose hashes were keyed on SECRET_KEY: set UNIT_HASH_KEY to the current
+# SECRET_KEY value once (the hashes stay the same), then rotate SECRET_KEY freely.
+UNIT_HASH_KEY = env.str("UNIT_HASH_KEY", default="" if PRODUCTION else _DEV_SECRET)
+if PRODUCTION and len(UNIT_HASH_KEY) < 32:
+    raise ImproperlyConfigured("Production needs UNIT_HASH_KEY (32+ characters): the key of visitor hashes. "
+                               "Upgrading? Set it to your current SECRET_KEY so visitors keep their arms.")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if not PRODUCTION else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -182,6 +189,10 @@ CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://prefcontent")
 }
 
+# Hard time limits of one training run's and one generation job's execution (their tasks read them).
+TRAINING_TASK_TIME_LIMIT = env.int("TRAINING_TASK_TIME_LIMIT", default=6 * 3600)
+GENERATE_TASK_TIME_LIMIT = env.int("GENERATE_TASK_TIME_LIMIT", default=300)
+
 # Celery. Embedded default: kombu's filesystem transport under var/, no server needed.
 _BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -198,7 +209,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_BROKER_DIR / "control"),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=7200)}
+    # Tasks are acknowledged late: Redis hands a task still unacknowledged after visibility_timeout to a
+    # second worker, so it must outlast the longest task (a training run), or a long run is delivered twice.
+    _LONGEST_TASK_S = max(TRAINING_TASK_TIME_LIMIT, GENERATE_TASK_TIME_LIMIT)
+    CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=_LONGEST_TASK_S + 1800)
+    if CELERY_VISIBILITY_TIMEOUT <= _LONGEST_TASK_S:
+        raise ImproperlyConfigured(
+            f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT} s) must exceed the longest task time limit "
+            f"({_LONGEST_TASK_S} s: TRAINING_TASK_TIME_LIMIT, GENERATE_TASK_TIME_LIMIT), or Redis delivers a "
+            "running task to a second worker.")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
