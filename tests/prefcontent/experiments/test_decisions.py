@@ -4,7 +4,7 @@ import pytest
 
 from prefcontent.experiments import decisions
 from prefcontent.experiments.models import Decision, Experiment
-from prefcontent.experiments.tasks import decide_experiment, decide_running
+from prefcontent.experiments.tasks import decide_running
 from prefcontent.tenancy.principal import SYSTEM
 from tests.factories import BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment
@@ -109,7 +109,8 @@ def test_periodic_task_decides_only_the_ready(brand, sent, django_capture_on_com
         assert decide_running() == {"evaluated": 2, "concluded": 1}
     assert Experiment.objects.get(pk=ready.pk).status == "concluded"
     assert Experiment.objects.get(pk=waiting.pk).status == "running"
-    assert decide_experiment(ready.pk) is False  # already decided: a duplicate delivery is harmless
+    with django_capture_on_commit_callbacks(execute=True):
+        assert decide_running() == {"evaluated": 1, "concluded": 0}  # a second pass leaves the decided alone
     assert sent == [("preferences.build_pairs_for_experiment", [ready.pk])]
 
 
