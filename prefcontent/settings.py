@@ -189,6 +189,9 @@ CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://prefcontent")
 }
 
+# Promotion-gate thresholds, {GateThresholds field: value} as JSON (prefcontent.adapters.gate); {}: the defaults.
+ADAPTER_GATE = env.json("ADAPTER_GATE", default={})
+
 # Hard time limits of one training run's and one generation job's execution (their tasks read them).
 TRAINING_TASK_TIME_LIMIT = env.int("TRAINING_TASK_TIME_LIMIT", default=6 * 3600)
 GENERATE_TASK_TIME_LIMIT = env.int("GENERATE_TASK_TIME_LIMIT", default=300)
