@@ -67,8 +67,20 @@ def _serving_adapter(job: GenerationJob) -> facade.ServingAdapter | None:
         raise DomainError("The adapter version this job was submitted with has been deleted.",
                           code="adapter_missing")
     path = adapter_local_path(adapter)  # AdapterArtifactError (503) on a missing or damaged artifact
-    return facade.ServingAdapter(adapter_id=f"brand-{adapter.brand_id}-v{adapter.version}-{adapter.pk}",
-                                 path=path, sha256=adapter.sha256)
+    adapter_id = facade.brand_adapter_id(brand_id=adapter.brand_id, version=adapter.version, adapter_pk=adapter.pk)
+    return facade.ServingAdapter(adapter_id=adapter_id, path=path, sha256=adapter.sha256)
+
+
+def erased_brands_evict() -> int:
+    """Unload the adapters of brands that no longer exist (erased); checked before every job, so every
+    worker of a shard drops them, not only the one that takes the erasure's eviction task."""
+    from prefcontent.brands.models import Brand
+
+    loaded = facade.loaded_brand_ids()
+    if not loaded:
+        return 0
+    gone = loaded - set(Brand.objects.filter(pk__in=loaded).values_list("pk", flat=True))
+    return sum(facade.evict_brand_adapters(brand_id) for brand_id in sorted(gone))
 
 
 def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
@@ -77,6 +89,7 @@ def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
     if job is None:
         logger.info("generation job %s is not queued any more; skipping a duplicate delivery", job_id)
         return None
+    erased_brands_evict()
     claimed = time.monotonic()
     metrics.queue_wait_observe(kind=job.kind, sent_at=job.enqueued_at or job.created_at, claimed_at=job.started_at)
     shard_heartbeat_record(shard=job.shard, worker=worker)
