@@ -160,6 +160,9 @@ REST_FRAMEWORK = {
         "api_key": env.str("THROTTLE_API_KEY_RATE", default="60000/min"),
         "anon": env.str("THROTTLE_ANON_RATE", default="600/min"),
     },
+    # Proxies in front of web that append to X-Forwarded-For (the ingress or reverse proxy: 1). 0 trusts no
+    # header, so a client cannot pick its own address, and with it a fresh anonymous rate-limit bucket.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -188,6 +191,14 @@ SPECTACULAR_SETTINGS = {
 CACHES = {
     "default": env.cache("CACHE_URL", default="locmemcache://prefcontent")
 }
+if PRODUCTION and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # Rate limits and login lockouts live in the cache: a per-process one multiplies every limit by the
+    # number of web processes.
+    raise ImproperlyConfigured("Production needs CACHE_URL set to a shared cache (e.g. redis://redis:6379/1).")
+AUTHENTICATION_BACKENDS = ["prefcontent.accounts.lockout.LockoutModelBackend"]
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)  # wrong passwords in a row before a lock
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=60)  # first lock; doubles per further failure
+LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=3600)
 
 # Promotion-gate thresholds, {GateThresholds field: value} as JSON (prefcontent.adapters.gate); {}: the defaults.
 ADAPTER_GATE = env.json("ADAPTER_GATE", default={})

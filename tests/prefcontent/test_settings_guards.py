@@ -45,3 +45,10 @@ def test_production_needs_its_own_unit_hash_key(tmp_path):
     started = _start(tmp_path, PREFCONTENT_ENV="production", SECRET_KEY=secret, UNIT_HASH_KEY="",
                      ALLOWED_HOSTS="x")
     assert started.returncode != 0 and "UNIT_HASH_KEY" in started.stderr
+
+
+def test_production_refuses_a_per_process_cache(tmp_path):
+    """Rate limits and lockouts in a per-process cache would be N times too loose with N web processes."""
+    started = _start(tmp_path, PREFCONTENT_ENV="production", SECRET_KEY="s" * 60, UNIT_HASH_KEY="u" * 40,
+                     ALLOWED_HOSTS="x", CACHE_URL="")
+    assert started.returncode != 0 and "CACHE_URL" in started.stderr
