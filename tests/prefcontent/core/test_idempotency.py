@@ -53,9 +53,10 @@ def test_keys_belong_to_their_principal(owner_client, brand, make_key):
 
 
 def test_a_retry_while_the_first_still_runs_gets_409(owner_client, owner, brand):
+    from rest_framework.test import APIRequestFactory
+
     from prefcontent.core.idempotency import _hash
     from prefcontent.core.models import IdempotencyRecord
-    from rest_framework.test import APIRequestFactory
 
     body = {"brand": brand.pk, "name": "Spring", "channel": "headline"}
     in_flight = APIRequestFactory().post("/api/v1/campaigns/", body, format="json")
