@@ -18,7 +18,9 @@ alone only widens the gap between chosen and rejected, and on small or noisy dat
 pushing both down until the model forgets how to write ("likelihood displacement"); the NLL term
 keeps the winners likely.
 
-Per-pair evidence weights enter as a weighted mean: sum(w * loss) / sum(w).
+Per-pair evidence weights enter as a weighted mean: sum(w * loss) / sum(w). Under gradient
+accumulation the denominator is the whole optimizer step's sum(w) (`weight_total`), so k
+micro-batches give the gradient of one batch k times larger, however uneven they are.
 """
 from __future__ import annotations
 
@@ -52,8 +54,12 @@ def preference_loss(
     rejected_tokens: torch.Tensor | None = None,
     rpo_alpha: float = 0.0,
     imitate: torch.Tensor | None = None,
+    weight_total: float | None = None,
 ) -> LossOutput:
-    """Loss for a batch of pairs; `*_tokens` (completion lengths) are needed by "ipo" and by `rpo_alpha`."""
+    """Loss for a batch of pairs; `*_tokens` (completion lengths) are needed by "ipo" and by `rpo_alpha`.
+
+    `weight_total`: the denominator of the weighted mean when this batch is one micro-batch of a
+    larger step (the step's total weight); None means this batch's own total."""
     chosen_ratio = policy_chosen - ref_chosen
     rejected_ratio = policy_rejected - ref_rejected
     logits = beta * (chosen_ratio - rejected_ratio)
@@ -80,11 +86,9 @@ def preference_loss(
         if imitate is not None:
             nll = nll * imitate.to(nll.dtype)
         per_pair = per_pair + rpo_alpha * nll
-    if weights is None:
-        loss = per_pair.mean()
-    else:
-        weights = weights.to(per_pair.dtype)
-        loss = (weights * per_pair).sum() / weights.sum().clamp(min=1e-12)
+    weights = torch.ones_like(per_pair) if weights is None else weights.to(per_pair.dtype)
+    total = weights.sum() if weight_total is None else torch.as_tensor(weight_total, dtype=per_pair.dtype)
+    loss = (weights * per_pair).sum() / total.clamp(min=1e-12)
     return LossOutput(
         loss=loss,
         per_pair=per_pair.detach(),

@@ -128,8 +128,8 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
 
     `progress` receives one dict per optimizer step with: step, total_steps, epoch, loss,
     reward_accuracy, rewards_chosen, rewards_rejected, reward_margin, logps_chosen,
-    logps_rejected, grad_norm, lr, tokens_per_s, pairs_per_s, elapsed_s, and on evaluation
-    steps `holdout_*` keys. See the module docstring for cancellation and the reference.
+    logps_rejected, grad_norm, lr, step_s (the step's wall time), tokens_per_s, pairs_per_s,
+    elapsed_s, and on evaluation steps `holdout_*` keys. See the module docstring for cancellation and the reference.
     """
     cfg = job.config
     device = pick_device(cfg.device)
@@ -183,26 +183,31 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
         for group in optimizer.param_groups:
             group["lr"] = lr
         stats, step_loss, n_tokens, n_pairs = [], 0.0, 0, 0
+        micro = []
         for _ in range(cfg.grad_accum):
             epoch, pos = divmod(state.micro_batches, n_batches)
             if epoch not in epoch_cache:
                 epoch_cache.clear()
                 epoch_cache[epoch] = epoch_batches(train_pairs, batch_size=cfg.batch_size, seed=cfg.seed, epoch=epoch,
                                                    bucket_size=cfg.bucket_size)
-            batch = epoch_cache[epoch][pos]
+            micro.append(epoch_cache[epoch][pos])
+            state.micro_batches += 1
+        # Each micro-batch's weighted sum over the step's total weight: the accumulated gradient is the one
+        # of a single batch holding all of them (a per-micro-batch mean would reweight uneven ones).
+        step_weight = sum(p.weight for batch in micro for p in batch)
+        for batch in micro:
             idx = torch.tensor([p.index for p in batch], device=device)
             c, r, nc, nr, tokens = pair_logps(model, batch, pad_id, device)
             out = preference_loss(c, r, reference["train_chosen"][idx], reference["train_rejected"][idx],
                                   beta=cfg.beta, loss_type=cfg.loss_type, label_smoothing=cfg.label_smoothing,
                                   weights=torch.tensor([p.weight for p in batch], device=device),
                                   chosen_tokens=nc, rejected_tokens=nr, rpo_alpha=cfg.rpo_alpha,
-                                  imitate=_imitate(batch, device))
-            (out.loss / cfg.grad_accum).backward()
+                                  imitate=_imitate(batch, device), weight_total=step_weight)
+            out.loss.backward()
             stats.append(torch.stack([out.chosen_rewards, out.rejected_rewards, c.detach(), r.detach()], 1))
-            step_loss += out.loss.item() / cfg.grad_accum
+            step_loss += out.loss.item()
             n_tokens += tokens
             n_pairs += len(batch)
-            state.micro_batches += 1
         # clip_grad_norm_ with max_norm=inf only measures the norm.
         grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf)
         optimizer.step()
@@ -219,7 +224,8 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
             "rewards_chosen": chosen_rw.mean().item(), "rewards_rejected": rejected_rw.mean().item(),
             "reward_margin": margins.mean().item(), "logps_chosen": chosen_lp.mean().item(),
             "logps_rejected": rejected_lp.mean().item(), "grad_norm": float(grad_norm), "lr": lr,
-            "tokens_per_s": n_tokens / dt, "pairs_per_s": n_pairs / dt, "elapsed_s": time.perf_counter() - started,
+            "step_s": dt, "tokens_per_s": n_tokens / dt, "pairs_per_s": n_pairs / dt,
+            "elapsed_s": time.perf_counter() - started,
         }
         if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step < total_steps:
             held = evaluate(model, holdout_pairs, reference["holdout_chosen"], reference["holdout_rejected"],

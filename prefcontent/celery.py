@@ -39,6 +39,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "generation-reap-jobs": {"task": "generation.reap_jobs", "schedule": 60.0},
     # preferences: build pairs for winners whose build task was never sent (broker down at decision time).
     "preferences-build-pending-pairs": {"task": "preferences.build_pending_pairs", "schedule": 120.0},
+    # brands: erase what deleted brands left outside the database (store, work dirs, workers) until it is gone.
+    "brands-sweep-erasures": {"task": "brands.sweep_erasures", "schedule": 60.0},
 }
 
 app = Celery("prefcontent")

@@ -31,6 +31,13 @@ _DEV_SECRET = "dev-insecure-secret-key-change-me"
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET)
 if PRODUCTION and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("Production needs SECRET_KEY set to a random string of 50+ characters.")
+# The key of visitor (unit) hashes, apart from SECRET_KEY so that rotating SECRET_KEY keeps every visitor's
+# arm. Upgrading a deployment whose hashes were keyed on SECRET_KEY: set UNIT_HASH_KEY to the current
+# SECRET_KEY value once (the hashes stay the same), then rotate SECRET_KEY freely.
+UNIT_HASH_KEY = env.str("UNIT_HASH_KEY", default="" if PRODUCTION else _DEV_SECRET)
+if PRODUCTION and len(UNIT_HASH_KEY) < 32:
+    raise ImproperlyConfigured("Production needs UNIT_HASH_KEY (32+ characters): the key of visitor hashes. "
+                               "Upgrading? Set it to your current SECRET_KEY so visitors keep their arms.")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if not PRODUCTION else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -158,6 +165,9 @@ REST_FRAMEWORK = {
         "api_key": env.str("THROTTLE_API_KEY_RATE", default="60000/min"),
         "anon": env.str("THROTTLE_ANON_RATE", default="600/min"),
     },
+    # Proxies in front of web that append to X-Forwarded-For (the ingress or reverse proxy: 1). 0 trusts no
+    # header, so a client cannot pick its own address, and with it a fresh anonymous rate-limit bucket.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # One defensive JSON parser (depth, non-finite numbers, NUL, lone surrogates: prefcontent.core.safe_json).
     "DEFAULT_PARSER_CLASSES": [
@@ -195,6 +205,21 @@ CACHES = {
 if "redis" in CACHES["default"]["BACKEND"].lower():
     # Short socket timeouts: the rate limiter fails open when Redis is down, and must learn it fast.
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+if PRODUCTION and CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # Rate limits and login lockouts live in the cache: a per-process one multiplies every limit by the
+    # number of web processes.
+    raise ImproperlyConfigured("Production needs CACHE_URL set to a shared cache (e.g. redis://redis:6379/1).")
+AUTHENTICATION_BACKENDS = ["prefcontent.accounts.lockout.LockoutModelBackend"]
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)  # wrong passwords in a row before a lock
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=60)  # first lock; doubles per further failure
+LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=3600)
+
+# Promotion-gate thresholds, {GateThresholds field: value} as JSON (prefcontent.adapters.gate); {}: the defaults.
+ADAPTER_GATE = env.json("ADAPTER_GATE", default={})
+
+# Hard time limits of one training run's and one generation job's execution (their tasks read them).
+TRAINING_TASK_TIME_LIMIT = env.int("TRAINING_TASK_TIME_LIMIT", default=6 * 3600)
+GENERATE_TASK_TIME_LIMIT = env.int("GENERATE_TASK_TIME_LIMIT", default=300)
 
 # Celery. Embedded default: kombu's filesystem transport under var/, no server needed.
 _BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))
@@ -212,7 +237,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_BROKER_DIR / "control"),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=7200)}
+    # Tasks are acknowledged late: Redis hands a task still unacknowledged after visibility_timeout to a
+    # second worker, so it must outlast the longest task (a training run), or a long run is delivered twice.
+    _LONGEST_TASK_S = max(TRAINING_TASK_TIME_LIMIT, GENERATE_TASK_TIME_LIMIT)
+    CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=_LONGEST_TASK_S + 1800)
+    if CELERY_VISIBILITY_TIMEOUT <= _LONGEST_TASK_S:
+        raise ImproperlyConfigured(
+            f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT} s) must exceed the longest task time limit "
+            f"({_LONGEST_TASK_S} s: TRAINING_TASK_TIME_LIMIT, GENERATE_TASK_TIME_LIMIT), or Redis delivers a "
+            "running task to a second worker.")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -5,6 +5,8 @@ forbidden import shows, so it is checked here on the same graph (grimp, function
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import grimp
 import pytest
 
@@ -78,3 +80,26 @@ def test_no_cycle_spans_two_apps(edges):
 def test_no_cycle_runs_through_a_tasks_module(edges):
     through_tasks = [sorted(c) for c in cycles(edges) if any(m.endswith(".tasks") for m in c)]
     assert not through_tasks
+
+
+# requirements-dev.txt name -> what shows it is used (an import name, a CLI or a config key).
+_DEV_TOOL_USES = {
+    "check-jsonschema": "check_jsonschema", "datasets": "datasets", "factory_boy": "import factory",
+    "hypothesis": "hypothesis", "import-linter": "lint-imports", "kubernetes-validate": "kubernetes_validate",
+    "playwright": "playwright", "pytest": "pytest", "pytest-django": "DJANGO_SETTINGS_MODULE",
+    "pytest-timeout": "timeout = ", "ruff": "ruff", "schemathesis": "schemathesis", "statsmodels": "statsmodels",
+    "trl": "trl",
+}
+
+
+def test_every_dev_requirement_is_used():
+    """An unused pin (locust was one) costs installs and security updates for nothing."""
+    root = Path(__file__).resolve().parents[1]
+    pinned = [line.split("==")[0] for line in (root / "requirements-dev.txt").read_text().splitlines()
+              if line and not line.startswith("#")]
+    texts = "\n".join(p.read_text(errors="ignore") for folder in ("tests", "bench", "scripts", "prefcontent")
+                      for p in (root / folder).rglob("*.py"))
+    texts += "".join((root / name).read_text() for name in ("Makefile", "pytest.ini", ".importlinter"))
+    unknown = [name for name in pinned if name not in _DEV_TOOL_USES]
+    unused = [name for name in pinned if name in _DEV_TOOL_USES and _DEV_TOOL_USES[name] not in texts]
+    assert unknown == [] and unused == []

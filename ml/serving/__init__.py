@@ -12,6 +12,7 @@ from ml.serving.engine import (
     EngineClosedError,
     EngineConfig,
     get_engine,
+    running_engines,
 )
 from ml.serving.types import (
     CapExceededError,
@@ -40,4 +41,5 @@ __all__ = [
     "ScoreResult",
     "dir_checksum",
     "get_engine",
+    "running_engines",
 ]

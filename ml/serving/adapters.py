@@ -30,6 +30,7 @@ class _Entry:
     name: str  # backend name of this load
     nbytes: int  # size of the adapter weights file, the cache's memory unit
     pins: int = 0  # running sequences or score jobs using it
+    doomed: bool = False  # evict as soon as the last pin is released (its brand was erased)
 
 
 class AdapterCache:
@@ -77,11 +78,23 @@ class AdapterCache:
         """Unpin an adapter returned by acquire()."""
         if name == BASE:
             return
-        for entry in self._entries.values():
+        for key, entry in self._entries.items():
             if entry.name == name:
                 entry.pins -= 1
+                if entry.doomed and entry.pins == 0:
+                    self._evict(key)
                 return
         raise KeyError(f"adapter {name!r} is not loaded")
+
+    def evict_matching(self, adapter_id_prefix: str) -> int:
+        """Unload every adapter whose id starts with the prefix (pinned ones once their work ends); how many."""
+        matching = [k for k in self._entries if k[0].startswith(adapter_id_prefix)]
+        for key in matching:
+            if self._entries[key].pins == 0:
+                self._evict(key)
+            else:
+                self._entries[key].doomed = True
+        return len(matching)
 
     def forward(self, adapter_names: list[str], **kwargs: object):
         """Run the model on a batch whose row i uses adapter adapter_names[i] (BASE = none)."""

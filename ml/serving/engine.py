@@ -81,6 +81,12 @@ class _ScoreJob:
     submitted: float
 
 
+@dataclass
+class _EvictJob:
+    adapter_id_prefix: str
+    future: Future
+
+
 class Engine:
     """Serves GenerateRequest and ScoreRequest for one base model; thread-safe."""
 
@@ -104,7 +110,7 @@ class Engine:
             backend, max_adapters=self.config.max_adapters, max_bytes=self.config.max_adapter_bytes, stats=self.stats
         )
         self._tokenizer_lock = threading.Lock()
-        self._intake: queue.SimpleQueue[_GenerateJob | _ScoreJob | None] = queue.SimpleQueue()
+        self._intake: queue.SimpleQueue[_GenerateJob | _ScoreJob | _EvictJob | None] = queue.SimpleQueue()
         self._pending: deque[_GenerateJob] = deque()
         self._scores: deque[_ScoreJob] = deque()
         self._batches: dict[str, DecodeBatch] = {}
@@ -150,6 +156,18 @@ class Engine:
         """Submit and wait for the implicit-reward scores."""
         return self.submit(request).result(timeout)
 
+    def evict_adapters(self, adapter_id_prefix: str) -> Future:
+        """Unload the adapters whose id starts with the prefix (an erased brand's); the Future yields how many.
+
+        Runs on the engine thread, between steps, like every cache change; adapters in use by
+        running requests are unloaded as soon as those finish."""
+        future: Future = Future()
+        if self._closed.is_set():
+            future.set_result(0)
+            return future
+        self._intake.put(_EvictJob(adapter_id_prefix, future))
+        return future
+
     @property
     def loaded_adapters(self) -> list[str]:
         """adapter_ids currently in the cache, least recently used first (a snapshot)."""
@@ -179,7 +197,9 @@ class Engine:
         """Move submitted jobs to the pending queues; False once close() was called."""
         item = self._intake.get() if block else self._next_nowait()
         while item is not None:
-            if isinstance(item, _ScoreJob):
+            if isinstance(item, _EvictJob):
+                item.future.set_result(self._adapters.evict_matching(item.adapter_id_prefix))
+            elif isinstance(item, _ScoreJob):
                 self._scores.append(item)
             else:
                 self._pending.append(item)
@@ -372,6 +392,12 @@ class Engine:
 
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
+
+
+def running_engines() -> list[Engine]:
+    """The engines this process has started (none in a process that never served)."""
+    with _ENGINES_LOCK:
+        return list(_ENGINES.values())
 
 
 def get_engine(base_model_path: str | Path, config: EngineConfig | None = None) -> Engine:

@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from prefcontent.accounts import selectors, services
+from prefcontent.accounts.lockout import login_locked_for
 from prefcontent.accounts.models import ApiKey, UserToken
 from prefcontent.accounts.serializers import (
     ApiKeyCreatedOut,
@@ -143,6 +144,10 @@ class TokenView(TenantAPIView):
     def post(self, request):
         data = TokenIn(data=request.data)
         data.is_valid(raise_exception=True)
+        locked = login_locked_for(data.validated_data["username"])
+        if locked > 0:
+            raise exceptions.Throttled(wait=locked, detail="Too many wrong passwords for this username; "
+                                                           "try again later.")
         user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
         if user is None:
             raise exceptions.AuthenticationFailed("Wrong username or password.")

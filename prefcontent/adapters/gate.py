@@ -201,7 +201,7 @@ def _non_duplicate_check(t: GateThresholds, candidate: float | None, base: float
     if check.passed or candidate is None or n <= 0:
         return check
     k = round(candidate * n)
-    p = 1.0 - metrics.binomial_p_at_least(k + 1, n, floor)
+    p = metrics.binomial_p_at_most(k, n, floor)
     passed = p >= t.diversity_alpha
     verdict = "within sampling noise, ok" if passed else "significantly below, fails"
     return Check(check.name, check.value, check.threshold, check.comparator, passed,

@@ -17,6 +17,7 @@ from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.selectors import adapter_local_path
 from prefcontent.brands.models import Brand
 from prefcontent.brands.settings import brand_settings
+from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidState
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import SYSTEM, Principal
@@ -70,13 +71,14 @@ def adapter_version_publish(*, run, adapter_dir: Path, eval_report: dict, model_
     )
 
 
-def _activate(adapter: AdapterVersion) -> AdapterVersion:
+def _activate(adapter: AdapterVersion, *, how: str) -> AdapterVersion:
     now = timezone.now()
     AdapterVersion.objects.filter(brand_id=adapter.brand_id, status=AdapterVersion.Status.ACTIVE).exclude(
         pk=adapter.pk).update(status=AdapterVersion.Status.RETIRED)
     adapter.status = AdapterVersion.Status.ACTIVE
     adapter.promoted_at = now
     adapter.save(update_fields=["status", "promoted_at"])
+    metrics.ADAPTERS_PROMOTED.labels(brand=str(adapter.brand_id), how=how).inc()
     return adapter
 
 
@@ -86,7 +88,7 @@ def adapter_auto_promote(*, adapter: AdapterVersion) -> AdapterVersion:
     brand = brand_lock(adapter.brand_id)
     if adapter.status != AdapterVersion.Status.CANDIDATE or not brand_settings(brand).auto_promote:
         return adapter
-    _activate(adapter)
+    _activate(adapter, how="auto")
     audit_record(principal=SYSTEM, organization_id=brand.organization_id, action="adapter.auto_promote",
                  target=adapter, brand_id=brand.pk, data={"version": adapter.version})
     return adapter
@@ -107,7 +109,7 @@ def adapter_promote(*, principal: Principal, adapter: AdapterVersion) -> Adapter
                            "version can be promoted.", details={"status": adapter.status})
     previous = AdapterVersion.objects.filter(brand_id=adapter.brand_id, status=AdapterVersion.Status.ACTIVE).first()
     adapter_local_path(adapter)  # refuse to serve damaged files; the active version stays as it is
-    _activate(adapter)
+    _activate(adapter, how="manual")
     audit_record(principal=principal, organization_id=adapter.brand.organization_id, action="adapter.promote",
                  target=adapter, brand_id=adapter.brand_id,
                  data={"version": adapter.version, "previous_version": previous.version if previous else None})
@@ -127,7 +129,7 @@ def adapter_rollback(*, principal: Principal, adapter: AdapterVersion) -> Adapte
         raise InvalidState(f"Adapter v{adapter.version} failed the promotion gate and cannot be activated.",
                            details={"reasons": adapter.eval_report.get("reasons", [])})
     adapter_local_path(adapter)
-    _activate(adapter)
+    _activate(adapter, how="rollback")
     audit_record(principal=principal, organization_id=adapter.brand.organization_id, action="adapter.rollback",
                  target=adapter, brand_id=adapter.brand_id,
                  data={"version": adapter.version, "from_version": active.version})

@@ -3,7 +3,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from prefcontent.brands.models import Brand, ComplianceRule
+from prefcontent.brands.models import Brand, ComplianceRule, PendingErasure
 from prefcontent.brands.settings import brand_settings_clean
 from prefcontent.core.errors import InvalidInput
 
@@ -42,3 +42,15 @@ class ComplianceRuleAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active", "channel"]
     search_fields = ["pattern", "message", "brand__name"]
     list_select_related = ["brand"]
+
+
+@admin.register(PendingErasure)
+class PendingErasureAdmin(admin.ModelAdmin):
+    """Read-only: operators watch erasures that keep failing (attempts, last_error); the sweep owns the rows."""
+
+    list_display = ("brand_id", "requested_at", "attempts", "last_attempt_at", "last_error")
+    search_fields = ("brand_id",)
+    readonly_fields = ("brand_id", "run_ids", "requested_at", "attempts", "last_attempt_at", "last_error")
+
+    def has_add_permission(self, request):
+        return False

@@ -24,3 +24,4 @@ class Brand(models.Model):
 
 
 from prefcontent.brands.compliance_models import ComplianceRule  # noqa: E402,F401  (registers the model)
+from prefcontent.brands.erasure_models import PendingErasure  # noqa: E402,F401  (registers the model)

@@ -1,7 +1,6 @@
 """Writes for brands."""
 from __future__ import annotations
 
-from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -10,6 +9,7 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.brands.settings import brand_settings_clean, brand_settings_with
 from prefcontent.core.errors import Conflict, InvalidInput
+from prefcontent.core.queue import enqueue_on_commit
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
@@ -69,15 +69,22 @@ def brand_artifact_prefix(brand_id: int) -> str:
 
 
 def brand_delete(*, principal: Principal, brand: Brand) -> None:
-    """Erase a brand: every row that belongs to it (by cascade) and every artifact in the models store."""
+    """Erase a brand: every row that belongs to it (by cascade), and, retried until done, every artifact
+    in the models store, every training work directory and its adapters in the generate workers
+    (prefcontent.brands.erasure)."""
     access.brand_require(principal, brand, "brands.manage")
+    from prefcontent.brands.erasure import ERASURE_SWEEP_TASK, brand_erasure_record
+    from prefcontent.training.models import TrainingRun
+
     brand_id = brand.pk
     with transaction.atomic():
         audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand_id,
                      action="brand.delete", target=brand, data={"name": brand.name})
         _delete_schedules(brand)
+        run_ids = list(TrainingRun.objects.filter(brand_id=brand_id).values_list("pk", flat=True))
         brand.delete()
-        transaction.on_commit(lambda: _delete_artifacts(brand_id))
+        brand_erasure_record(brand_id=brand_id, run_ids=run_ids)
+        enqueue_on_commit(ERASURE_SWEEP_TASK)
 
 
 def _delete_schedules(brand: Brand) -> None:
@@ -88,8 +95,3 @@ def _delete_schedules(brand: Brand) -> None:
     for policy in RetrainPolicy.objects.filter(brand=brand):
         retrain_policy_delete_schedule(policy=policy)
 
-
-def _delete_artifacts(brand_id: int) -> None:
-    from models_store import get_store
-
-    get_store(django_settings.MODELS_STORE_URL).delete_prefix(brand_artifact_prefix(brand_id))

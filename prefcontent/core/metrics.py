@@ -4,7 +4,7 @@ Usage from a service or task (never create metrics elsewhere, so names stay cons
 
     from prefcontent.core import metrics
     metrics.EVENTS_INGESTED.labels(brand=str(brand.id)).inc(len(events))
-    with metrics.TRAINING_STEP_SECONDS.time(): ...
+    with metrics.GENERATION_LATENCY_SECONDS.labels(kind="generate").time(): ...
 
 Multi-process mode: when PROMETHEUS_MULTIPROC_DIR is set before this module is imported
 (gunicorn workers, Celery prefork children), prometheus_client writes each process's values
@@ -40,33 +40,92 @@ HTTP_REQUEST_DURATION_SECONDS = Histogram(
     buckets=_HTTP_BUCKETS,
 )
 
-# -- Domain counters (incremented by the apps) --------------------------------------------------
+# Whole runs and jobs: seconds for a tiny model up to hours for a long training run.
+_RUN_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0)
+# Time a job waited on its queue before a worker took it.
+_QUEUE_WAIT_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0)
+
+# -- Domain metrics (recorded where the work happens; a test reads them through real traffic) -------
+# Brand labels are brand ids ("unknown" when an event names no visible experiment).
 EVENTS_INGESTED = Counter(
     "events_ingested",
-    "Experiment events accepted, by brand id.",
+    "Experiment events accepted and counted, by brand id (prefcontent.experiments.ingestion).",
     ["brand"],
     namespace=NAMESPACE,
 )
 EVENTS_REJECTED = Counter(
     "events_rejected",
-    "Experiment events refused, by a short machine-readable reason (e.g. duplicate, unknown_arm).",
-    ["reason"],
+    "Experiment events not counted, by brand id and a machine-readable reason (duplicate, unknown_arm, ...).",
+    ["brand", "reason"],
     namespace=NAMESPACE,
 )
 ASSIGNMENTS = Counter(
     "assignments",
-    "Visitor-to-arm assignments made.",
+    "Visitor-to-arm assignments answered, by brand id and the experiment's status "
+    "(running ones are stored and sticky).",
+    ["brand", "status"],
+    namespace=NAMESPACE,
+)
+DECISIONS = Counter(
+    "decisions",
+    "Experiments ended, by brand id and outcome (winner, inconclusive) (prefcontent.experiments.decisions).",
+    ["brand", "outcome"],
+    namespace=NAMESPACE,
+)
+PAIRS_BUILT = Counter(
+    "pairs_built",
+    "Preference pairs written by a build, by brand id and status (active, excluded).",
+    ["brand", "status"],
+    namespace=NAMESPACE,
+)
+PAIRS_EXCLUDED = Counter(
+    "pairs_excluded",
+    "Preference pairs built excluded from training, by brand id and primary reason.",
+    ["brand", "reason"],
+    namespace=NAMESPACE,
+)
+GATE_CHECKS = Counter(
+    "gate_checks",
+    "Promotion-gate checks evaluated on a trained candidate, by brand id, check name and result (passed, failed).",
+    ["brand", "check", "result"],
+    namespace=NAMESPACE,
+)
+ADAPTERS_PROMOTED = Counter(
+    "adapters_promoted",
+    "Adapter versions made active, by brand id and how (auto, manual, rollback).",
+    ["brand", "how"],
     namespace=NAMESPACE,
 )
 TRAINING_STEP_SECONDS = Histogram(
     "training_step_seconds",
-    "Wall time of one DPO optimizer step in a training run.",
+    "Wall time of one DPO optimizer step in a training run (from the loop's progress).",
     namespace=NAMESPACE,
     buckets=_STEP_BUCKETS,
 )
 GENERATION_LATENCY_SECONDS = Histogram(
     "generation_latency_seconds",
-    "Wall time of one generation request, from engine call to returned candidates.",
+    "Wall time of one engine call of a generation job (generate or score), from call to returned candidates.",
+    ["kind"],
     namespace=NAMESPACE,
     buckets=_GENERATION_BUCKETS,
 )
+RUN_DURATION_SECONDS = Histogram(
+    "run_duration_seconds",
+    "Wall time of one attempt of a worker job, from claim to end, by kind (training, generate, score) and outcome.",
+    ["kind", "outcome"],
+    namespace=NAMESPACE,
+    buckets=_RUN_BUCKETS,
+)
+QUEUE_WAIT_SECONDS = Histogram(
+    "queue_wait_seconds",
+    "Time a job waited between being sent to its queue and a worker claiming it, by kind.",
+    ["kind"],
+    namespace=NAMESPACE,
+    buckets=_QUEUE_WAIT_BUCKETS,
+)
+
+
+def queue_wait_observe(*, kind: str, sent_at, claimed_at) -> None:
+    """Record a claim's wait; no-op when the send time is unknown (a row created before enqueued_at existed)."""
+    if sent_at is not None:
+        QUEUE_WAIT_SECONDS.labels(kind=kind).observe(max(0.0, (claimed_at - sent_at).total_seconds()))

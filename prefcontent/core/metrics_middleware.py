@@ -6,6 +6,7 @@ import time
 from django.http import HttpRequest, HttpResponse
 
 from prefcontent.core import metrics
+from prefcontent.core.not_found import ROUTE_NAME as CATCH_ALL_ROUTE
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Requests that matched no URL pattern share one label, so scanners cannot grow the series count.
@@ -14,7 +15,7 @@ UNMATCHED_ROUTE = "<unmatched>"
 
 def route_label(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
-    if match is None:
+    if match is None or match.url_name == CATCH_ALL_ROUTE:  # the catch-all JSON 404 matches any path
         return UNMATCHED_ROUTE
     return match.view_name if match.url_name else (match.route or UNMATCHED_ROUTE)
 

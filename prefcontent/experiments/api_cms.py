@@ -98,3 +98,17 @@ def snippet(request):
     response["Cache-Control"] = "public, max-age=3600"
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+class VisitorEraseView(TenantAPIView):
+    """A data subject's erasure request: every event and assignment of one visitor (unit_id) in the brand."""
+
+    @extend_schema(request={"application/json": {"type": "object", "properties": {"unit_id": {"type": "string"}}}},
+                   responses={200: OpenApiResponse(description='{"events": n, "assignments": m}')})
+    def post(self, request, brand_id: int):
+        from prefcontent.brands.selectors import brand_get
+        from prefcontent.experiments.visitor_erasure import visitor_erase
+
+        brand = brand_get(principal=self.principal, brand_id=brand_id)
+        body = request.data if isinstance(request.data, dict) else {}
+        return Response(visitor_erase(principal=self.principal, brand=brand, unit_id=body.get("unit_id")))

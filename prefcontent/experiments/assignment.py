@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.utils import timezone
 
+from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
 from prefcontent.core.fields import parse_id
 from prefcontent.experiments.allocation import bucket, pick_arm
@@ -133,5 +134,6 @@ def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> Assi
         if arm_id is None:
             arm_id, sticky = control, False
     arm = next(a for a in arms if a.id == arm_id)
+    metrics.ASSIGNMENTS.labels(brand=str(experiment["brand_id"]), status=status).inc()
     return AssignmentResult(experiment_id=pk, arm_id=arm.id, variant_id=arm.variant_id, text=arm.text,
                             status=status, sticky=sticky)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.settings import brand_settings
+from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidState
 from prefcontent.core.queue import enqueue_on_commit
 from prefcontent.experiments.allocation import thompson_allocation
@@ -148,6 +149,7 @@ def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Princip
     audit_record(principal=principal, organization_id=experiment.brand.organization_id,
                  brand_id=experiment.brand_id, action=f"experiment.{status}", target=experiment,
                  data={"outcome": decision.outcome, "winner_arm": decision.winner_arm_id})
+    metrics.DECISIONS.labels(brand=str(experiment.brand_id), outcome=decision.outcome).inc()
     if winner:
         enqueue_on_commit(BUILD_PAIRS_TASK, args=[experiment.pk])
     return decision

@@ -10,7 +10,7 @@ or half-counted.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidInput, PayloadTooLarge
 from prefcontent.core.fields import ID_MAX
 from prefcontent.experiments.models import COUNTER_FIELD, EVENT_TYPES, RUNNING, Arm, Event
@@ -162,12 +163,14 @@ def events_ingest(*, principal: Principal, events: list) -> IngestResult:
         raise PayloadTooLarge(f"A batch holds at most {MAX_EVENTS_PER_BATCH} events.", code="batch_too_large",
                               details={"max_events": MAX_EVENTS_PER_BATCH, "events": len(events)})
     result = IngestResult()
+    refused: Counter[tuple[str, str]] = Counter()  # (brand, reason) -> events, for the metrics
     parsed: list[tuple[int, tuple]] = []
     for index, raw in enumerate(events):
         try:
             parsed.append((index, _parse(raw)))
         except _Reject as exc:
             _reject(result, index, raw, exc)
+            refused["unknown", exc.code] += 1
     experiments = _resolve(principal, {p[1] for _, p in parsed}) if parsed else {}
     for brand_id, org_id in sorted({(info["brand"], info["org"]) for info in experiments.values()}):
         access.brand_ref_require(principal, brand_id=brand_id, organization_id=org_id, capability="events.write")
@@ -190,17 +193,25 @@ def events_ingest(*, principal: Principal, events: list) -> IngestResult:
                 raise _Reject("timestamp_before_start", "timestamp is before the experiment started.")
         except _Reject as exc:
             _reject(result, index, events[index], exc)
+            refused[str(info["brand"]) if info else "unknown", exc.code] += 1
             continue
         key = (info["brand"], event_id)
         if key in rows:
             result.duplicates.append(event_id)
+            refused[str(info["brand"]), "duplicate"] += 1
             continue
         hasher = hashers.get(info["brand"])
         if hasher is None:
             hasher = hashers[info["brand"]] = unit_hasher(info["brand"])
         rows[key] = (info["brand"], exp_id, arm_id, event_id, kind, hasher(unit_id), occurred, now)
     if rows:
-        _store(rows, result)
+        inserted = _store(rows, result)
+        for brand_id, n in Counter(brand_id for brand_id, _ in inserted).items():
+            metrics.EVENTS_INGESTED.labels(brand=str(brand_id)).inc(n)
+        for brand_id, _ in set(rows) - inserted:
+            refused[str(brand_id), "duplicate"] += 1
+    for (brand, reason), n in refused.items():
+        metrics.EVENTS_REJECTED.labels(brand=brand, reason=reason).inc(n)
     result.rejected.sort(key=lambda r: r["index"])
     return result
 
@@ -213,7 +224,7 @@ def _reject(result: IngestResult, index: int, raw, exc: _Reject) -> None:
                             "error": {"code": exc.code, "message": exc.message}})
 
 
-def _store(rows: dict[tuple[int, str], tuple], result: IngestResult) -> None:
+def _store(rows: dict[tuple[int, str], tuple], result: IngestResult) -> set[tuple[int, str]]:
     # Sorted keys: concurrent batches take unique-index locks in one order, so they cannot deadlock.
     ordered = [rows[k] for k in sorted(rows)]
     with transaction.atomic():
@@ -226,3 +237,4 @@ def _store(rows: dict[tuple[int, str], tuple], result: IngestResult) -> None:
             Arm.objects.filter(pk=arm_id).update(**{f: F(f) + n for f, n in increments[arm_id].items()})
     result.accepted += len(inserted)
     result.duplicates.extend(k[1] for k in sorted(rows) if k not in inserted)
+    return inserted

@@ -3,32 +3,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from prefcontent.core.errors import InvalidState
-from prefcontent.experiments.decisions import (
-    experiment_decide,
-    experiments_decide_running,
-    experiments_update_thompson_weights,
-)
-from prefcontent.experiments.models import Experiment
-from prefcontent.tenancy.principal import SYSTEM
+from prefcontent.experiments.decisions import experiments_decide_running, experiments_update_thompson_weights
 
 
 @shared_task(name="experiments.decide_running", time_limit=600, soft_time_limit=540)
 def decide_running() -> dict:
     """Evaluate every running experiment; conclude those whose winner meets the decision rules."""
     return experiments_decide_running()
-
-
-@shared_task(name="experiments.decide_experiment", time_limit=120, soft_time_limit=100)
-def decide_experiment(experiment_id: int) -> bool:
-    """Evaluate one experiment; True when it concluded."""
-    experiment = Experiment.objects.filter(pk=experiment_id).first()
-    if experiment is None:
-        return False
-    try:
-        return experiment_decide(principal=SYSTEM, experiment=experiment).decision is not None
-    except InvalidState:  # already ended: a duplicate delivery or a manual stop
-        return False
 
 
 @shared_task(name="experiments.update_thompson_weights", time_limit=300, soft_time_limit=270)

@@ -1,8 +1,10 @@
-"""Unit identifiers are never stored: only an HMAC keyed per brand from SECRET_KEY.
+"""Unit identifiers are never stored: only an HMAC keyed per brand from settings.UNIT_HASH_KEY.
 
 The per-brand key means the same visitor id hashes differently in two brands, so hashes
-cannot be joined across tenants, and without SECRET_KEY a hash cannot be reversed by
-trying likely ids.
+cannot be joined across tenants, and without the key a hash cannot be reversed by trying
+likely ids. The key is its own setting, not SECRET_KEY: rotating SECRET_KEY (sessions,
+signing) must not move every visitor to a new arm. Hashes made when the key was SECRET_KEY
+are kept by setting UNIT_HASH_KEY to that value (the derivation is unchanged).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def _brand_mac(secret: str, brand_id: int) -> hmac.HMAC:
 
 def unit_hasher(brand_id: int) -> Callable[[str], str]:
     """A function unit_id -> 64 hex chars for one brand (the keyed state is built once, then copied)."""
-    base = _brand_mac(settings.SECRET_KEY, brand_id)
+    base = _brand_mac(settings.UNIT_HASH_KEY, brand_id)
 
     def hash_unit(unit_id: str) -> str:
         mac = base.copy()

@@ -10,5 +10,6 @@ urlpatterns = [
     re_path(r"^experiments/(?P<pk>[0-9]+)/assign/?$", api_cms.AssignView.as_view(), name="experiment-assign"),
     re_path(r"^events/?$", api_cms.EventsView.as_view(), name="event-ingest"),
     path("snippet.js", api_cms.snippet, name="experiments-snippet"),
+    path("brands/<int:brand_id>/visitors/erase", api_cms.VisitorEraseView.as_view(), name="brand-visitor-erase"),
     *router.urls,
 ]

@@ -8,6 +8,7 @@ the base model.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -16,6 +17,7 @@ from django.utils import timezone
 from prefcontent.adapters.selectors import adapter_local_path
 from prefcontent.brands.compliance import CompiledRules, compliance_rules_for
 from prefcontent.content.services import variant_create
+from prefcontent.core import metrics
 from prefcontent.core.errors import DomainError
 from prefcontent.generation import facade
 from prefcontent.generation.checks import CheckedOutput, check_outputs, compliance_mode
@@ -65,8 +67,20 @@ def _serving_adapter(job: GenerationJob) -> facade.ServingAdapter | None:
         raise DomainError("The adapter version this job was submitted with has been deleted.",
                           code="adapter_missing")
     path = adapter_local_path(adapter)  # AdapterArtifactError (503) on a missing or damaged artifact
-    return facade.ServingAdapter(adapter_id=f"brand-{adapter.brand_id}-v{adapter.version}-{adapter.pk}",
-                                 path=path, sha256=adapter.sha256)
+    adapter_id = facade.brand_adapter_id(brand_id=adapter.brand_id, version=adapter.version, adapter_pk=adapter.pk)
+    return facade.ServingAdapter(adapter_id=adapter_id, path=path, sha256=adapter.sha256)
+
+
+def erased_brands_evict() -> int:
+    """Unload the adapters of brands that no longer exist (erased); checked before every job, so every
+    worker of a shard drops them, not only the one that takes the erasure's eviction task."""
+    from prefcontent.brands.models import Brand
+
+    loaded = facade.loaded_brand_ids()
+    if not loaded:
+        return 0
+    gone = loaded - set(Brand.objects.filter(pk__in=loaded).values_list("pk", flat=True))
+    return sum(facade.evict_brand_adapters(brand_id) for brand_id in sorted(gone))
 
 
 def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
@@ -75,6 +89,9 @@ def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
     if job is None:
         logger.info("generation job %s is not queued any more; skipping a duplicate delivery", job_id)
         return None
+    erased_brands_evict()
+    claimed = time.monotonic()
+    metrics.queue_wait_observe(kind=job.kind, sent_at=job.enqueued_at or job.created_at, claimed_at=job.started_at)
     shard_heartbeat_record(shard=job.shard, worker=worker)
     try:
         adapter = _serving_adapter(job)
@@ -101,6 +118,7 @@ def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
         logger.exception("generation job %s crashed", job.pk)
         _fail(job, "generation_failed", "Generation failed unexpectedly; the error is in the worker log.")
     job.refresh_from_db()
+    metrics.RUN_DURATION_SECONDS.labels(kind=job.kind, outcome=job.state).observe(time.monotonic() - claimed)
     return job
 
 
@@ -112,8 +130,9 @@ def _run_score(job: GenerationJob, adapter: facade.ServingAdapter | None) -> Non
     if adapter is None:
         raise DomainError("Scoring needs an adapter.", code="no_active_adapter")
     beta = float(job.params["beta"])
-    scores = facade.score(prompt=job.prompt, candidates=job.texts_to_score, adapter=adapter, beta=beta,
-                          timeout=_timeout())
+    with metrics.GENERATION_LATENCY_SECONDS.labels(kind="score").time():
+        scores = facade.score(prompt=job.prompt, candidates=job.texts_to_score, adapter=adapter, beta=beta,
+                              timeout=_timeout())
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     ranked = [{"index": i, "text": job.texts_to_score[i], "score": scores[i], "rank": rank}
               for rank, i in enumerate(order, start=1)]
@@ -178,10 +197,12 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
     cfg = generation_settings()
     params = job.params
     best_of = params.get("best_of")
-    generation = facade.generate(
-        prompt=job.prompt, adapter=adapter, n=best_of or params["n"], temperature=params["temperature"],
-        top_p=params["top_p"], max_new_tokens=params["max_new_tokens"], seed=params.get("seed"), timeout=_timeout(),
-    )
+    with metrics.GENERATION_LATENCY_SECONDS.labels(kind="generate").time():
+        generation = facade.generate(
+            prompt=job.prompt, adapter=adapter, n=best_of or params["n"], temperature=params["temperature"],
+            top_p=params["top_p"], max_new_tokens=params["max_new_tokens"], seed=params.get("seed"),
+            timeout=_timeout(),
+        )
     rules = compliance_rules_for(job.brand)
     checked = check_outputs([(c.index, c.text) for c in generation.completions], rules=rules,
                             channel=job.channel, mode=compliance_mode(job.brand), dedup_threshold=cfg.dedup_threshold,

@@ -40,6 +40,35 @@ class ServingAdapter:
     sha256: str  # published directory checksum; the engine re-checks it on every (re)load
 
 
+def brand_adapter_id(*, brand_id: int, version: int, adapter_pk: int) -> str:
+    """The engine cache key of a brand's adapter version; the brand prefix is what erasure evicts."""
+    return f"{_brand_prefix(brand_id)}{version}-{adapter_pk}"
+
+
+def _brand_prefix(brand_id: int) -> str:
+    return f"brand-{brand_id}-v"
+
+
+def loaded_brand_ids() -> set[int]:
+    """Brands with an adapter loaded in this process's engines (none where no engine runs)."""
+    from ml.serving import running_engines
+
+    ids = set()
+    for engine in running_engines():
+        for adapter_id in engine.loaded_adapters:
+            head, _, _ = adapter_id.partition("-v")
+            if head.startswith("brand-") and head[6:].isdigit():
+                ids.add(int(head[6:]))
+    return ids
+
+
+def evict_brand_adapters(brand_id: int, timeout: float = 30.0) -> int:
+    """Unload the brand's adapters from every engine this process runs; how many were loaded."""
+    from ml.serving import running_engines
+
+    return sum(engine.evict_adapters(_brand_prefix(brand_id)).result(timeout) for engine in running_engines())
+
+
 @dataclass(frozen=True)
 class Completion:
     """One sampled sequence."""

@@ -20,6 +20,7 @@ from prefcontent.generation.models import GenerationShard
 
 BASE_QUEUE = "generate"
 SHARD_HEARTBEAT_TASK = "generation.shard_heartbeat"
+EVICT_BRAND_TASK = "generation.evict_brand"
 
 
 def shard_queue(shard: int) -> str:
@@ -64,6 +65,15 @@ def shard_heartbeat_record(*, shard: int, worker: str = "", now=None) -> None:
     """Mark `shard` live (called by its worker when it answers a ping or runs a job)."""
     GenerationShard.objects.update_or_create(
         shard=shard, defaults={"last_seen_at": now or timezone.now(), "worker": worker[:200]})
+
+
+def brand_evict_everywhere(*, brand_id: int) -> int:
+    """Ask every generate shard to unload an erased brand's adapters; how many shard queues were sent to.
+    (The other workers of a shard group drop them before their next job: execution.erased_brands_evict.)"""
+    cfg = generation_settings()
+    for shard in range(cfg.shards):
+        enqueue(EVICT_BRAND_TASK, args=[brand_id], queue=shard_queue(shard), expires=cfg.shard_ttl_s)
+    return cfg.shards
 
 
 def shards_ping() -> int:

@@ -9,10 +9,16 @@ import socket
 
 from celery import shared_task
 
+from prefcontent.generation import facade
 from prefcontent.generation.conf import generation_settings
 from prefcontent.generation.execution import generation_job_execute
 from prefcontent.generation.services import RUN_JOB_TASK, generation_jobs_reap
-from prefcontent.generation.sharding import SHARD_HEARTBEAT_TASK, shard_heartbeat_record, shards_ping
+from prefcontent.generation.sharding import (
+    EVICT_BRAND_TASK,
+    SHARD_HEARTBEAT_TASK,
+    shard_heartbeat_record,
+    shards_ping,
+)
 
 _TIME_LIMIT_S = generation_settings().task_time_limit_s  # Celery fixes time limits when it registers a task
 
@@ -34,6 +40,12 @@ def shard_heartbeat(self, shard: int) -> int:
     """Answered by whichever worker consumes the shard's queue: proof that the shard is live."""
     shard_heartbeat_record(shard=shard, worker=_worker_name(self))
     return shard
+
+
+@shared_task(name=EVICT_BRAND_TASK, time_limit=60, soft_time_limit=50)
+def evict_brand(brand_id: int) -> int:
+    """An erased brand's adapters leave this worker's engine (sent to every shard queue by the erasure sweep)."""
+    return facade.evict_brand_adapters(brand_id)
 
 
 @shared_task(name="generation.ping_shards", time_limit=30, soft_time_limit=20)

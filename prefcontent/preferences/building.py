@@ -32,6 +32,7 @@ from prefcontent.brands.repair import repair_text
 from prefcontent.brands.settings import brand_settings
 from prefcontent.content.hashing import content_hash
 from prefcontent.content.models import Variant
+from prefcontent.core import metrics
 from prefcontent.core.text import is_near_duplicate
 from prefcontent.experiments.models import CONCLUDED, Arm, Experiment, success_counter
 from prefcontent.preferences import contradictions
@@ -189,10 +190,13 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
     for pair in pairs:
         status, reason = changed.get(pair.pk, (pair.status, pair.exclusion_reason))
         result.pairs += 1
+        brand = str(pair.brand_id)
+        metrics.PAIRS_BUILT.labels(brand=brand, status=status).inc()
         if status == "active":
             result.active += 1
         else:
             result.excluded[reason] = result.excluded.get(reason, 0) + 1
+            metrics.PAIRS_EXCLUDED.labels(brand=brand, reason=reason).inc()
     return result
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from rest_framework import viewsets
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from prefcontent.core.errors import Forbidden
 from prefcontent.core.fields import parse_id
+from prefcontent.core.idempotency import Replay, idempotency_begin, idempotency_finish
 from prefcontent.tenancy.access import scope_require
 from prefcontent.tenancy.principal import Principal, principal_from_request, scope_to_principal
 
@@ -40,6 +42,28 @@ class PrincipalMixin:
                 raise Forbidden("API keys cannot use this endpoint.", code="api_key_not_allowed")
             if scope != ANY_SCOPE:
                 scope_require(principal, scope)
+        # Idempotency-Key (prefcontent.core.idempotency): after authentication and the scope check, so
+        # a refused caller claims no key; before the handler, so a replay writes nothing.
+        label = f"k{principal.api_key_id}" if principal.is_api_key else f"u{principal.user_id}" if principal.is_user else ""
+        self._idempotency = idempotency_begin(request, label) if label else None
+
+    def handle_exception(self, exc):
+        if isinstance(exc, Replay):
+            response = Response(exc.body, status=exc.status_code)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        record = getattr(self, "_idempotency", None)
+        if record is not None:  # the write failed: release the key (an unhandled error skips finalize_response)
+            self._idempotency = None
+            idempotency_finish(record, status_code=500, body=None)
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        record = getattr(self, "_idempotency", None)
+        if record is not None:
+            self._idempotency = None
+            idempotency_finish(record, status_code=response.status_code, body=getattr(response, "data", None))
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def api_key_scope_for_action(self, action: str | None, default: str | None) -> str | None:
         """Override to give one action a different scope."""

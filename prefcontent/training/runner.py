@@ -29,6 +29,7 @@ from prefcontent.adapters.selectors import (
     adapter_local_path,
 )
 from prefcontent.adapters.services import adapter_auto_promote, adapter_version_publish
+from prefcontent.core import metrics
 from prefcontent.training import facade
 from prefcontent.training.conf import training_settings
 from prefcontent.training.lease import LeaseKeeper, owned, training_run_claim
@@ -86,26 +87,30 @@ def training_run_execute(*, run_id: int, owner: str | None = None) -> str:
     if run is None:
         logger.info("run %s is not queued; duplicate or stale delivery skipped", run_id)
         return "skipped"
+    claimed = time.monotonic()
+    metrics.queue_wait_observe(kind="training", sent_at=run.enqueued_at or run.created_at, claimed_at=timezone.now())
     keeper = LeaseKeeper(run.pk, owner, cfg)
     keeper.start()
+    outcome = "lease_lost"
     try:
         try:
-            return _execute(run, owner, keeper)
+            outcome = _execute(run, owner, keeper)
         except SoftTimeLimitExceeded:
             _finish(run, owner, State.FAILED, error="The attempt hit the task time limit; retry resumes from the "
                                                    "last checkpoint.")
-            return State.FAILED
+            outcome = State.FAILED
         except LeaseLost:
             raise
         except Exception as exc:
             logger.exception("training run %s failed", run.pk)
             _finish(run, owner, State.FAILED, error=f"{type(exc).__name__}: {exc}")
-            return State.FAILED
+            outcome = State.FAILED
     except LeaseLost:
         logger.warning("run %s: lease lost by %s; leaving it to its new owner", run.pk, owner)
-        return "lease_lost"
     finally:
         keeper.stop()
+        metrics.RUN_DURATION_SECONDS.labels(kind="training", outcome=str(outcome)).observe(time.monotonic() - claimed)
+    return outcome
 
 
 def _finish(run: TrainingRun, owner: str, state: str, **fields) -> None:
@@ -131,6 +136,8 @@ class _Progress:
         self.last_write = 0.0
 
     def __call__(self, record: dict) -> None:
+        if "step_s" in record:
+            metrics.TRAINING_STEP_SECONDS.observe(record["step_s"])
         kept = json_safe({k: record[k] for k in METRIC_KEYS if k in record})
         kept.update(json_safe({k: v for k, v in record.items() if k.startswith("holdout_")}))
         kept["attempt"] = self.run.attempts  # shows which steps a resumed attempt inherited
@@ -176,6 +183,9 @@ def _execute(run: TrainingRun, owner: str, keeper: LeaseKeeper) -> str:
 
     holdout = json_safe(result.holdout)
     report = json_safe(_gate(run, examples, Path(result.adapter_dir), result.holdout))
+    for check in report["checks"]:
+        metrics.GATE_CHECKS.labels(brand=str(run.brand_id), check=check["name"],
+                                   result="passed" if check["passed"] else "failed").inc()
     if keeper.should_stop():  # the gate takes a while; a cancel during it still wins
         if keeper.lost.is_set():
             raise LeaseLost(run.pk)

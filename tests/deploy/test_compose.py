@@ -174,3 +174,13 @@ def test_every_variable_given_to_the_app_is_read_by_it(compose):
     names = {name for service in APP_SERVICES for name in compose["services"][service]["environment"]}
     unread = {name for name in names if not read_by_code(name, text)}
     assert unread == {"FLOWER_BASIC_AUTH"}  # read by Flower itself (FLOWER_* options)
+
+
+def test_app_roles_share_a_cache_and_trust_one_proxy_hop(compose):
+    """Rate limits and login lockouts need one cache for every web process; the reverse proxy in front adds
+    one X-Forwarded-For entry, the only one to trust."""
+    for name in APP_SERVICES:
+        env = compose["services"][name]["environment"]
+        assert env["CACHE_URL"].startswith("redis://") and env["CACHE_URL"].endswith("@redis:6379/1"), name
+        assert env["NUM_PROXIES"] == "1", name
+        assert env["CACHE_URL"].rsplit("/", 1)[0] == env["CELERY_BROKER_URL"].rsplit("/", 1)[0]  # same Redis

@@ -243,3 +243,15 @@ def test_every_configured_variable_is_read_by_something(rendered):
     manifests = json.dumps(rendered)
     for name in config(rendered):
         assert read_by_code(name, text) or f"$({name})" in manifests or f'FromEnv": "{name}"' in manifests, name
+
+
+def test_the_cache_is_a_documented_secret_and_one_proxy_hop_is_trusted(rendered):
+    """CACHE_URL carries the Redis password, so it is a Secret key (listed with the others); NUM_PROXIES 1 is
+    the ingress."""
+    from pathlib import Path
+
+    assert config(rendered)["NUM_PROXIES"] == "1"
+    assert "CACHE_URL" not in config(rendered)
+    assert "CACHE_URL" in (Path(__file__).resolve().parents[2] / "deploy/k8s/base/config.yaml").read_text()
+    docs = (Path(__file__).resolve().parents[2] / "docs/operations.md").read_text()
+    assert '--from-literal=CACHE_URL="redis://:$REDIS_PASSWORD@redis:6379/1"' in docs

@@ -172,3 +172,22 @@ def test_resume_refuses_a_different_config(tiny_base, tmp_path):
     changed = job(tiny_base, tmp_path, examples, max_steps=2, batch_size=4, checkpoint_every=2, beta=0.5)
     with pytest.raises(ValueError, match="beta"):
         train_dpo(TrainJob(**{**changed.__dict__, "resume_from": first.checkpoint_dir}))
+
+
+@pytest.mark.parametrize("loss_type", ["sigmoid", "ipo"])
+def test_accumulated_uneven_micro_batches_equal_one_batch_of_them_all(tiny_base, tmp_path, loss_type):
+    """Micro-batches of 3 and 2 weighted pairs, accumulated, give the step of one batch of 5: same loss, same
+    gradient norm, same weights after. A per-micro-batch mean would weigh the pairs of the smaller one more."""
+    weights = [0.2, 3.0, 1.0, 0.5, 2.5]
+    examples = [replace(e, weight=w) for e, w in zip(marketing_pairs(5), weights, strict=True)]
+    common = {"max_steps": 2, "lr": 5e-3, "beta": 0.1, "loss_type": loss_type, "lora_dropout": 0.0}
+    split = train_dpo(job(tiny_base, tmp_path / "split", examples, batch_size=3, grad_accum=2, **common))
+    whole = train_dpo(job(tiny_base, tmp_path / "whole", examples, batch_size=5, grad_accum=1, **common))
+    for a, b in zip(split.history, whole.history, strict=True):
+        assert a["grad_norm"] > 0
+        assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-4)
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+    split_w = load_file(str(Path(split.adapter_dir) / "adapter_model.safetensors"))
+    whole_w = load_file(str(Path(whole.adapter_dir) / "adapter_model.safetensors"))
+    for name, tensor in whole_w.items():
+        torch.testing.assert_close(split_w[name], tensor, rtol=1e-4, atol=1e-6)

@@ -48,3 +48,11 @@ def test_every_task_name_a_service_sends_is_registered(registered):
     assert len(constants) >= 5  # run_execute, run_job, shard_heartbeat, build_pairs, policy fire
     missing = {where: name for where, name in constants.items() if name not in registered}
     assert not missing
+
+
+def test_every_task_is_scheduled_or_sent_by_product_code(registered):
+    """A task nothing schedules or sends is dead code (a worker would never run it)."""
+    sent = set(_task_name_constants().values()) | {entry["task"] for entry in BEAT_SCHEDULE.values()}
+    # Sent from outside the product code, on purpose:
+    probes = {"core.ping"}  # readiness probe: a worker consumed the broker and reached the database
+    assert not registered - sent - probes

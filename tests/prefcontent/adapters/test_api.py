@@ -40,8 +40,12 @@ def test_list_and_detail_show_gate_outcome_and_model_card(owner_client, brand, v
 
 
 def test_promote_candidate_retires_the_active_one_and_is_audited(owner_client, brand, versions):
+    from tests.metrics_scrape import change_since, scrape
+
+    before = scrape()
     response = owner_client.post(f"/api/v1/adapters/{versions[2].pk}/promote/")
     assert response.status_code == 200, response.content
+    assert change_since(before)("prefcontent_adapters_promoted_total", brand=brand.pk, how="manual") == 1
     assert response.json()["status"] == "active" and response.json()["promoted_at"]
     assert statuses(brand) == {1: "retired", 2: "retired", 3: "active", 4: "rejected"}
     log = AuditLog.objects.get(action="adapter.promote")
@@ -56,8 +60,12 @@ def test_rejected_versions_cannot_be_promoted_or_rolled_back_to(owner_client, br
 def test_rollback_goes_to_any_earlier_version_only(owner_client, brand, versions):
     newer = owner_client.post(f"/api/v1/adapters/{versions[2].pk}/rollback/")
     assert newer.status_code == 409 and newer.json()["error"]["code"] == "invalid_state"
+    from tests.metrics_scrape import change_since, scrape
+
+    before = scrape()
     response = owner_client.post(f"/api/v1/adapters/{versions[0].pk}/rollback/")
     assert response.status_code == 200, response.content
+    assert change_since(before)("prefcontent_adapters_promoted_total", brand=brand.pk, how="rollback") == 1
     assert statuses(brand) == {1: "active", 2: "retired", 3: "candidate", 4: "rejected"}
     assert AuditLog.objects.get(action="adapter.rollback").data == {"version": 1, "from_version": 2}
 

@@ -185,3 +185,13 @@ def test_feasibility_names_what_the_gate_could_never_measure():
     assert "needs at least 5" in gate_feasibility(train_pairs=10, holdout_pairs=4, t=t)[0]
     assert len(gate_feasibility(train_pairs=0, holdout_pairs=0, t=t)) == 2
     assert gate_feasibility(train_pairs=10, holdout_pairs=1, t=GateThresholds(significance_alpha=0.6)) == []
+
+
+def test_a_holdout_of_100000_pairs_is_judged_not_crashed():
+    """With a 10% holdout a brand past ~10,500 pairs could never promote: the binomial tail overflowed."""
+    big = {**HOLDOUT, "pairs": 100_000, "reward_accuracy": 0.51}
+    report = evaluate_gate(inputs(holdout=big), GateThresholds())
+    significance = check(report, "reward_accuracy_significance")
+    assert significance.passed and significance.value < 1e-9  # 51,000/100,000 is far from chance
+    chance = evaluate_gate(inputs(holdout={**big, "reward_accuracy": 0.5}), GateThresholds())
+    assert not check(chance, "reward_accuracy_significance").passed

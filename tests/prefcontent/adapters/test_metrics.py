@@ -25,6 +25,18 @@ def test_binomial_tail_matches_exact_values():
     assert metrics.binomial_p_at_least(3, 0) == 1.0
 
 
+@pytest.mark.parametrize("n", [1_000, 1_030, 1_100, 10_500, 100_000])
+def test_binomial_tails_match_scipy_on_large_holdouts(n):
+    """The sum-of-terms tail overflowed a float from about 1,050 trials; a large holdout must still be judged."""
+    from scipy.stats import binom
+
+    for share in (0.45, 0.5, 0.52, 0.6, 1.0):
+        k = round(share * n)
+        assert metrics.binomial_p_at_least(k, n) == pytest.approx(float(binom.sf(k - 1, n, 0.5)), rel=1e-9, abs=1e-300)
+        assert metrics.binomial_p_at_most(k, n, 0.7) == pytest.approx(float(binom.cdf(k, n, 0.7)), rel=1e-9, abs=1e-300)
+    assert metrics.binomial_p_at_least(round(0.52 * n), n) < metrics.binomial_p_at_least(round(0.5 * n), n)
+
+
 def test_changed_fraction_and_length():
     assert metrics.changed_fraction(["a", "b", "c", "d"], ["a", "x", "c", "y"]) == 0.5
     assert metrics.mean_words(["one two", "three four five six"]) == 3.0

@@ -62,9 +62,12 @@ def test_deleting_a_brand_erases_every_row_and_artifact(owner_client, brand, mak
     store = get_store(settings.MODELS_STORE_URL)
     assert store.list(brand_artifact_prefix(brand.pk))
 
+    from prefcontent.brands.erasure import brand_erasures_sweep
+
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = owner_client.delete(f"/api/v1/brands/{brand.pk}/")
     assert response.status_code == 204, response.content
+    brand_erasures_sweep()  # what the sweep task sent on commit does on a worker
 
     assert brand_rows(brand.pk) == {label: 0 for label in before}
     from django_celery_beat.models import PeriodicTask
@@ -96,3 +99,97 @@ def test_export_command_refuses_a_non_empty_directory(brand, tmp_path):
     (tmp_path / "out" / "x").write_text("x")
     with pytest.raises(CommandError):
         call_command("export_brand", "--brand", str(brand.pk), str(tmp_path / "out"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_erasure_removes_work_dirs_of_failed_cancelled_and_running_runs_and_evicts_workers(
+        owner_client, brand, settings, tiny_model_dir, tmp_path):
+    """Checkpoints of runs that never published live under WORK_DIR/training/run-<id>/; a running worker may
+    still write one after the delete; generate workers keep the adapter loaded. A sweep, retried until done,
+    removes all of it, and every generate worker unloads the brand."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ml.serving.random_adapters import make_random_adapter
+    from prefcontent.adapters.models import AdapterVersion
+    from prefcontent.adapters.services import adapter_artifact_key
+    from prefcontent.brands.erasure import brand_erasures_sweep
+    from prefcontent.brands.erasure_models import PendingErasure
+    from prefcontent.generation import facade, services
+    from prefcontent.generation.execution import generation_job_execute
+    from prefcontent.training.runner import run_dir
+    from tests.prefcontent.generation.factories import BriefFactory
+    from tests.prefcontent.training.factories import make_snapshot
+
+    settings.PREFCONTENT_BASE_MODEL = str(tiny_model_dir)
+    other = BrandFactory(organization=brand.organization)
+    snapshot = make_snapshot(brand, train=4, holdout=2)
+    runs = [TrainingRun.objects.create(brand=brand, snapshot=snapshot, base_model_id="base", state=state)
+            for state in ("failed", "cancelled", "running")]
+    for run in runs:
+        (run_dir(run.pk) / "checkpoints" / "step-2").mkdir(parents=True)
+        for name in ("adapter_model.safetensors", "optimizer.pt", "reference.pt"):
+            (run_dir(run.pk) / "checkpoints" / "step-2" / name).write_bytes(b"weights")
+    kept_run = TrainingRun.objects.create(brand=other, snapshot=make_snapshot(other, train=4, holdout=2),
+                                          base_model_id="base", state="failed")
+    (run_dir(kept_run.pk) / "checkpoints").mkdir(parents=True)
+    store = get_store(settings.MODELS_STORE_URL)
+    for owner, seed in ((brand, 1), (other, 2)):
+        ref = store.put_dir(make_random_adapter(tiny_model_dir, tmp_path / f"adapter-{seed}", seed=seed, rank=8),
+                            adapter_artifact_key(brand_id=owner.pk, version=1))
+        AdapterVersion.objects.create(brand=owner, version=1, status="active", artifact_key=ref.key, sha256=ref.sha256,
+                                      size_bytes=ref.size_bytes, base_model_id=str(tiny_model_dir))
+        job = services.generation_job_create(principal=SYSTEM, brand=owner, brief=BriefFactory(brand=owner),
+                                             channel=None, params=services.sampling_params(n=1, max_new_tokens=4),
+                                             enqueue=False)
+        assert generation_job_execute(job_id=job.pk, worker="w").state == "succeeded"
+    assert facade.loaded_brand_ids() >= {brand.pk, other.pk}
+
+    assert owner_client.delete(f"/api/v1/brands/{brand.pk}/").status_code == 204
+    pending = PendingErasure.objects.get(brand_id=brand.pk)
+    assert sorted(pending.run_ids) == sorted(r.pk for r in runs)
+    assert brand_erasures_sweep() == {"erased": 0, "pending": 1}  # files were found: another pass must confirm
+    assert not any(run_dir(r.pk).exists() for r in runs) and store.list(brand_artifact_prefix(brand.pk)) == []
+    # The worker of the running run has not noticed yet and writes its cancel checkpoint.
+    (run_dir(runs[2].pk) / "checkpoints" / "step-3").mkdir(parents=True)
+    assert brand_erasures_sweep() == {"erased": 0, "pending": 1}
+    assert not run_dir(runs[2].pk).exists()
+    assert brand_erasures_sweep(now=timezone.now() + timedelta(hours=1)) == {"erased": 1, "pending": 0}
+    assert not PendingErasure.objects.exists()
+
+    # Generate workers: the next job on any worker drops the erased brand's adapters; the other brand's stay.
+    job = services.generation_job_create(principal=SYSTEM, brand=other, brief=BriefFactory(brand=other), channel=None,
+                                         params=services.sampling_params(n=1, max_new_tokens=4), enqueue=False)
+    generation_job_execute(job_id=job.pk, worker="w")
+    assert brand.pk not in facade.loaded_brand_ids() and other.pk in facade.loaded_brand_ids()
+    assert run_dir(kept_run.pk).exists() and store.list(brand_artifact_prefix(other.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_store_keeps_the_erasure_pending_and_a_later_sweep_finishes_it(owner_client, brand, settings,
+                                                                                  tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from models_store.local import LocalStore
+    from prefcontent.brands.erasure import brand_erasures_sweep
+    from prefcontent.brands.erasure_models import PendingErasure
+
+    make_adapter(brand, version=1, tmp_path=tmp_path)
+    real = LocalStore.delete_prefix
+
+    def down(self, prefix):
+        raise OSError("store unreachable")
+
+    monkeypatch.setattr(LocalStore, "delete_prefix", down)
+    assert owner_client.delete(f"/api/v1/brands/{brand.pk}/").status_code == 204
+    later = timezone.now() + timedelta(hours=1)
+    assert brand_erasures_sweep(now=later) == {"erased": 0, "pending": 1}
+    row = PendingErasure.objects.get(brand_id=brand.pk)
+    assert row.attempts == 1 and "store unreachable" in row.last_error
+    monkeypatch.setattr(LocalStore, "delete_prefix", real)
+    assert brand_erasures_sweep(now=later) == {"erased": 0, "pending": 1}  # removed now; the next pass confirms
+    assert brand_erasures_sweep(now=later) == {"erased": 1, "pending": 0}
+    assert get_store(settings.MODELS_STORE_URL).list(brand_artifact_prefix(brand.pk)) == []

@@ -22,7 +22,8 @@ def test_production_refuses_to_start_without_a_real_secret_key():
 
 
 def test_production_settings_pass_the_deploy_check():
-    result = _check({"PREFCONTENT_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "example.com"})
+    result = _check({"PREFCONTENT_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "example.com",
+                     "UNIT_HASH_KEY": secrets.token_urlsafe(40), "CACHE_URL": "redis://127.0.0.1:6379/1"})
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -34,6 +34,7 @@ def _detail(getter):
 
 
 ROUTES = {
+    "brand-visitor-erase": RouteCase(kwargs=lambda w: {"brand_id": w.brand_a.pk}, body=lambda w: {"unit_id": "u1"}),
     "experiment-list": RouteCase(hidden_ids=lambda w: {_running(w).pk}, body=_create_body),
     "experiment-detail": RouteCase(kwargs=_detail(_draft), body=lambda w: {"name": "Renamed"}),
     "experiment-start": RouteCase(kwargs=_detail(_draft)),
@@ -81,6 +82,8 @@ SERVICES = {
     "prefcontent.experiments.ingestion.events_ingest": ServiceCase(
         "events.write", lambda w: {"events": _event_body(w)["events"]}, not_found_in=_every_event_unknown),
 }
+SERVICES["prefcontent.experiments.visitor_erasure.visitor_erase"] = ServiceCase(
+    "brands.manage", lambda w: {"brand": w.brand_a, "unit_id": "u1"})
 UNCHECKED = {
     _DECISIONS + "experiment_evaluate": "a read: the analysis of the current counters",
     _DECISIONS + "experiment_latest_evidence": "a read: the stored analysis, or experiment_evaluate when counters moved",

@@ -128,3 +128,29 @@ def test_thompson_weights_warm_up_then_follow_the_posterior(brand):
     assert arms[2].weight == pytest.approx(weights[arms[2].pk])
     experiment.refresh_from_db()
     assert experiment.weights_updated_at is not None
+
+
+def test_rotating_secret_key_keeps_every_visitors_arm(brand, make_key, settings):
+    """Unit hashes are keyed on UNIT_HASH_KEY: a SECRET_KEY rotation neither re-assigns nor re-hashes anyone."""
+    experiment = make_experiment(brand, arms=4)
+    client = client_for_key(make_key(brand, scopes=["assign"]))
+    units = [f"visitor-{i}" for i in range(12)]
+    first = {u: _assign(client, experiment, u).json()["arm"] for u in units}
+    hashes = set(Assignment.objects.values_list("unit_hash", flat=True))
+    settings.SECRET_KEY = "a-rotated-secret-key-" + "x" * 40
+    assert {u: _assign(client, experiment, u).json()["arm"] for u in units} == first
+    assert Assignment.objects.count() == len(units) and set(Assignment.objects.values_list("unit_hash", flat=True)) == hashes
+
+
+def test_upgrading_with_unit_hash_key_set_to_the_old_secret_key_keeps_the_old_hashes(brand, settings):
+    """The migration path: hashes made when the key was SECRET_KEY are the same with UNIT_HASH_KEY = that value."""
+    import hashlib
+    import hmac
+
+    old_secret = "the-secret-key-of-an-existing-install-" + "y" * 30
+    brand_key = hmac.new(old_secret.encode(), f"unit-hash:{brand.pk}".encode(), hashlib.sha256).digest()
+    made_before = hmac.new(brand_key, b"alice", hashlib.sha256).hexdigest()  # the pre-upgrade derivation
+    settings.UNIT_HASH_KEY, settings.SECRET_KEY = old_secret, "rotated-" + "z" * 50
+    assert unit_hash(brand.pk, "alice") == made_before
+    settings.UNIT_HASH_KEY = "another-key-" + "k" * 30
+    assert unit_hash(brand.pk, "alice") != made_before

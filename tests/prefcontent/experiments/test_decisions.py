@@ -4,7 +4,7 @@ import pytest
 
 from prefcontent.experiments import decisions
 from prefcontent.experiments.models import Decision, Experiment
-from prefcontent.experiments.tasks import decide_experiment, decide_running
+from prefcontent.experiments.tasks import decide_running
 from prefcontent.tenancy.principal import SYSTEM
 from tests.factories import BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment
@@ -113,12 +113,13 @@ def test_periodic_task_decides_only_the_ready(brand, sent, django_capture_on_com
     assert Experiment.objects.get(pk=ready.pk).status == "concluded"
     assert Experiment.objects.get(pk=waiting.pk).status == "running"
     # Nothing new for the waiting one: the next pass does not evaluate it again; new counts bring it back.
-    assert decide_running() == {"evaluated": 0, "concluded": 0, "skipped": 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert decide_running() == {"evaluated": 0, "concluded": 0, "skipped": 1}
     analysed = Experiment.objects.get(pk=waiting.pk).analyzed_at
     with_counts(waiting, [(600, 60), (600, 78)])
-    assert decide_running() == {"evaluated": 1, "concluded": 0, "skipped": 0}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert decide_running() == {"evaluated": 1, "concluded": 0, "skipped": 0}
     assert Experiment.objects.get(pk=waiting.pk).analyzed_at > analysed
-    assert decide_experiment(ready.pk) is False  # already decided: a duplicate delivery is harmless
     assert sent == [("preferences.build_pairs_for_experiment", [ready.pk])]
 
 

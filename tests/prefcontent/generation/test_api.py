@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from prefcontent.content.models import Variant
+from prefcontent.experiments.models import Decision
 from prefcontent.generation import services
 from prefcontent.generation.execution import generation_job_execute
 from prefcontent.generation.models import GenerationJob
@@ -161,25 +162,59 @@ def test_job_list_shows_only_visible_brands(brand, owner_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_variant_traces_back_to_its_dataset_and_experiments(brand, owner_client, tiny_adapter_dir, eager_tasks):
-    from prefcontent.preferences.models import DatasetSnapshot
+def test_a_variant_traces_back_to_its_dataset_and_experiments(brand, owner_client, settings, eager_tasks):
+    """Followed through the real path: experiments decided by the live rules, pairs built, a snapshot frozen,
+    an adapter really trained on it and promoted, a generation with it; the lineage names them all."""
+    from prefcontent.preferences.building import pairs_build
+    from prefcontent.preferences.snapshots import snapshot_create
+    from prefcontent.tenancy.principal import SYSTEM
     from prefcontent.training.models import TrainingRun
+    from tests.prefcontent.preferences.factories import concluded_experiment
 
-    snapshot = DatasetSnapshot.objects.create(brand=brand, content_hash="a" * 64, source_experiment_ids=[41, 42])
-    run = TrainingRun.objects.create(brand=brand, snapshot=snapshot, base_model_id="base",
-                                     hyperparameters={"beta": 0.25})
-    adapter = publish_adapter(brand, tiny_adapter_dir, run=run)
-    adapter.snapshot = snapshot
-    adapter.save()
+    settings.TRAINING_HEARTBEAT_SECONDS, settings.TRAINING_LEASE_SECONDS = 0.1, 30
+    settings.ADAPTER_GATE_SAMPLING = {"max_new_tokens": 12, "max_prompts": 4}
+    # The gate is not what this test is about: every check is opened so the trained adapter goes active.
+    settings.ADAPTER_GATE = {"min_reward_accuracy": 0.0, "significance_alpha": 1.01, "compliance_tolerance": 1.0,
+                             "min_diversity_ratio": 0.0, "min_length_ratio": 0.0, "max_length_ratio": 1e9,
+                             "max_chosen_logp_drop": 1e9, "min_changed_fraction": 0.0}
+    ids = [concluded_experiment(brand, [(f"Meet our trail shoes, model {i}", 5000, 250),
+                                        (f"Save {10 + i}% on trail shoes today", 5000, 400)]).pk for i in range(6)]
+    decided = set(Decision.objects.filter(experiment_id__in=ids, outcome="winner").values_list("experiment_id",
+                                                                                               flat=True))
+    assert decided == set(ids)
+    assert pairs_build(experiment_ids=ids).active == 6
+    snapshot = snapshot_create(principal=SYSTEM, brand=brand, holdout_fraction=0.3)
+    started = owner_client.post("/api/v1/training-runs/", {"brand": brand.pk, "snapshot": snapshot.pk, "hyperparameters": {
+        "max_steps": 2, "batch_size": 4, "lr": 5e-3, "lora_rank": 8, "lora_alpha": 16, "beta": 0.25}}, format="json")
+    assert started.status_code == 201, started.content
+    run = TrainingRun.objects.get(pk=started.json()["id"])  # tasks run inline here: the run is done
+    assert run.state == TrainingRun.State.SUCCEEDED, run.error
+
     body = _generate(owner_client, brand.pk, brief=BRIEF, n=2, best_of=3, seed=2, max_new_tokens=8).json()
-    assert body["params"]["beta"] == 0.25  # the adapter's own DPO beta scales its reward
+    assert body["model"]["base_model"] is False and body["params"]["beta"] == 0.25  # the run's own DPO beta
     variant_id = next(c["variant"] for c in body["candidates"] if c["variant"])
     lineage = owner_client.get(reverse("variant-lineage", kwargs={"variant_id": variant_id})).json()
+    adapter = run.adapter_version
     assert lineage == {
         "variant_id": variant_id, "generated": True, "generation_job_id": body["id"], "base_model": False,
         "model_id": body["model"]["model_id"], "adapter_version_id": adapter.pk, "adapter_version": 1,
-        "training_run_id": run.pk, "snapshot_id": snapshot.pk, "snapshot_content_hash": "a" * 64,
-        "experiment_ids": [41, 42],
+        "training_run_id": run.pk, "snapshot_id": snapshot.pk, "snapshot_content_hash": snapshot.content_hash,
+        "experiment_ids": sorted(ids),
     }
     human = Variant.objects.create(brand=brand, text="By hand", content_hash="b" * 64)
     assert owner_client.get(reverse("variant-lineage", kwargs={"variant_id": human.pk})).json()["generated"] is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_generation_records_its_engine_latency_job_duration_and_queue_wait(brand, owner_client, eager_tasks):
+    from tests.metrics_scrape import change_since, scrape
+
+    before = scrape()
+    response = _generate(owner_client, brand.pk, brief=BRIEF, n=2, seed=4, max_new_tokens=8)
+    assert response.status_code == 200 and response.json()["state"] == "succeeded", response.content
+    delta = change_since(before)
+
+    assert delta("prefcontent_generation_latency_seconds_count", kind="generate") == 1
+    assert delta("prefcontent_generation_latency_seconds_sum", kind="generate") > 0
+    assert delta("prefcontent_run_duration_seconds_count", kind="generate", outcome="succeeded") == 1
+    assert delta("prefcontent_queue_wait_seconds_count", kind="generate") == 1

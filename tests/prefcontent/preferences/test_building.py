@@ -197,13 +197,22 @@ def test_near_duplicates_are_excluded(brand):
     assert pair.exclusion_reason == "near_duplicate" and pair.exclusions[0]["similarity"] >= 0.9
 
 
-def test_sample_ratio_mismatch_in_the_decision_excludes_the_pair(brand):
-    experiment = clear_win(brand)
-    decision = Decision.objects.get(experiment=experiment)
-    decision.evidence["analysis"]["srm_flag"] = True  # e.g. concluded by hand despite the flag
-    decision.save()
-    pairs_build(experiment_ids=[experiment.pk])
-    assert PreferencePair.objects.get().exclusion_reason == "sample_ratio_mismatch"
+def test_a_sample_ratio_mismatch_trains_nothing_the_experiment_is_not_decided(brand):
+    """Through the real services: a broken 50/50 split (6,000 vs 4,000 impressions) with a clear leader is not
+    concluded by a decision, and stopping it records no winner, so no pair is built from it. (The builder's
+    own SRM exclusion guards decisions no current path records: the decision engine withholds a winner.)"""
+    from prefcontent.experiments.decisions import experiment_decide, experiment_stop
+    from prefcontent.tenancy.principal import SYSTEM
+
+    experiment = concluded_experiment(brand, [("Our running shoes are here", 6000, 300),
+                                              ("Fresh kicks for every run. Shop now", 4000, 340)], decide=False)
+    assert experiment_decide(principal=SYSTEM, experiment=experiment).decision is None
+    experiment.refresh_from_db()
+    assert experiment.status == "running" and experiment.last_analysis["analysis"]["srm_flag"] is True
+    decision = experiment_stop(principal=SYSTEM, experiment=experiment).decision
+    assert decision.outcome == "inconclusive" and decision.winner_arm_id is None
+    result = pairs_build(experiment_ids=[experiment.pk])
+    assert (result.pairs, result.skipped) == (0, 1) and not PreferencePair.objects.exists()
 
 
 def test_too_little_evidence_for_the_brand_is_excluded_with_the_numbers(brand):

@@ -64,9 +64,16 @@ def test_succeeded_and_promoted_are_one_commit(owner_client, brand, training_env
 
 
 def test_a_failing_gate_rejects_with_readable_reasons(owner_client, brand, training_env, no_broker):
+    from tests.metrics_scrape import change_since, scrape
+
     training_env.ADAPTER_GATE = {"min_reward_accuracy": 1.01}
     run_id = start(owner_client, brand, make_snapshot(brand))
+    before = scrape()
     assert training_run_execute(run_id=run_id) == State.REJECTED
+    delta = change_since(before)
+    assert delta("prefcontent_gate_checks_total", brand=brand.pk, check="reward_accuracy", result="failed") == 1
+    assert delta("prefcontent_run_duration_seconds_count", kind="training", outcome="rejected") == 1
+    assert delta("prefcontent_adapters_promoted_total", brand=brand.pk, how="auto") == 0
     run = TrainingRun.objects.get(pk=run_id)
     assert run.error.startswith("Promotion gate failed: reward_accuracy: held-out reward accuracy on 8 pairs")
     adapter = run.adapter_version
@@ -189,3 +196,22 @@ def test_a_worker_that_lost_its_lease_writes_nothing(owner_client, brand, traini
     run = TrainingRun.objects.get(pk=run_id)
     assert run.state == "running" and run.lease_owner == "another-worker" and run.step < 40
     assert not AdapterVersion.objects.exists()
+
+
+def test_a_real_run_records_its_steps_gate_checks_promotion_duration_and_queue_wait(
+        owner_client, brand, training_env, no_broker):
+    from tests.metrics_scrape import change_since, scrape
+
+    run_id = start(owner_client, brand, make_snapshot(brand))
+    before = scrape()
+    assert training_run_execute(run_id=run_id) == State.SUCCEEDED
+    delta = change_since(before)
+
+    assert delta("prefcontent_training_step_seconds_count") == 6
+    assert delta("prefcontent_training_step_seconds_sum") > 0
+    checks = AdapterVersion.objects.get(run_id=run_id).eval_report["checks"]
+    for check in checks:
+        assert delta("prefcontent_gate_checks_total", brand=brand.pk, check=check["name"], result="passed") == 1
+    assert delta("prefcontent_adapters_promoted_total", brand=brand.pk, how="auto") == 1
+    assert delta("prefcontent_run_duration_seconds_count", kind="training", outcome="succeeded") == 1
+    assert delta("prefcontent_queue_wait_seconds_count", kind="training") == 1
