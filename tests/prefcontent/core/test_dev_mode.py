@@ -30,7 +30,8 @@ def test_a_server_started_without_environment_says_it_is_in_development_mode():
 
 def test_a_production_server_starts_quietly():
     result = _start({"PREFCONTENT_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(60),
-                     "ALLOWED_HOSTS": "example.com"})
+                     "UNIT_HASH_KEY": secrets.token_urlsafe(40), "CACHE_URL": "redis://127.0.0.1:6379/9",
+                     "ALLOWED_HOSTS": "example.com"})  # what production requires besides the secret key
     assert result.returncode == 0, result.stderr
     assert "DEVELOPMENT MODE" not in result.stderr
 
