@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "cdpo", "robust")
 LORA_RANKS = (8, 16, 32, 64)
-# Every attention and MLP projection of Llama/Qwen/Mistral-style models.
-DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 SPLITS = ("train", "holdout")
 
 
@@ -34,7 +32,8 @@ class TrainConfig:
     lora_rank: int = 16  # LoRA r, one of LORA_RANKS (the ranks vLLM serves)
     lora_alpha: int = 32  # LoRA scaling numerator (scale = alpha / r)
     lora_dropout: float = 0.0  # dropout on the LoRA branch input
-    target_modules: tuple[str, ...] = DEFAULT_TARGET_MODULES  # module names to adapt (absent ones are skipped)
+    target_modules: tuple[str, ...] = ()  # module names to adapt (absent ones skipped); (): every projection of
+    # the architecture's blocks (ml.adapters.lora_targets)
     max_prompt_tokens: int = 512  # prompt budget incl. BOS; longer prompts keep BOS + their last tokens
     max_completion_tokens: int = 128  # completion budget incl. EOS; longer completions keep their first tokens
     checkpoint_every: int = 0  # save a resumable checkpoint every N optimizer steps (0: never)
