@@ -108,12 +108,13 @@ class PromptFormat:
     version: str  # recorded on pairs, snapshots and variants
     chat_template: str | None = None
     template_vars: tuple[tuple[str, str], ...] = ()  # special token strings the template may use (bos_token, ...)
+    markers: tuple[str, ...] = ()  # every special token string: removed from brief fields so none can fake a turn
 
     def render(self, brief: Brief) -> str:
         """The full prompt text; a chat prompt ends with the assistant header."""
         if self.chat_template is None:
             return render_plain(brief)
-        markers = [value for _, value in self.template_vars if value]
+        markers = sorted({*self.markers, *(value for _, value in self.template_vars if value)}, key=len, reverse=True)
         safe = replace(brief, rules=tuple(_unmark(r, markers) for r in brief.rules),
                        **{k: _unmark(getattr(brief, k), markers) for k in _TEXT_FIELDS})
         return self.render_messages([{"role": "system", "content": system_message(safe)},
@@ -157,13 +158,15 @@ def _pick_template(raw) -> str | None:
     return raw or None
 
 
-def format_for(chat_template: str | None, special_tokens: dict[str, str | None]) -> PromptFormat:
-    """The format of a tokenizer with this template (None: plain) and these special token strings."""
+def format_for(chat_template: str | None, special_tokens: dict[str, str | None],
+               markers: tuple[str, ...] = ()) -> PromptFormat:
+    """The format of a tokenizer with this template (None: plain), these named special tokens and all of them."""
     if not chat_template:
         return PromptFormat(version=PLAIN_VERSION)
     names = ("bos_token", "eos_token", "pad_token", "unk_token")
     return PromptFormat(version=_template_version(chat_template), chat_template=chat_template,
-                        template_vars=tuple((n, _token_text(special_tokens.get(n)) or "") for n in names))
+                        template_vars=tuple((n, _token_text(special_tokens.get(n)) or "") for n in names),
+                        markers=tuple(sorted({m for m in markers if m})))
 
 
 def _token_text(token) -> str | None:
@@ -174,24 +177,33 @@ def _token_text(token) -> str | None:
 
 def format_of_tokenizer(tokenizer) -> PromptFormat:
     """The format of a loaded transformers tokenizer."""
+    added = getattr(tokenizer, "added_tokens_decoder", {}).values()
+    markers = (*tokenizer.all_special_tokens, *(str(t) for t in added if getattr(t, "special", False)))
     return format_for(_pick_template(getattr(tokenizer, "chat_template", None)),
-                      {n: getattr(tokenizer, n, None) for n in ("bos_token", "eos_token", "pad_token", "unk_token")})
+                      {n: getattr(tokenizer, n, None) for n in ("bos_token", "eos_token", "pad_token", "unk_token")},
+                      markers)
 
 
 def format_of_model(model_dir: str | Path) -> PromptFormat:
     """The format of the base model in `model_dir`, read from its tokenizer files (cached per file state)."""
     directory = Path(model_dir)
-    files = [directory / "tokenizer_config.json", directory / "chat_template.jinja"]
+    files = [directory / "tokenizer_config.json", directory / "chat_template.jinja", directory / "tokenizer.json"]
     stamp = tuple((str(f), f.stat().st_mtime_ns) if f.is_file() else (str(f), 0) for f in files)
     return _format_of_files(stamp)
 
 
 @functools.lru_cache(maxsize=16)
 def _format_of_files(stamp: tuple[tuple[str, int], ...]) -> PromptFormat:
-    config_file, template_file = (Path(name) for name, _ in stamp)
+    config_file, template_file, tokenizer_file = (Path(name) for name, _ in stamp)
     config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
     template = template_file.read_text(encoding="utf-8") if template_file.is_file() else None
-    return format_for(template or _pick_template(config.get("chat_template")), config)
+    template = template or _pick_template(config.get("chat_template"))
+    markers: list[str] = [t.get("content", "") for t in config.get("added_tokens_decoder", {}).values()
+                          if isinstance(t, dict) and t.get("special")]
+    if template and tokenizer_file.is_file():  # a large file: read only when a chat prompt needs its markers
+        added = json.loads(tokenizer_file.read_text(encoding="utf-8")).get("added_tokens", [])
+        markers += [t.get("content", "") for t in added if t.get("special")]
+    return format_for(template, config, tuple(markers))
 
 
 def end_of_turn_id(tokenizer) -> int | None:
