@@ -49,8 +49,9 @@ def choose_tokens(
     device = logits.device
     vocab = logits.shape[-1]
     top_ks = top_ks or [0] * len(temperatures)
-    tokens = torch.argmax(logits, dim=-1)
     sampled = [i for i, t in enumerate(temperatures) if t > 0]
+    tokens = torch.argmax(logits, dim=-1) if len(sampled) < len(temperatures) else \
+        torch.zeros(logits.shape[0], dtype=torch.long, device=device)
     if sampled:
         draws = torch.stack([torch.rand((), generator=generators[i]) for i in sampled]).to(device)
         index = torch.tensor(sampled, device=device)
@@ -83,19 +84,38 @@ def _inverse_cdf(weights: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
 
 
 def _nucleus(scaled: torch.Tensor, ks: list[int], top_p: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
-    """Top-k then top-p sampling of each row of `scaled` (logits / T)."""
+    """Top-k then top-p sampling of each row of `scaled` (logits / T), widening the candidates only where needed.
+
+    A row's nucleus is exact within its w most likely tokens when they hold at least top_p of the
+    mass (or it keeps at most w tokens by top_k); rows short of that try 16 times as many, then the
+    whole row, sorted.
+    """
     vocab = scaled.shape[-1]
-    width = min(vocab, max(max(ks) if max(ks) < vocab else 0, CANDIDATES))
     log_total = torch.logsumexp(scaled, dim=-1, keepdim=True)
-    values, order = torch.topk(scaled, width, dim=-1)
-    probs = torch.exp(values - log_total)
-    # A row whose nucleus may reach past the candidates (and that keeps more than them) sorts in full.
-    short = (probs.sum(-1, keepdim=True) < top_p).squeeze(1) & (torch.tensor(ks, device=scaled.device) > width)
-    if bool(short.any()):
-        values, order = torch.sort(scaled, dim=-1, descending=True)
-        probs = torch.exp(values - log_total)
-    rank = torch.arange(probs.shape[-1], device=scaled.device).unsqueeze(0)
+    k = torch.tensor(ks, device=scaled.device).unsqueeze(1)
+    picked = torch.empty(scaled.shape[0], dtype=torch.long, device=scaled.device)
+    rows = torch.arange(scaled.shape[0], device=scaled.device)
+    width = min(vocab, max(max(ks) if max(ks) < vocab else 0, CANDIDATES))
+    while rows.numel():
+        if width >= vocab:
+            values, order = torch.sort(scaled[rows], dim=-1, descending=True)
+        else:
+            values, order = torch.topk(scaled[rows], width, dim=-1)
+        probs = torch.exp(values - log_total[rows])
+        done = (probs.sum(-1, keepdim=True) >= top_p[rows]) | (k[rows] <= width) | (width >= vocab)
+        done = done.squeeze(1)
+        if bool(done.any()):
+            picked[rows[done]] = _kept_draw(probs[done], order[done], k[rows[done]], top_p[rows[done]],
+                                            draws[rows[done]])
+        rows = rows[~done]
+        width = min(vocab, width * 16)
+    return picked
+
+
+def _kept_draw(probs: torch.Tensor, order: torch.Tensor, k: torch.Tensor, top_p: torch.Tensor,
+               draws: torch.Tensor) -> torch.Tensor:
+    """Draw among the kept of tokens sorted by probability: within top_k, while the mass before is short of top_p."""
+    rank = torch.arange(probs.shape[-1], device=probs.device).unsqueeze(0)
     mass_before = torch.cumsum(probs, dim=-1) - probs
-    # Keep a token while it is within top_k and the mass of more likely ones is short of top_p (the first always).
-    keep = (rank < torch.tensor(ks, device=scaled.device).unsqueeze(1)) & ((mass_before < top_p) | (rank == 0))
+    keep = (rank < k) & ((mass_before < top_p) | (rank == 0))
     return order.gather(1, _inverse_cdf(torch.where(keep, probs, torch.zeros_like(probs)), draws).unsqueeze(1)).squeeze(1)
