@@ -19,8 +19,11 @@ class TrainConfig:
     beta: float = 0.1  # strength of the KL anchor to the reference model
     loss_type: str = "sigmoid"  # one of LOSS_TYPES
     label_smoothing: float = 0.0  # assumed label-flip rate for "cdpo" and "robust" (0 <= eps < 0.5)
-    rpo_alpha: float = 0.0  # weight of the chosen text's per-token NLL added to the loss (RPO; 0: plain DPO)
-    lr: float = 5e-5  # peak AdamW learning rate
+    # Weight of the chosen text's per-token NLL added to the loss (RPO; 0: plain DPO). 1.0 with lr 5e-4 makes a
+    # real model end its copy: on SmolLM2 after 8 steps, P(end of turn) after a winner 0.60 (plain DPO at
+    # 5e-5: 0.007) and 75 % of headlines ended by their end token (36 %); bench/ending.py, RESULTS.md.
+    rpo_alpha: float = 1.0
+    lr: float = 5e-4  # peak AdamW learning rate
     weight_decay: float = 0.0  # AdamW decoupled weight decay
     warmup_steps: int = 0  # linear warm-up from 0 to `lr` over this many optimizer steps
     lr_schedule: str = "cosine"  # decay after warm-up: "cosine", "linear" or "constant"
