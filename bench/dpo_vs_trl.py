@@ -235,7 +235,7 @@ def main() -> None:
         def worker(name: str) -> dict:
             cmd = [sys.executable, __file__, "--worker", name, "--dir", tmp, "--epochs", str(epochs),
                    "--threads", str(args.threads)]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
             if proc.returncode:
                 raise SystemExit(f"worker {name} failed:\n{proc.stderr[-3000:]}")
             line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
