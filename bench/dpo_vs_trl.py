@@ -11,7 +11,10 @@ and reports the largest difference of the per-step losses over the first steps.
 
 Prints name=value lines: dpo_pairs_per_s, trl_pairs_per_s, dpo_vs_trl_speedup,
 max_abs_loss_diff, dpo_peak_rss_mb, trl_peak_rss_mb (peak resident memory of each process).
-    python bench/dpo_vs_trl.py [--quick]
+    python bench/dpo_vs_trl.py [--quick] [--base DIR | --base smollm2]
+
+With --base, a real model instead of the tiny random Llama: prompts are briefs rendered in its own
+format (its chat template when it has one), LoRA on every projection of its architecture.
 """
 from __future__ import annotations
 
@@ -33,8 +36,11 @@ WORDS = ["save", "fresh", "bold", "bright", "summer", "spring", "deal", "brand",
 HP = {"lr": 5e-4, "beta": 0.1, "batch_size": 8, "lora_rank": 16, "lora_alpha": 32, "max_grad_norm": 1.0}
 
 
-def build_pairs(tokenizer, n: int, seed: int = 0) -> list[dict]:
-    """Pairs whose prompt is 64-128 tokens and completions 8-24 tokens under `tokenizer` (plus BOS/EOS)."""
+def build_pairs(tokenizer, n: int, seed: int = 0, fmt=None) -> list[dict]:
+    """Pairs whose prompt is 64-128 tokens and completions 8-24 tokens under `tokenizer` (plus BOS/EOS).
+
+    With a chat format (ml.prompts), the filler words are the brand voice of a rendered brief.
+    """
     rng = random.Random(seed)
 
     def text_of(lo: int, hi: int, head: str) -> str:
@@ -46,8 +52,15 @@ def build_pairs(tokenizer, n: int, seed: int = 0) -> list[dict]:
 
     out = []
     for i in range(n):
-        brief = f"Brand: Acme {i}\nVoice:"
-        prompt = text_of(62, 126, brief) + "\nWrite:"
+        if fmt is not None and fmt.chat_template:
+            from ml.prompts import Brief
+
+            frame = len(tokenizer(fmt.render(Brief(brand=f"Acme {i}")), add_special_tokens=False)["input_ids"])
+            voice = text_of(max(1, 62 - frame), max(2, 126 - frame), "friendly")
+            prompt = fmt.render(Brief(brand=f"Acme {i}", voice=voice, product="shoes"))
+        else:
+            brief = f"Brand: Acme {i}\nVoice:"
+            prompt = text_of(62, 126, brief) + "\nWrite:"
         out.append({"prompt": prompt, "chosen": text_of(7, 23, "Save"), "rejected": text_of(7, 23, "Meet")})
     return out
 
@@ -76,9 +89,11 @@ def trl_trainer(base: str, pairs: list[dict], epochs: int, out: str, *, sequenti
     import torch
     from datasets import Dataset
     from peft import LoraConfig
+    from transformers import AutoConfig, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
 
-    from ml.config import DEFAULT_TARGET_MODULES
+    from ml.adapters import ARCHITECTURE_TARGETS
+    from ml.data import Codec
 
     class Trainer(DPOTrainer):
         def __init__(self, *args, **kwargs):
@@ -96,16 +111,20 @@ def trl_trainer(base: str, pairs: list[dict], epochs: int, out: str, *, sequenti
                 self.losses.append(float(loss.detach()))
             return loss
 
-    # TRL adds no BOS for a tokenizer that does not; spelling it out gives both trainers the same ids.
-    data = Dataset.from_list([{**p, "prompt": "<s>" + p["prompt"]} for p in pairs])
+    # TRL adds no BOS for a tokenizer that does not; spelling it out gives both trainers the same ids
+    # (a chat prompt carries its template's own special tokens, as ml.data reads it).
+    codec = Codec.of(AutoTokenizer.from_pretrained(base))
+    bos = "" if codec.chat or codec.bos_id is None else codec.tokenizer.bos_token
+    data = Dataset.from_list([{**p, "prompt": bos + p["prompt"]} for p in pairs])
     args = DPOConfig(output_dir=out, per_device_train_batch_size=hp["batch_size"], learning_rate=hp["lr"],
                      beta=hp["beta"], max_grad_norm=hp["max_grad_norm"], num_train_epochs=epochs,
                      lr_scheduler_type="linear", report_to=[], use_cpu=not gpu, bf16=gpu, max_length=None,
                      save_strategy="no", logging_steps=10**9, disable_tqdm=True, seed=0, dataset_num_proc=None,
                      model_init_kwargs={"dtype": torch.bfloat16 if gpu else torch.float32,
                                         "attn_implementation": "sdpa"})
-    lora = LoraConfig(r=hp["lora_rank"], lora_alpha=hp["lora_alpha"], target_modules=list(DEFAULT_TARGET_MODULES),
-                      task_type="CAUSAL_LM")
+    targets = ARCHITECTURE_TARGETS[AutoConfig.from_pretrained(base).model_type]
+    lora = LoraConfig(r=hp["lora_rank"], lora_alpha=hp["lora_alpha"], target_modules=list(targets),
+                      fan_in_fan_out=AutoConfig.from_pretrained(base).model_type == "gpt2", task_type="CAUSAL_LM")
     return Trainer(model=base, args=args, train_dataset=data, peft_config=lora)
 
 
@@ -125,7 +144,7 @@ def run_agreement(base: str, pairs: list[dict], out: str, steps: int = 4) -> dic
 
     from ml.adapters import load_tokenizer
     from ml.config import PreferenceExample, TrainConfig
-    from ml.data import tokenize_pairs
+    from ml.data import Codec, tokenize_pairs
     from ml.losses import preference_loss
     from ml.train import lr_at, pair_logps, reference_logps
 
@@ -144,8 +163,8 @@ def run_agreement(base: str, pairs: list[dict], out: str, steps: int = 4) -> dic
     cpu = torch.device("cpu")
     toks = tokenize_pairs(tokenizer, [PreferenceExample(**p) for p in pairs], max_prompt_tokens=512,
                           max_completion_tokens=128)
-    ref_c, ref_r = reference_logps(model, toks, pad_id=tokenizer.pad_token_id, device=cpu, batch_size=batch,
-                                   disable_adapter=True)
+    pad_id = Codec.of(tokenizer).pad_id
+    ref_c, ref_r = reference_logps(model, toks, pad_id=pad_id, device=cpu, batch_size=batch, disable_adapter=True)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=HP["lr"], weight_decay=0.0)
     cfg = TrainConfig(lr=HP["lr"], lr_schedule="linear", max_steps=steps)
@@ -156,7 +175,7 @@ def run_agreement(base: str, pairs: list[dict], out: str, steps: int = 4) -> dic
             group["lr"] = lr_at(step, cfg, steps)
         chunk = toks[step * batch : (step + 1) * batch]
         idx = torch.tensor([p.index for p in chunk])
-        c, r, _, _, _ = pair_logps(model, chunk, tokenizer.pad_token_id, cpu)
+        c, r, _, _, _ = pair_logps(model, chunk, pad_id, cpu)
         loss = preference_loss(c, r, ref_c[idx], ref_r[idx], beta=HP["beta"], loss_type="sigmoid").loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, HP["max_grad_norm"])
@@ -173,6 +192,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--base", help="a model directory or 'smollm2' (bench/bases.py) instead of the tiny Llama")
     parser.add_argument("--worker", choices=["ours", "trl", "agree"], help=argparse.SUPPRESS)
     parser.add_argument("--dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,25 +215,34 @@ def main() -> None:
         print("RESULT " + json.dumps(result))
         return
 
+    from bench.bases import resolve_base
     from ml.adapters import load_tokenizer
+    from ml.prompts import format_of_model
     from ml.tiny import build_tiny_model
 
     n_pairs = args.pairs or (48 if args.quick else 256)
     epochs = args.epochs or (1 if args.quick else 2)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        base = build_tiny_model(work / "base", hidden_size=128, num_layers=4, num_heads=4, intermediate_size=344)
-        pairs = build_pairs(load_tokenizer(str(base)), n_pairs)
+        if args.base:
+            base = work / "base"
+            base.symlink_to(Path(resolve_base(args.base)).resolve(), target_is_directory=True)
+        else:
+            base = build_tiny_model(work / "base", hidden_size=128, num_layers=4, num_heads=4, intermediate_size=344)
+        pairs = build_pairs(load_tokenizer(str(base)), n_pairs, fmt=format_of_model(base))
         (work / "pairs.json").write_text(json.dumps(pairs))
 
         def worker(name: str) -> dict:
             cmd = [sys.executable, __file__, "--worker", name, "--dir", tmp, "--epochs", str(epochs),
                    "--threads", str(args.threads)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+            if proc.returncode:
+                raise SystemExit(f"worker {name} failed:\n{proc.stderr[-3000:]}")
             line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
             return json.loads(line[len("RESULT "):])
 
         ours, trl, agree = worker("ours"), worker("trl"), worker("agree")
+    print(f"base={args.base or 'random_llama_h128_l4'}")
     print(f"pairs={n_pairs}")
     print(f"epochs={epochs}")
     print(f"threads={args.threads}")

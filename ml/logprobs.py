@@ -124,9 +124,34 @@ def completion_logps(model: torch.nn.Module, batch: PackedBatch) -> tuple[torch.
     ).last_hidden_state
     b, k, t = batch.target_pos.shape
     index = batch.target_pos.reshape(b, k * t, 1).expand(-1, -1, hidden.shape[-1])
-    logits = lm.get_output_embeddings()(hidden.gather(1, index)).float()
+    logits = lm.get_output_embeddings()(hidden.gather(1, index))
     softcap = getattr(lm.config, "final_logit_softcapping", None)
     if softcap:
-        logits = torch.tanh(logits / softcap) * softcap
-    token_logps = logits.log_softmax(-1).gather(-1, batch.target_ids.reshape(b, k * t, 1)).reshape(b, k, t)
-    return (token_logps * batch.target_mask).sum(-1), batch.target_mask.sum(-1)
+        logits = torch.tanh(logits.float() / softcap) * softcap
+    return target_logps(logits, batch)
+
+
+def forward_kwargs(batch: PackedBatch, attn_implementation: str, dtype: torch.dtype) -> dict:
+    """Keyword arguments of a *ForCausalLM forward that returns logits at the target positions only.
+
+    For callers that must go through the full model (the serving engine's LoRA hooks wrap its
+    forward): `logits_to_keep` gathers the hidden states before the LM head, as completion_logps does.
+    """
+    b, k, t = batch.target_pos.shape
+    return {
+        "input_ids": batch.input_ids,
+        "attention_mask": batch.attention_mask(attn_implementation, dtype),
+        "position_ids": batch.position_ids,
+        "logits_to_keep": batch.target_pos.reshape(b, k * t),
+        "use_cache": False,
+    }
+
+
+def target_logps(logits: torch.Tensor, batch: PackedBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed fp32 log-probs (B, K) of the target tokens from logits (B, K * T, V) at the target positions."""
+    b, k, t = batch.target_pos.shape
+    logits = logits.float()
+    picked = logits.gather(-1, batch.target_ids.reshape(b, k * t, 1).to(logits.device)).squeeze(-1)
+    token_logps = (picked - torch.logsumexp(logits, dim=-1)).reshape(b, k, t)
+    mask = batch.target_mask.to(logits.device)
+    return (token_logps * mask).sum(-1), mask.sum(-1)

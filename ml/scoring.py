@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ml.data import encode_completion, encode_prompt
+from ml.data import Codec
 from ml.logprobs import autocast_for, completion_logps, pack_rows
 
 
@@ -32,9 +32,10 @@ def score_completions(
     if not completions:
         return []
     device = next(model_with_adapter.parameters()).device
-    prompt_ids = encode_prompt(tokenizer, prompt, max_prompt_tokens)
-    comp_ids = [encode_completion(tokenizer, c, max_completion_tokens) for c in completions]
-    batch = pack_rows([(prompt_ids, comp_ids)], pad_id=tokenizer.pad_token_id, device=device)
+    codec = Codec.of(tokenizer)
+    prompt_ids = codec.prompt(prompt, max_prompt_tokens)
+    comp_ids = [codec.completion(c, max_completion_tokens) for c in completions]
+    batch = pack_rows([(prompt_ids, comp_ids)], pad_id=codec.pad_id, device=device)
     was_training = model_with_adapter.training
     model_with_adapter.eval()
     try:

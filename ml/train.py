@@ -45,7 +45,7 @@ from ml.checkpoint import (
     save_checkpoint,
 )
 from ml.config import PreferenceExample, TrainConfig, TrainJob, TrainResult
-from ml.data import TokenizedPair, epoch_batches, sorted_batches, tokenize_pairs
+from ml.data import Codec, TokenizedPair, epoch_batches, sorted_batches, tokenize_pairs
 from ml.logprobs import autocast_for, completion_logps, pack_rows
 from ml.losses import preference_loss
 
@@ -135,7 +135,7 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     tokenizer = load_tokenizer(job.base_model_path)
-    pad_id = tokenizer.pad_token_id
+    pad_id = Codec.of(tokenizer).pad_id
     model = attach_adapter(load_base_model(job.base_model_path, device), cfg, base_model_path=job.base_model_path,
                            parent_adapter_path=job.parent_adapter_path)
     budget = {"max_prompt_tokens": cfg.max_prompt_tokens, "max_completion_tokens": cfg.max_completion_tokens}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
+from ml.serving.stops import ENDED
 from prefcontent.content.wellformed import well_formed_flags
 from prefcontent.core.text import distinct_n
 from simulation.audience import Audience
@@ -19,8 +20,8 @@ def valid_rate(texts: Sequence[str], channel: str, prompts: Sequence[str] | str 
 
 
 def ended_rate(finish_reasons: Sequence[str]) -> float:
-    """Share of samples the model ended itself ("stop"), not the token budget ("length")."""
-    return sum(r == "stop" for r in finish_reasons) / len(finish_reasons) if finish_reasons else 0.0
+    """Share of samples the model ended itself (ml.serving.stops.ENDED), not a limit."""
+    return sum(r in ENDED for r in finish_reasons) / len(finish_reasons) if finish_reasons else 0.0
 
 
 def headroom_captured(first_ctr: float, last_ctr: float, ceiling: float) -> float | None:

@@ -16,6 +16,8 @@ import random
 import re
 from dataclasses import dataclass
 
+from ml.prompts import Brief, render_plain
+
 PRODUCTS = (
     "running shoes", "trail sneakers", "yoga mats", "cold brew", "espresso beans", "scented candles",
     "wireless headphones", "smart watches", "backpacks", "summer dresses", "rain jackets", "face serum",
@@ -174,9 +176,8 @@ def generate_text(rng: random.Random, channel: str = "headline", *, product: str
 
 
 def render_brief(*, brand: str, voice: str, channel: str, product: str, audience: str, tone: str) -> str:
-    """The prompt format the dev model is trained on; completions follow "Write:" directly."""
-    return (f"Brand: {brand}\nVoice: {voice}\nChannel: {channel}\nProduct: {product}\n"
-            f"Audience: {audience}\nTone: {tone}\nWrite:")
+    """The product's plain prompt format (ml.prompts), which the dev model is trained on."""
+    return render_plain(Brief(brand=brand, voice=voice, channel=channel, product=product, audience=audience, tone=tone))
 
 
 def random_brief(rng: random.Random) -> dict[str, str]:

@@ -14,6 +14,7 @@ import torch
 from transformers import DynamicCache
 
 from ml.serving.sampling import choose_tokens
+from ml.serving.stops import ends_line
 
 ForwardFn = Callable[..., object]  # AdapterCache.forward: (adapter_names, **model kwargs) -> model output
 
@@ -29,21 +30,30 @@ class Sequence:
     top_p: float  # nucleus mass
     max_new_tokens: int  # completion budget
     generator: torch.Generator  # this sequence's private random stream
-    tokens: list[int] = field(default_factory=list)  # completion tokens so far, EOS excluded
-    logprob: float = 0.0  # summed log-probs of the chosen tokens (EOS included)
+    top_k: int = 0  # most likely tokens to sample among (0: all)
+    one_line: bool = False  # the copy ends at its first newline after visible text
+    max_chars: int | None = None  # stop once the text is longer than this
+    tokens: list[int] = field(default_factory=list)  # completion tokens so far, the stop token excluded
+    logprob: float = 0.0  # summed log-probs of the chosen tokens (the stop token included)
     position: int = 0  # position id of the next token fed to the model
     last_token: int = -1  # token to feed at the next step
-    finished: bool = False  # EOS or budget reached
-    finish_reason: str = ""  # "stop": the model ended it (EOS); "length": the token budget did
+    chars: int = 0  # characters decoded so far
+    visible: bool = False  # some non-space character was decoded
+    finish_reason: str | None = None  # set when finished: "stop", "newline", "length" or "max_chars" (stops.py)
+
+    @property
+    def finished(self) -> bool:
+        return self.finish_reason is not None
 
 
 class DecodeBatch:
     """Sequences decoded together one token per step over a shared, left-padded KV cache."""
 
-    def __init__(self, forward: ForwardFn, *, eos_id: int, pad_id: int) -> None:
+    def __init__(self, forward: ForwardFn, *, stop_ids: frozenset[int], pad_id: int, pieces: list[str]) -> None:
         self._forward = forward
-        self._eos_id = eos_id
+        self._stop_ids = stop_ids
         self._pad_id = pad_id
+        self._pieces = pieces  # decoded text of every token id, for the newline and length rules
         self.rows: list[Sequence] = []
         self._cache: DynamicCache | None = None
         self._mask: torch.Tensor | None = None  # [rows, cache length] 1 = real token
@@ -107,16 +117,26 @@ class DecodeBatch:
             [row.temperature for row in rows],
             [row.top_p for row in rows],
             [row.generator for row in rows],
+            [row.top_k for row in rows],
         )
         for row, token, logprob in zip(rows, tokens, logprobs):
             row.logprob += logprob
             row.last_token = token
-            if token == self._eos_id:
-                row.finished, row.finish_reason = True, "stop"
+            if token in self._stop_ids:
+                row.finish_reason = "stop"
                 continue
             row.tokens.append(token)
-            if len(row.tokens) >= row.max_new_tokens:
-                row.finished, row.finish_reason = True, "length"
+            piece = self._pieces[token] if token < len(self._pieces) else ""
+            if row.one_line and ends_line(piece, row.visible):
+                row.finish_reason = "newline"
+            row.visible = row.visible or bool(piece.strip())
+            row.chars += len(piece)
+            if row.finished:
+                continue
+            if row.max_chars is not None and row.chars > row.max_chars:
+                row.finish_reason = "max_chars"
+            elif len(row.tokens) >= row.max_new_tokens:
+                row.finish_reason = "length"
 
     def _prefill(self, groups: list[tuple[list[int], list[Sequence]]]) -> _Part:
         # Same-adapter prompts side by side: one LoRA run each.
@@ -142,7 +162,7 @@ class DecodeBatch:
         for seq, g in zip(rows, expand):
             seq.position = len(groups[g][0])
         index = torch.tensor(expand, dtype=torch.long)
-        self._record(rows, output.logits[index, -1, :])
+        self._record(rows, output.logits[index.to(output.logits.device), -1, :])
         return _Part(rows, cache, mask, index)
 
     def _assemble(self, parts: list[_Part]) -> None:

@@ -19,12 +19,14 @@ from typing import Literal
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from ml.data import Codec
 from ml.kernels import configure_attention
 from ml.serving.adapters import AdapterCache
 from ml.serving.batch import DecodeBatch, Sequence
 from ml.serving.lora import PeftLora, SegmentedLora
 from ml.serving.sampling import make_generator, sequence_seed
 from ml.serving.scoring import implicit_rewards
+from ml.serving.stops import served_text, token_pieces
 from ml.serving.types import (
     CapExceededError,
     EngineStats,
@@ -100,11 +102,15 @@ class Engine:
         model = AutoModelForCausalLM.from_pretrained(str(base_model_path), dtype=getattr(torch, self.config.dtype))
         model.to(self._device).eval()
         self._max_positions = getattr(model.config, "max_position_embeddings", None)
-        self._bos_id = self._tokenizer.bos_token_id
-        self._eos_id = self._tokenizer.eos_token_id
-        self._pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else self._eos_id
-        if self._bos_id is None or self._eos_id is None:
-            raise ValueError(f"tokenizer at {base_model_path} needs both a BOS and an EOS token")
+        self._attn_implementation = getattr(model.config, "_attn_implementation", None) or "sdpa"
+        self._dtype = next(model.parameters()).dtype
+        # The tokenizer as it comes: BOS may be missing or equal EOS, pad may be missing, a chat template
+        # may end turns with its own token; generation_config may list more stop ids.
+        generation_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+        extra = tuple(generation_eos) if isinstance(generation_eos, (list, tuple)) else (generation_eos,)
+        self._codec = Codec.of(self._tokenizer, extra_stop_ids=tuple(i for i in extra if i is not None))
+        self._pad_id = self._codec.pad_id
+        self._pieces = token_pieces(self._tokenizer, model.get_output_embeddings().weight.shape[0])
         backend = SegmentedLora(model) if self.config.lora == "segmented" else PeftLora(model)
         self._adapters = AdapterCache(
             backend, max_adapters=self.config.max_adapters, max_bytes=self.config.max_adapter_bytes, stats=self.stats
@@ -128,14 +134,15 @@ class Engine:
             raise EngineClosedError("engine is closed")
         caps = self.config.caps
         caps.validate(request)
-        prompt_ids = [self._bos_id] + self._encode(request.prompt)
+        with self._tokenizer_lock:
+            prompt_ids = self._codec.prompt(request.prompt)
         if len(prompt_ids) > caps.max_prompt_tokens:
             raise CapExceededError(f"prompt has {len(prompt_ids)} tokens, over the cap of {caps.max_prompt_tokens}")
         future: Future = Future()
         now = time.perf_counter()
         if isinstance(request, ScoreRequest):
-            eos = [self._eos_id] if request.append_eos else []
-            candidate_ids = [self._encode(text) + eos for text in request.candidates]
+            with self._tokenizer_lock:
+                candidate_ids = [self._codec.completion(text, end=request.append_eos) for text in request.candidates]
             longest = max(len(ids) for ids in candidate_ids)
             if longest > caps.max_candidate_tokens:
                 raise CapExceededError(f"a candidate has {longest} tokens, over the cap of {caps.max_candidate_tokens}")
@@ -233,7 +240,8 @@ class Engine:
                 continue
             try:
                 rewards, policy, reference = implicit_rewards(
-                    self._forward, adapter, job.prompt_ids, job.candidate_ids, beta=request.beta, pad_id=self._pad_id
+                    self._forward, adapter, job.prompt_ids, job.candidate_ids, beta=request.beta, pad_id=self._pad_id,
+                    attn_implementation=self._attn_implementation, dtype=self._dtype,
                 )
             except Exception as exc:  # noqa: BLE001 - the error belongs to this request's Future
                 job.future.set_exception(exc)
@@ -287,7 +295,10 @@ class Engine:
                     adapter=adapter,
                     temperature=request.temperature,
                     top_p=request.top_p,
+                    top_k=request.top_k,
                     max_new_tokens=request.max_new_tokens,
+                    one_line=request.one_line,
+                    max_chars=request.max_chars,
                     generator=make_generator(sequence_seed(job.seed, i)),
                 )
                 for i in range(request.n)
@@ -298,7 +309,8 @@ class Engine:
             active += request.n
         for key, by_prompt in groups.items():
             new = [(list(prompt), sequences) for (_, prompt), sequences in by_prompt.items()]
-            batch = self._batches.get(key) or DecodeBatch(self._forward, eos_id=self._eos_id, pad_id=self._pad_id)
+            batch = self._batches.get(key) or DecodeBatch(
+                self._forward, stop_ids=self._codec.stop_ids, pad_id=self._pad_id, pieces=self._pieces)
             try:
                 batch.admit(new)
             except Exception as exc:  # noqa: BLE001 - the running batch is untouched; only the newcomers fail
@@ -332,14 +344,17 @@ class Engine:
 
     def _finish(self, job: _GenerateJob) -> None:
         self._adapters.release(job.adapter)
+        request = job.request
         with self._tokenizer_lock:
-            texts = [self._tokenizer.decode(s.tokens, skip_special_tokens=True).strip() for s in job.sequences]
+            decoded = [self._tokenizer.decode(s.tokens, skip_special_tokens=True) for s in job.sequences]
+        served = [served_text(text, one_line=request.one_line, max_chars=request.max_chars) for text in decoded]
         job.future.set_result(
             GenerateResult(
-                texts=texts,
+                texts=[text for text, _ in served],
                 token_counts=[len(s.tokens) for s in job.sequences],
-                finish_reasons=[s.finish_reason for s in job.sequences],
                 logprobs=[s.logprob for s in job.sequences],
+                # A text cut to its limit did not end by itself, whatever stopped its sequence.
+                finish_reasons=["max_chars" if cut else s.finish_reason for s, (_, cut) in zip(job.sequences, served)],
                 adapter_id=job.request.adapter_id,
                 model_id=self.model_id,
                 seed=job.seed,
@@ -349,9 +364,8 @@ class Engine:
 
     def _forward(self, adapter_names: list[str], **kwargs: object):
         moved = {k: v.to(self._device) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
-        output = self._adapters.forward(adapter_names, **moved)
-        output.logits = output.logits.float().cpu()
-        return output
+        # Logits stay on the model's device: sampling and scoring run there.
+        return self._adapters.forward(adapter_names, **moved)
 
     def _fail_running(self, exc: Exception) -> None:
         jobs = {id(s.owner): s.owner for batch in self._batches.values() for s in batch.rows}
@@ -378,12 +392,6 @@ class Engine:
                 job.future.set_exception(exc)
         self._pending.clear()
         self._scores.clear()
-
-    def _encode(self, text: str) -> list[int]:
-        """Token ids of `text` without BOS/EOS, as the DPO trainer tokenizes prompts and completions."""
-        with self._tokenizer_lock:
-            ids = self._tokenizer.encode(text, add_special_tokens=False)
-        return [i for i in ids if i != self._bos_id and i != self._eos_id]
 
     def _check_positions(self, length: int) -> None:
         if self._max_positions is not None and length > self._max_positions:

@@ -1,7 +1,8 @@
 """Two ways to run a batch whose rows use different LoRA adapters over one base model.
 
 `SegmentedLora` (the default) reads peft adapter files with safetensors and adds each
-row's LoRA term from forward hooks on the base Linear layers: rows are kept grouped by
+row's LoRA term from forward hooks on the base Linear layers (or GPT-2's Conv1D, which peft
+adapts with `fan_in_fan_out`: only its merged weight is transposed, the LoRA term is the same): rows are kept grouped by
 adapter, so each contiguous run costs two small matmuls per layer and nothing is gathered
 or scattered. `PeftLora` delegates to peft (`adapter_names=` mixed batches); it is kept
 selectable because the benchmark measures both.
@@ -20,6 +21,8 @@ import torch
 from peft import PeftModel
 from safetensors.torch import load_file
 
+from ml.adapters import adaptable_modules
+
 BASE = "__base__"  # adapter name of rows that use the bare base model (peft's spelling)
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -27,7 +30,7 @@ ADAPTER_CONFIG = "adapter_config.json"
 _KEY = re.compile(r"^base_model\.model\.(?P<module>.+)\.lora_(?P<part>[AB])\.weight$")
 # peft features whose effect is not the plain `x @ A^T @ B^T * scaling` this module adds.
 _UNSUPPORTED = (
-    "use_dora", "lora_bias", "modules_to_save", "fan_in_fan_out", "layer_replication", "alpha_pattern",
+    "use_dora", "lora_bias", "modules_to_save", "layer_replication", "alpha_pattern",
     "trainable_token_indices", "alora_invocation_tokens", "target_parameters", "use_qalora", "use_bdlora",
     "arrow_config",
 )
@@ -64,7 +67,7 @@ class SegmentedLora:
 
     def __init__(self, model: torch.nn.Module) -> None:
         self._model = model
-        self._linears = {name: m for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+        self._linears = adaptable_modules(model)
         param = next(model.parameters())
         self._dtype, self._device = param.dtype, param.device
         # adapter name -> module name -> (A^T [in, r], scaling * B^T [r, out])
@@ -87,9 +90,15 @@ class SegmentedLora:
             linear = self._linears.get(module)
             if linear is None or set(pair) != {"A", "B"}:
                 raise AdapterFormatError(f"{path}: {module!r} is not a Linear of the base model with lora_A and lora_B")
+            conv1d = not isinstance(linear, torch.nn.Linear)
+            if conv1d != bool(config.get("fan_in_fan_out")):
+                raise AdapterFormatError(f"{path}: fan_in_fan_out={config.get('fan_in_fan_out')!r} does not fit "
+                                         f"{module!r}, a {type(linear).__name__}")
+            # A Conv1D stores its weight (in, out); a Linear (out, in).
+            in_features, out_features = linear.weight.shape if conv1d else linear.weight.shape[::-1]
             a, b = pair["A"], pair["B"]
             rank = a.shape[0]
-            if a.shape != (rank, linear.in_features) or b.shape != (linear.out_features, rank):
+            if a.shape != (rank, in_features) or b.shape != (out_features, rank):
                 raise AdapterFormatError(f"{path}: LoRA shapes {tuple(a.shape)}, {tuple(b.shape)} do not fit {module!r}")
             alpha = float(config["lora_alpha"])
             scaling = alpha / math.sqrt(rank) if config.get("use_rslora") else alpha / rank

@@ -24,7 +24,10 @@ class GenerateRequest:
     n: int = 1  # number of completions to sample for this prompt
     temperature: float = 1.0  # softmax temperature; 0 means greedy decoding
     top_p: float = 1.0  # nucleus sampling mass in (0, 1]
-    max_new_tokens: int = 64  # completion budget per sequence (EOS stops earlier)
+    top_k: int = 0  # sample among the k most likely tokens only (0: no cut)
+    max_new_tokens: int = 64  # completion budget per sequence (a stop token ends it earlier)
+    one_line: bool = False  # the copy ends at its first newline (headlines, subjects, push, SMS)
+    max_chars: int | None = None  # the channel's character limit: generation stops past it and the text is cut to it
     seed: int | None = None  # same seed + same request = same output; None draws one
 
 
@@ -32,11 +35,10 @@ class GenerateRequest:
 class GenerateResult:
     """Completions for one GenerateRequest, in sequence order 0..n-1."""
 
-    texts: list[str]  # decoded completions (prompt excluded), whitespace-stripped
-    token_counts: list[int]  # completion tokens per sequence, EOS not counted
-    # Per sequence: "stop" when the model ended it (EOS), "length" when max_new_tokens cut it off.
-    finish_reasons: list[str] = field(default_factory=list)
-    logprobs: list[float]  # summed log-probs (temperature 1, no top-p) of each completion, EOS included if emitted
+    texts: list[str]  # decoded completions (prompt excluded), whitespace-stripped, within one_line / max_chars
+    token_counts: list[int]  # completion tokens per sequence, the stop token not counted
+    logprobs: list[float]  # summed log-probs (temperature 1, no top-p) of each completion, stop token included
+    finish_reasons: list[str]  # per sequence: "stop" / "newline" (ended by itself), "length" / "max_chars" (cut)
     adapter_id: str | None  # adapter that produced them; None for the base model
     engine: str = "inprocess"  # serving backend that produced the result
     model_id: str  # base model identifier (its path or name)
@@ -112,6 +114,12 @@ class SamplingCaps:
             )
         if not _finite(request.top_p) or not 0.0 < request.top_p <= 1.0:
             raise InvalidRequestError(f"top_p must be in (0, 1], got {request.top_p!r}")
+        if not isinstance(request.top_k, int) or isinstance(request.top_k, bool) or request.top_k < 0:
+            raise InvalidRequestError(f"top_k must be a non-negative integer, got {request.top_k!r}")
+        if not isinstance(request.one_line, bool):
+            raise InvalidRequestError(f"one_line must be true or false, got {request.one_line!r}")
+        if request.max_chars is not None and (not isinstance(request.max_chars, int) or request.max_chars < 1):
+            raise InvalidRequestError(f"max_chars must be a positive integer or None, got {request.max_chars!r}")
         if request.seed is not None and (not isinstance(request.seed, int) or request.seed < 0):
             raise InvalidRequestError(f"seed must be a non-negative integer or None, got {request.seed!r}")
 

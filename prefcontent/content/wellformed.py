@@ -23,10 +23,12 @@ class ChannelForm:
     max_chars: int  # longest copy the channel serves, in characters
 
 
+# What a check accepts (written copy included); generation aims shorter (ml.prompts.CHANNEL_SHAPES).
 CHANNEL_FORMS: dict[str, ChannelForm] = {
     "headline": ChannelForm(one_line=True, max_chars=120),
     "email_subject": ChannelForm(one_line=True, max_chars=120),
     "push": ChannelForm(one_line=True, max_chars=160),
+    "sms": ChannelForm(one_line=True, max_chars=160),
     "ad_copy": ChannelForm(one_line=False, max_chars=600),
     "landing": ChannelForm(one_line=False, max_chars=2000),
 }

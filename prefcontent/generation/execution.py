@@ -155,6 +155,7 @@ def _provenance(job: GenerationJob, generation: facade.Generation, index: int, s
         "engine": generation.engine,
         "seed": generation.seed,
         "sequence_index": index,
+        "finish_reason": generation.completions[index].finish_reason,  # "stop" / "newline": the copy ended itself
         "params": job.params,
         "prompt_version": job.prompt_version,
         "channel": job.channel,
@@ -201,7 +202,7 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
         generation = facade.generate(
             prompt=job.prompt, adapter=adapter, n=best_of or params["n"], temperature=params["temperature"],
             top_p=params["top_p"], max_new_tokens=params["max_new_tokens"], seed=params.get("seed"),
-            timeout=_timeout(),
+            timeout=_timeout(), channel=job.channel,
         )
     rules = compliance_rules_for(job.brand)
     checked = check_outputs([(c.index, c.text) for c in generation.completions], rules=rules,

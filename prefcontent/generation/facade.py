@@ -77,7 +77,7 @@ class Completion:
     text: str  # decoded completion, prompt excluded
     logprob: float  # summed log-prob under the serving model
     token_count: int  # completion tokens
-    finish_reason: str = ""  # "stop" (the model ended it) or "length" (cut off at max_new_tokens)
+    finish_reason: str = "stop"  # "stop" / "newline": ended by itself; "length" / "max_chars": cut (ml.serving.stops)
 
 
 @dataclass(frozen=True)
@@ -148,19 +148,22 @@ def _run(submit_request, timeout: float):
 
 
 def generate(*, prompt: str, adapter: ServingAdapter | None, n: int, temperature: float, top_p: float,
-             max_new_tokens: int, seed: int | None, timeout: float) -> Generation:
+             max_new_tokens: int, seed: int | None, timeout: float, channel: str = "headline") -> Generation:
+    """Sample `n` completions; the channel's shape (ml.prompts) says where copy ends and how long it may be."""
+    from ml.prompts import channel_shape
     from ml.serving import GenerateRequest
 
+    shape = channel_shape(channel)
     request = GenerateRequest(
         prompt=prompt, adapter_id=adapter.adapter_id if adapter else None,
         adapter_path=str(adapter.path) if adapter else None, adapter_sha256=adapter.sha256 if adapter else None,
         n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
+        one_line=shape.one_line, max_chars=shape.max_chars,
     )
     result = _run(request, timeout)
-    reasons = result.finish_reasons or [""] * len(result.texts)
-    completions = [Completion(index=i, text=text, logprob=float(lp), token_count=int(tc), finish_reason=why)
-                   for i, (text, lp, tc, why) in enumerate(zip(result.texts, result.logprobs, result.token_counts,
-                                                               reasons, strict=True))]
+    completions = [Completion(index=i, text=text, logprob=float(lp), token_count=int(tc), finish_reason=reason)
+                   for i, (text, lp, tc, reason) in enumerate(zip(result.texts, result.logprobs, result.token_counts,
+                                                                  result.finish_reasons))]
     return Generation(completions=completions, model_id=result.model_id, seed=result.seed, engine=result.engine)
 
 

@@ -90,8 +90,9 @@ class GeneratedCandidate(models.Model):
     similarity = models.FloatField(null=True, blank=True)
     logprob = models.FloatField(null=True, blank=True)
     token_count = models.PositiveIntegerField(default=0)
-    finish_reason = models.CharField(max_length=8, blank=True,
-                                     help_text="stop: the model ended the text; length: max_new_tokens cut it off.")
+    finish_reason = models.CharField(max_length=16, blank=True,
+                                     help_text="stop / newline: the model ended the text; length / max_chars: a limit "
+                                               "cut it off (ml.serving.stops).")
     score = models.FloatField(null=True, blank=True, help_text="Implicit DPO reward (best-of requests).")
     rank = models.PositiveIntegerField(null=True, blank=True, help_text="1 = best among the stored ones.")
 

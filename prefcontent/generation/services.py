@@ -27,7 +27,7 @@ from prefcontent.generation.sharding import (
     shard_for_brand,
     shard_queue,
 )
-from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from prefcontent.preferences.prompting import prompt_version, render_prompt
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
@@ -109,7 +109,7 @@ def _new_job(*, principal: Principal, brand, brief: Brief, channel: str, kind: s
              adapter: AdapterVersion | None, texts: list[str] | None = None, enqueue: bool = True) -> GenerationJob:
     job = GenerationJob.objects.create(
         brand=brand, brief=brief if brief.pk else None, kind=kind, channel=channel,
-        prompt=render_prompt(brand=brand, brief=brief, channel=channel), prompt_version=PROMPT_VERSION,
+        prompt=render_prompt(brand=brand, brief=brief, channel=channel), prompt_version=prompt_version(),
         params=params, texts_to_score=texts or [], adapter_version=adapter, uses_base_model=adapter is None,
         model_id=facade.model_id(), shard=shard_for_brand(brand.pk), **_requested_by(principal),
     )

@@ -47,7 +47,7 @@ from prefcontent.preferences.models import (
     SRM,
     PreferencePair,
 )
-from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from prefcontent.preferences.prompting import prompt_version, render_prompt
 from prefcontent.preferences.weighting import pair_evidence
 
 
@@ -165,7 +165,7 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
             weight = round(min(weight, 1 - ordering_evidence["always_valid_p"]), 6)
         pair = PreferencePair(
             brand_id=brand.pk, experiment_id=experiment.pk, chosen_variant_id=better.variant_id,
-            rejected_variant_id=worse.variant_id, prompt=prompt, prompt_version=PROMPT_VERSION,
+            rejected_variant_id=worse.variant_id, prompt=prompt, prompt_version=prompt_version(),
             chosen=chosen, rejected=rejected, weight=weight, evidence=evidence,
             pair_hash=pair_hash(prompt, chosen, rejected),
             pair_key="|".join(sorted((_text_hash(better.variant), _text_hash(worse.variant)))),
@@ -244,7 +244,7 @@ def _repair_pairs(experiments: list[Experiment], arms_by_experiment: dict[int, l
         key = hashlib.sha256(f"{_text_hash(fixed)}|{_text_hash(arm.variant)}".encode()).hexdigest()
         pairs.append(PreferencePair(
             brand_id=experiment.brand_id, experiment_id=experiment.pk, chosen_variant_id=fixed.pk,
-            rejected_variant_id=arm.variant_id, prompt=prompt, prompt_version=PROMPT_VERSION,
+            rejected_variant_id=arm.variant_id, prompt=prompt, prompt_version=prompt_version(),
             chosen=repaired, rejected=arm.variant.text, weight=1.0,
             evidence={"experiment_id": experiment.pk, "ordering": REPAIR, "rejected": {"arm_id": arm.pk},
                       "violations": [{"rule": v.rule, "message": v.message, "rule_id": v.rule_id}

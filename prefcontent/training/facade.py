@@ -98,15 +98,19 @@ class GateGenerations:
 
 def generate_for_gate(*, base_model_path: str, prompts: Sequence[str], candidate: GateAdapter,
                       baseline: GateAdapter | None, samples_per_prompt: int, max_new_tokens: int,
-                      temperature: float, seed: int) -> GateGenerations:
-    """Sample the base, the candidate (and the active adapter) on the same prompts and seeds.
+                      temperature: float, seed: int, channels: Sequence[str] | None = None) -> GateGenerations:
+    """Sample the base, the candidate (and the active adapter) on the same prompts and seeds, each
+    prompt ending where its channel's copy ends (ml.prompts), as generation serves it.
 
     A private engine, closed afterwards: the gate runs once per training, and a long-lived
     engine in the training worker would hold a second copy of the base model for nothing.
     """
     import torch
 
+    from ml.prompts import channel_shape
     from ml.serving import Engine, EngineConfig, GenerateRequest
+
+    shapes = [channel_shape(c) for c in (channels if channels is not None else ["headline"] * len(prompts))]
 
     cuda = torch.cuda.is_available()
     engine = Engine(base_model_path, EngineConfig(max_adapters=2, device="cuda" if cuda else "cpu",
@@ -117,6 +121,7 @@ def generate_for_gate(*, base_model_path: str, prompts: Sequence[str], candidate
                 engine.submit(GenerateRequest(
                     prompt=prompt, n=samples_per_prompt, temperature=temperature, top_p=0.95,
                     max_new_tokens=max_new_tokens, seed=seed + i,
+                    one_line=shapes[i].one_line, max_chars=shapes[i].max_chars,
                     adapter_id=adapter.adapter_id if adapter else None,
                     adapter_path=str(adapter.path) if adapter else None,
                     adapter_sha256=adapter.sha256 if adapter else None,

@@ -245,15 +245,16 @@ def _gate(run: TrainingRun, examples: list, adapter_dir: Path, holdout: dict) ->
         except AdapterArtifactError as exc:
             note = f"active adapter v{active.version} unreadable, compared with the base: {exc.message}"
     gens = facade.GateGenerations(prompts=[], base=[], candidate=[], baseline=None)
+    channel_of = snapshot_holdout_channels(run.snapshot) if prompts else {}
     if prompts:
         gens = facade.generate_for_gate(
             base_model_path=run.base_model_id, prompts=prompts,
+            channels=[channel_of.get(prompt, "") for prompt in prompts],
             candidate=facade.GateAdapter(f"candidate-run-{run.pk}", adapter_dir, facade.adapter_checksum(adapter_dir)),
             baseline=baseline, samples_per_prompt=sampling.samples_per_prompt,
             max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature, seed=sampling.seed,
         )
     rules = compliance_rules_for(run.brand)
-    channel_of = snapshot_holdout_channels(run.snapshot) if gens.prompts else {}
     channels = [channel_of.get(prompt, "") for prompt in gens.prompts]
 
     def violations(texts: list[str]) -> list[bool]:

@@ -39,8 +39,8 @@ def test_fresh_adapter_starts_at_log_two_with_a_gradient(tiny_base, tokenizer):
 def test_separable_preference_is_learned_and_reference_stays_fixed(tiny_base, tmp_path):
     examples = marketing_pairs(48, holdout=16)
     seen = []
-    result = train_dpo(job(tiny_base, tmp_path, examples, max_steps=30, batch_size=48, lr=5e-3, beta=0.1),
-                       progress=seen.append)
+    result = train_dpo(job(tiny_base, tmp_path, examples, max_steps=30, batch_size=48, lr=5e-3, beta=0.1,
+                           rpo_alpha=0.0), progress=seen.append)
     assert result.holdout["reward_accuracy"] >= 0.9 and result.holdout["reward_margin"] > 0
     assert [r["step"] for r in seen] == list(range(1, 31)) and seen[0]["loss"] == pytest.approx(math.log(2), abs=1e-5)
     assert seen[-1]["loss"] < seen[0]["loss"]
@@ -53,7 +53,7 @@ def test_separable_preference_is_learned_and_reference_stays_fixed(tiny_base, tm
 def test_rpo_keeps_the_winners_likely_while_learning_the_preference(tiny_base, tmp_path):
     examples = marketing_pairs(48, holdout=16)
     common = {"max_steps": 30, "batch_size": 48, "lr": 5e-3, "beta": 0.1}
-    plain = train_dpo(job(tiny_base, tmp_path / "plain", examples, **common)).holdout
+    plain = train_dpo(job(tiny_base, tmp_path / "plain", examples, rpo_alpha=0.0, **common)).holdout
     rpo = train_dpo(job(tiny_base, tmp_path / "rpo", examples, rpo_alpha=1.0, **common)).holdout
     assert rpo["reward_accuracy"] >= 0.9
     # DPO alone may widen the margin by pushing the winners down too; with the NLL term they rise.
@@ -66,7 +66,7 @@ def test_pairs_not_to_imitate_train_without_the_nll_term(tiny_base, tmp_path):
     examples = marketing_pairs(24, holdout=8)
     edits = [replace(e, imitate=False) if e.split == "train" else e for e in examples]
     common = {"max_steps": 8, "batch_size": 8, "lr": 5e-3, "beta": 0.1}
-    plain = train_dpo(job(tiny_base, tmp_path / "plain", examples, **common)).holdout
+    plain = train_dpo(job(tiny_base, tmp_path / "plain", examples, rpo_alpha=0.0, **common)).holdout
     masked = train_dpo(job(tiny_base, tmp_path / "masked", edits, rpo_alpha=1.0, **common)).holdout
     rpo = train_dpo(job(tiny_base, tmp_path / "rpo", examples, rpo_alpha=1.0, **common)).holdout
     assert masked["rewards_chosen"] == pytest.approx(plain["rewards_chosen"], abs=1e-5)
@@ -96,7 +96,7 @@ def test_continuing_a_parent_uses_it_as_reference(tiny_base, tmp_path):
     examples = marketing_pairs(8)
     first = train_dpo(job(tiny_base, tmp_path / "a", examples, max_steps=3, batch_size=8, lr=1e-2, lora_rank=8))
     second = train_dpo(TrainJob(base_model_path=tiny_base, examples=tuple(examples),
-                                config=TrainConfig(max_steps=1, batch_size=8, lora_rank=8),
+                                config=TrainConfig(max_steps=1, batch_size=8, lora_rank=8, rpo_alpha=0.0),
                                 output_dir=str(tmp_path / "b"), parent_adapter_path=first.adapter_dir))
     # The parent's rewards against the base were non-zero; against itself they start at zero.
     assert first.history[-1]["reward_margin"] != 0

@@ -2,8 +2,7 @@
 import pytest
 import torch
 
-from ml.adapters import load_base_model
-from ml.config import DEFAULT_TARGET_MODULES
+from ml.adapters import load_base_model, lora_targets
 from ml.data import tokenize_pairs
 from ml.losses import preference_loss
 from ml.train import pair_logps, reference_logps
@@ -26,8 +25,9 @@ def test_loss_and_rewards_match_trl(tiny_base, tokenizer, tmp_path, loss_type, s
     args = DPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=6, beta=0.1, loss_type=[loss_type],
                      label_smoothing=smoothing, report_to=[], use_cpu=True, bf16=False, max_length=None,
                      dataset_num_proc=None, seed=0)
-    lora = LoraConfig(r=8, lora_alpha=16, target_modules=list(DEFAULT_TARGET_MODULES), task_type="CAUSAL_LM")
-    trainer = DPOTrainer(model=load_base_model(tiny_base, torch.device("cpu")), args=args, train_dataset=data,
+    base = load_base_model(tiny_base, torch.device("cpu"))
+    lora = LoraConfig(r=8, lora_alpha=16, target_modules=lora_targets(base)[0], task_type="CAUSAL_LM")
+    trainer = DPOTrainer(model=base, args=args, train_dataset=data,
                          processing_class=tokenizer, peft_config=lora)
     model = trainer.model
     with torch.no_grad():  # move the policy off the reference so rewards are not trivially zero

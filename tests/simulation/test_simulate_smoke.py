@@ -58,7 +58,7 @@ def test_simulate_smoke_runs_every_stage(transactional_db, settings, tiny_model_
     assert first["valid_rate"] == pytest.approx(valid_rate([c.text for c, _ in round0], "headline",
                                                            [p for _, p in round0]))
     assert first["ended_rate"] == pytest.approx(ended_rate([c.finish_reason for c, _ in round0]))
-    assert {c.finish_reason for c, _ in round0} <= {"stop", "length"}
+    assert {c.finish_reason for c, _ in round0} <= {"stop", "newline", "length", "max_chars"}
     assert 0 < first["true_ctr"] <= brand["ceiling_ctr"] and "headroom_captured" in brand
     assert report["base_model"] == str(tiny_model_dir.resolve())
     assert (tmp_path / "sim" / "northpeak.png").stat().st_size > 0

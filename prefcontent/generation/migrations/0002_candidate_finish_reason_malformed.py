@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='generatedcandidate',
             name='finish_reason',
-            field=models.CharField(blank=True, help_text='stop: the model ended the text; length: max_new_tokens cut it off.', max_length=8),
+            field=models.CharField(blank=True, help_text='stop / newline: the model ended the text; length / max_chars: a limit cut it off (ml.serving.stops).', max_length=16),
         ),
         migrations.AlterField(
             model_name='generatedcandidate',

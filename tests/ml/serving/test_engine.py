@@ -125,7 +125,7 @@ def test_generation_stops_at_eos_which_is_scored_but_not_counted(make_engine, ad
         output = forward(adapter_names, **kwargs)
         calls.append(len(adapter_names))
         if len(calls) == 4:  # prefill, two decode steps, then every row says EOS
-            output.logits[:, -1, engine._eos_id] += 1000.0
+            output.logits[:, -1, engine._codec.end_id] += 1000.0
         return output
 
     engine._forward = eos_on_fourth_call

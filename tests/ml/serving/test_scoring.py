@@ -8,8 +8,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from ml.adapters import lora_targets
 from ml.serving import ScoreRequest
-from ml.serving.random_adapters import TARGET_MODULES
 from tests.ml.serving.reference import completion_logprob, load_plain
 
 PROMPT = "Write a headline for an email subject line about a spring sale."
@@ -21,10 +21,8 @@ def _train_preference(model_dir: Path, out_dir: Path, beta: float = 0.1) -> Path
     """A few DPO steps that teach a LoRA adapter to prefer CHOSEN over REJECTED."""
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(str(model_dir)),
-        LoraConfig(r=8, lora_alpha=16, target_modules=TARGET_MODULES, lora_dropout=0.0),
-    )
+    base = AutoModelForCausalLM.from_pretrained(str(model_dir))
+    model = get_peft_model(base, LoraConfig(r=8, lora_alpha=16, target_modules=lora_targets(base)[0], lora_dropout=0.0))
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     prompt = [tokenizer.bos_token_id] + tokenizer.encode(PROMPT, add_special_tokens=False)
 

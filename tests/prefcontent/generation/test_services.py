@@ -7,7 +7,7 @@ from prefcontent.content.models import Brief
 from prefcontent.core.errors import InvalidInput, InvalidState
 from prefcontent.generation import services
 from prefcontent.generation.sharding import rendezvous_shard, shard_heartbeat_record
-from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from prefcontent.preferences.prompting import prompt_version, render_prompt
 from prefcontent.tenancy.principal import SYSTEM
 from tests.prefcontent.generation.factories import (
     BriefFactory,
@@ -64,7 +64,7 @@ def test_job_records_prompt_base_model_and_shard(brand, settings):
     job = _create(brand, brief=brief, n=3, seed=5)
     assert job.state == "queued" and job.uses_base_model and job.adapter_version is None
     assert job.prompt == render_prompt(brand=brand, brief=brief, channel="headline")
-    assert job.prompt_version == PROMPT_VERSION
+    assert job.prompt_version == prompt_version()
     assert job.params == {"n": 3, "temperature": 0.9, "top_p": 0.95, "max_new_tokens": 48, "seed": 5,
                           "best_of": None}
     assert job.shard == rendezvous_shard(brand.pk, range(4))

@@ -7,7 +7,7 @@ from prefcontent.brands.compliance_models import ComplianceRule
 from prefcontent.experiments.models import Decision
 from prefcontent.preferences.building import pairs_build
 from prefcontent.preferences.models import PreferencePair
-from prefcontent.preferences.prompting import PROMPT_VERSION, render_prompt
+from prefcontent.preferences.prompting import prompt_version, render_prompt
 from prefcontent.preferences.tasks import build_pairs_for_experiment
 from tests.prefcontent.preferences.factories import clear_win, concluded_experiment
 
@@ -21,7 +21,7 @@ def test_a_clear_win_becomes_one_active_pair_with_its_evidence(brand):
     pair = PreferencePair.objects.get()
     assert pair.chosen == "Fresh kicks for every run. Shop now" and pair.rejected == "Our running shoes are here"
     assert pair.prompt == render_prompt(brand=brand, brief=experiment.brief, channel="headline")
-    assert pair.prompt_version == PROMPT_VERSION
+    assert pair.prompt_version == prompt_version()
     assert pair.evidence["chosen"]["trials"] == 5000 and pair.evidence["chosen"]["successes"] == 400
     assert pair.evidence["prob_better"] > 0.99 and pair.evidence["lift"] == pytest.approx(0.6)
     assert 0.5 < pair.weight <= 1 and pair.status == "active" and pair.exclusions == []

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ml.devmodel.grammar import render_brief
+from ml.prompts import PLAIN_VERSION, Brief, render_plain
 from prefcontent.core.text import is_near_duplicate, trigram_similarity
 from prefcontent.experiments.stats import (
     ArmCounts,
@@ -13,17 +13,17 @@ from prefcontent.experiments.stats import (
     two_proportion_ztest,
 )
 from prefcontent.preferences.bias import bias_report
-from prefcontent.preferences.prompting import render_prompt
+from prefcontent.preferences.prompting import prompt_version, render_prompt
 from prefcontent.preferences.weighting import pair_evidence
 
 
-def test_prompt_is_the_dev_model_training_format():
+def test_a_base_model_without_chat_template_gets_the_plain_format():
     brand = SimpleNamespace(name="Lumen", voice="calm")
     brief = SimpleNamespace(product="sunscreen", audience="students", tone="curious")
-    expected = render_brief(brand="Lumen", voice="calm", channel="push", product="sunscreen", audience="students",
-                            tone="curious")
+    expected = render_plain(Brief(brand="Lumen", voice="calm", channel="push", product="sunscreen",
+                                  audience="students", tone="curious"))
     assert render_prompt(brand=brand, brief=brief, channel="push") == expected
-    assert expected.endswith("\nWrite:")
+    assert expected.endswith("\nWrite:") and prompt_version() == PLAIN_VERSION
 
 
 def test_prompt_fields_stay_on_one_line_and_a_missing_brief_is_blank():
