@@ -26,9 +26,10 @@ def decide_experiment(experiment_id: int) -> bool:
     if experiment is None:
         return False
     try:
-        return experiment_decide(principal=SYSTEM, experiment=experiment).decision is not None
-    except InvalidState:  # already ended: a duplicate delivery or a manual stop
+        result = experiment_decide(principal=SYSTEM, experiment=experiment)
+    except InvalidState:  # never started
         return False
+    return result.decision is not None and not result.earlier  # an earlier end: a duplicate delivery or a stop
 
 
 @shared_task(name="experiments.update_thompson_weights", time_limit=300, soft_time_limit=270)
