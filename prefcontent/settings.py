@@ -214,6 +214,8 @@ MODELS_STORE_URL = env.str("MODELS_STORE_URL", default=str(VAR_DIR / "models_sto
 PREFCONTENT_BASE_MODEL = env.str("PREFCONTENT_BASE_MODEL", default="")
 DEV_MODEL_DIR = Path(env.str("PREFCONTENT_DEV_MODEL_DIR", default=str(VAR_DIR / "dev_model")))
 WORK_DIR = Path(env.str("PREFCONTENT_WORK_DIR", default=str(VAR_DIR / "work")))
+# Where the base-model preparation records its state for GET /api/v1/status (share it with the web tier).
+BASE_MODEL_STATUS_DIR = Path(env.str("PREFCONTENT_BASE_MODEL_STATUS_DIR", default=str(VAR_DIR / "base_model_status")))
 
 # Security headers; production turns them all on.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -19,6 +19,7 @@ def _isolated_store(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MODELS_STORE_URL = str(tmp_path / "models_store")
     settings.WORK_DIR = tmp_path / "work"
+    settings.BASE_MODEL_STATUS_DIR = tmp_path / "base_model_status"
 
 
 @pytest.fixture
