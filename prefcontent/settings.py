@@ -18,6 +18,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").
 
 VAR_DIR = Path(env.str("PREFCONTENT_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# What `make run` chose for this checkout (the base model's path), so that a command in a second
+# terminal uses the same base as the running stack; the environment wins over it.
+environ.Env.read_env(VAR_DIR / "local.env", overwrite=False) if (VAR_DIR / "local.env").exists() else None
 
 PREFCONTENT_ENV = env.str("PREFCONTENT_ENV", default="development")
 PRODUCTION = PREFCONTENT_ENV == "production"
