@@ -47,10 +47,10 @@ def status_file(path: str | Path) -> Path:
 
 
 def model_name(path: str | Path) -> str:
-    """A model directory's name for people: its `name` in prefcontent.json if any, else the directory's name."""
+    """A model directory's name for people: its `name` in base_model.json (a converted model) if any, else the directory's name."""
     path = Path(path)
     try:
-        return str(json.loads((path / "prefcontent.json").read_text(encoding="utf-8"))["name"])
+        return str(json.loads((path / "base_model.json").read_text(encoding="utf-8"))["name"])
     except (OSError, ValueError, KeyError, TypeError):
         return path.name if path.name != "content" else path.parent.name
 
@@ -104,3 +104,59 @@ def base_model_status() -> BaseModelStatus:
     return BaseModelStatus(state=MISSING, name=model_name(path), updated_at=None,
                            detail="not prepared yet: `make run` prepares it, or `manage.py install_base_model smollm2` "
                                   "/ `manage.py build_dev_model`")
+
+
+@dataclass(frozen=True)
+class BaseIdentity:
+    """Which base model exactly: adapters record it and are served and promoted only on the same one."""
+
+    name: str  # for people
+    sha256: str  # checksum of the model directory (models_store.dir_checksum)
+
+    def short(self) -> str:
+        return f"{self.name} (sha256 {self.sha256[:12]})"
+
+
+def _signature(path: Path) -> str:
+    """Cheap fingerprint of a directory's files (names, sizes, modification times), to reuse a checksum."""
+    rows = sorted((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in path.rglob("*") if p.is_file())
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def base_model_identity(path: str | Path | None = None, *, compute: bool = True) -> BaseIdentity | None:
+    """The identity of the model directory `path` (default: the configured base); None when it is not there.
+
+    A directory the models store published carries its checksum in the manifest beside it. Any other
+    is hashed once and the checksum kept beside the status record while its files stay the same;
+    `compute=False` (the web tier) answers None rather than hash gigabytes inside a request.
+    """
+    path = Path(path if path is not None else base_model_path()).absolute()
+    if not (path / "config.json").is_file():
+        return None
+    name = model_name(path)
+    manifest = path.parent / "manifest.json"
+    if path.name == "content" and manifest.is_file():
+        try:
+            return BaseIdentity(name=name, sha256=str(json.loads(manifest.read_text(encoding="utf-8"))["sha256"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    cache = status_file(path).with_suffix(".identity.json")
+    signature = _signature(path)
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("signature") == signature:
+            return BaseIdentity(name=name, sha256=str(cached["sha256"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    if not compute:
+        return None
+    from models_store import dir_checksum
+
+    identity = BaseIdentity(name=name, sha256=dir_checksum(path))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".identity.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump({"path": str(path), "signature": signature, "sha256": identity.sha256}, f)
+    os.replace(tmp, cache)
+    return identity

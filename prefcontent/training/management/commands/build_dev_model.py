@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from prefcontent.core.base_model import FAILED, PREPARING, READY, base_model_status_write
+from prefcontent.core.base_model import FAILED, PREPARING, READY, base_model_identity, base_model_status_write
 
 # Written last by the build, so its presence means the directory is complete and met its bar.
 COMPLETE_MARKER = "devmodel.json"
@@ -40,7 +40,8 @@ class Command(BaseCommand):
                threads: int, **options):
         target = Path(settings.DEV_MODEL_DIR)
         if if_missing and dev_model_ready(target):
-            base_model_status_write(state=READY, path=target, name=NAME, detail="built earlier")
+            identity = base_model_identity(target)
+            base_model_status_write(state=READY, path=target, name=NAME, detail=f"built earlier (sha256 {identity.sha256[:12]})")
             self.stdout.write(f"dev model already built at {target}")
             return
         import torch
@@ -77,6 +78,8 @@ class Command(BaseCommand):
         staging.rename(target)
         shutil.rmtree(old, ignore_errors=True)
         parse_rate = stats.get("eval", {}).get("parse_rate")
+        identity = base_model_identity(target)  # hashed now, so the web tier can compare adapters with it
         base_model_status_write(state=READY, path=target, name=NAME,
-                                detail=f"parse rate {parse_rate:.2f}" if parse_rate is not None else "")
+                                detail=(f"parse rate {parse_rate:.2f}, " if parse_rate is not None else "")
+                                + f"sha256 {identity.sha256[:12]}; adapters of an earlier build are not served on it")
         self.stdout.write(self.style.SUCCESS(f"dev model built at {target}"))
