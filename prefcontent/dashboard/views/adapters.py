@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from prefcontent.adapters import selectors as adapter_selectors
-from prefcontent.adapters.base_match import adapter_base_label, adapter_base_mismatch
 from prefcontent.adapters import services as adapter_services
+from prefcontent.adapters.base_match import adapter_base_label, adapter_base_mismatch
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.core.errors import InvalidState
 from prefcontent.dashboard.views.base import Dash, dashboard_page, page_context
