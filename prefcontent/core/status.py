@@ -14,7 +14,8 @@ from rest_framework.views import APIView
 from prefcontent.core.base_model import STATES, base_model_status
 
 _BaseModelOut = inline_serializer("BaseModelStatus", {
-    "state": serializers.ChoiceField(choices=STATES),
+    # A plain string (one of STATES) rather than an enum: a third "state" enum would rename others in the schema.
+    "state": serializers.CharField(help_text="One of: " + ", ".join(STATES)),
     "name": serializers.CharField(),
     "detail": serializers.CharField(),
     "updated_at": serializers.DateTimeField(allow_null=True),
