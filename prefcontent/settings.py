@@ -19,6 +19,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").
 
 VAR_DIR = Path(env.str("PREFCONTENT_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# What `make run` chose for this checkout (the base model's path), so that a command in a second
+# terminal uses the same base as the running stack; the environment wins over it.
+environ.Env.read_env(VAR_DIR / "local.env", overwrite=False) if (VAR_DIR / "local.env").exists() else None
 
 PREFCONTENT_ENV = env.str("PREFCONTENT_ENV", default="development")
 PRODUCTION = PREFCONTENT_ENV == "production"
@@ -262,6 +265,8 @@ MODELS_STORE_URL = env.str("MODELS_STORE_URL", default=str(VAR_DIR / "models_sto
 PREFCONTENT_BASE_MODEL = env.str("PREFCONTENT_BASE_MODEL", default="")
 DEV_MODEL_DIR = Path(env.str("PREFCONTENT_DEV_MODEL_DIR", default=str(VAR_DIR / "dev_model")))
 WORK_DIR = Path(env.str("PREFCONTENT_WORK_DIR", default=str(VAR_DIR / "work")))
+# Where the base-model preparation records its state for GET /api/v1/status (share it with the web tier).
+BASE_MODEL_STATUS_DIR = Path(env.str("PREFCONTENT_BASE_MODEL_STATUS_DIR", default=str(VAR_DIR / "base_model_status")))
 
 # Security headers; production turns them all on.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -5,6 +5,8 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The dev model unless a test says otherwise, whatever base `make run` left in var/local.env.
+os.environ.setdefault("PREFCONTENT_BASE_MODEL", "")
 
 import pytest  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
@@ -19,6 +21,8 @@ def _isolated_store(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MODELS_STORE_URL = str(tmp_path / "models_store")
     settings.WORK_DIR = tmp_path / "work"
+    settings.BASE_MODEL_STATUS_DIR = tmp_path / "base_model_status"
+    settings.PREFCONTENT_BASE_MODEL = os.environ["PREFCONTENT_BASE_MODEL"]
 
 
 @pytest.fixture

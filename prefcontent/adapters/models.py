@@ -24,6 +24,9 @@ class AdapterVersion(models.Model):
     sha256 = models.CharField(max_length=64, help_text="Directory checksum recorded after the publish returned.")
     size_bytes = models.BigIntegerField(default=0)
     base_model_id = models.CharField(max_length=500)
+    # The identity of the base the adapter was trained on; blank on versions published before it was recorded.
+    base_model_name = models.CharField(max_length=200, blank=True)
+    base_model_sha256 = models.CharField(max_length=64, blank=True, help_text="Checksum of the base model directory.")
     run = models.OneToOneField("training.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="adapter_version")
     snapshot = models.ForeignKey("preferences.DatasetSnapshot", null=True, blank=True, on_delete=models.SET_NULL,

@@ -12,8 +12,8 @@ class AdapterVersionListOut(serializers.ModelSerializer):
 
     class Meta:
         model = AdapterVersion
-        fields = ["id", "brand", "version", "status", "base_model_id", "run", "snapshot", "passed_gate", "sha256",
-                  "created_at", "promoted_at"]
+        fields = ["id", "brand", "version", "status", "base_model_id", "base_model_name", "base_model_sha256", "run",
+                  "snapshot", "passed_gate", "sha256", "created_at", "promoted_at"]
 
     @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_passed_gate(self, adapter: AdapterVersion) -> bool | None:

@@ -13,11 +13,13 @@ from django.utils import timezone
 from models_store import get_store
 from models_store.errors import ArtifactExists
 from prefcontent.accounts.services import audit_record
+from prefcontent.adapters.base_match import adapter_base_mismatch, adapter_require_same_base, identity_fields
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.selectors import adapter_local_path
 from prefcontent.brands.models import Brand
 from prefcontent.brands.settings import brand_settings
 from prefcontent.core import metrics
+from prefcontent.core.base_model import base_model_identity
 from prefcontent.core.errors import InvalidState
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import SYSTEM, Principal
@@ -49,7 +51,7 @@ def adapter_version_publish(*, run, adapter_dir: Path, eval_report: dict, model_
     Must run inside a transaction; it locks the brand row so versions stay dense and
     monotonic. The row, with the checksum, is written only after put_dir returned, so no
     reader can reach a half-written artifact. A store write failure raises StoreError and
-    leaves nothing behind.
+    leaves nothing behind. The identity (name, checksum) of the base it was trained on is recorded.
     """
     brand = brand_lock(run.brand_id)
     version = (AdapterVersion.objects.filter(brand=brand).aggregate(v=Max("version"))["v"] or 0) + 1
@@ -65,8 +67,8 @@ def adapter_version_publish(*, run, adapter_dir: Path, eval_report: dict, model_
         ref = store.put_dir(adapter_dir, key)
     return AdapterVersion.objects.create(
         brand=brand, version=version, artifact_key=ref.key, sha256=ref.sha256, size_bytes=ref.size_bytes,
-        base_model_id=run.base_model_id, run=run, snapshot_id=run.snapshot_id, eval_report=eval_report,
-        model_card=model_card(version),
+        base_model_id=run.base_model_id, **identity_fields(base_model_identity(run.base_model_id)),
+        run=run, snapshot_id=run.snapshot_id, eval_report=eval_report, model_card=model_card(version),
         status=AdapterVersion.Status.CANDIDATE if passed else AdapterVersion.Status.REJECTED,
     )
 
@@ -88,6 +90,9 @@ def adapter_auto_promote(*, adapter: AdapterVersion) -> AdapterVersion:
     brand = brand_lock(adapter.brand_id)
     if adapter.status != AdapterVersion.Status.CANDIDATE or not brand_settings(brand).auto_promote:
         return adapter
+    if (mismatch := adapter_base_mismatch(adapter, compute=True)) is not None:
+        logger.warning("not auto-promoting adapter v%s of brand %s: %s", adapter.version, brand.pk, mismatch)
+        return adapter
     _activate(adapter, how="auto")
     audit_record(principal=SYSTEM, organization_id=brand.organization_id, action="adapter.auto_promote",
                  target=adapter, brand_id=brand.pk, data={"version": adapter.version})
@@ -108,6 +113,7 @@ def adapter_promote(*, principal: Principal, adapter: AdapterVersion) -> Adapter
         raise InvalidState(f"Adapter v{adapter.version} is {adapter.status}; only a candidate or retired "
                            "version can be promoted.", details={"status": adapter.status})
     previous = AdapterVersion.objects.filter(brand_id=adapter.brand_id, status=AdapterVersion.Status.ACTIVE).first()
+    adapter_require_same_base(adapter, action="promoted")  # 409: it would write nonsense on this base
     adapter_local_path(adapter)  # refuse to serve damaged files; the active version stays as it is
     _activate(adapter, how="manual")
     audit_record(principal=principal, organization_id=adapter.brand.organization_id, action="adapter.promote",
@@ -128,6 +134,7 @@ def adapter_rollback(*, principal: Principal, adapter: AdapterVersion) -> Adapte
     if adapter.status == AdapterVersion.Status.REJECTED:
         raise InvalidState(f"Adapter v{adapter.version} failed the promotion gate and cannot be activated.",
                            details={"reasons": adapter.eval_report.get("reasons", [])})
+    adapter_require_same_base(adapter, action="activated")
     adapter_local_path(adapter)
     _activate(adapter, how="rollback")
     audit_record(principal=principal, organization_id=adapter.brand.organization_id, action="adapter.rollback",

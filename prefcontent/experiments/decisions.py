@@ -53,6 +53,7 @@ class DecideResult:
     experiment: Experiment  # the experiment after the call
     evaluation: Evaluation  # the evaluation the call made
     decision: Decision | None  # the decision, when the experiment ended
+    earlier: bool = False  # the experiment had already ended before this call: `decision` is that one
 
 
 def _actor(principal: Principal) -> str:
@@ -161,12 +162,30 @@ def _locked(experiment: Experiment) -> Experiment:
     return Experiment.objects.select_for_update(no_key=True).select_related("brand").get(pk=experiment.pk)
 
 
+def _ended(experiment: Experiment) -> DecideResult | None:
+    """The decision an experiment already ended with, answered as if this call had made it.
+
+    A caller racing the periodic decision (the scheduler concluded it a second earlier) gets the
+    outcome it asked for instead of an error; only an experiment that never ran is refused.
+    """
+    decision = Decision.objects.filter(experiment_id=experiment.pk).first()
+    if decision is None:
+        return None
+    evaluation = Evaluation(analysis=Analysis.from_dict(decision.evidence["analysis"]), evidence=decision.evidence)
+    return DecideResult(experiment, evaluation, decision, earlier=True)
+
+
 @transaction.atomic
 def experiment_decide(*, principal: Principal, experiment: Experiment) -> DecideResult:
-    """Conclude with a winner if the rules allow; otherwise record the evaluation and keep running."""
+    """Conclude with a winner if the rules allow; otherwise record the evaluation and keep running.
+
+    An experiment that has already ended answers with its decision (`earlier=True`).
+    """
     access.brand_require(principal, experiment.brand, "experiments.write")
     experiment = _locked(experiment)
     if experiment.status not in (RUNNING, PAUSED):
+        if (ended := _ended(experiment)) is not None:
+            return ended
         raise InvalidState(f"Cannot decide an experiment that is {experiment.status}.",
                            details={"status": experiment.status})
     evaluation = experiment_evaluate(experiment=experiment)
@@ -180,10 +199,15 @@ def experiment_decide(*, principal: Principal, experiment: Experiment) -> Decide
 
 @transaction.atomic
 def experiment_stop(*, principal: Principal, experiment: Experiment) -> DecideResult:
-    """End the experiment: concluded with a winner if the rules already allow one, else stopped inconclusive."""
+    """End the experiment: concluded with a winner if the rules already allow one, else stopped inconclusive.
+
+    An experiment that has already ended answers with its decision (`earlier=True`), as in experiment_decide.
+    """
     access.brand_require(principal, experiment.brand, "experiments.write")
     experiment = _locked(experiment)
     if experiment.status not in (RUNNING, PAUSED):
+        if (ended := _ended(experiment)) is not None:
+            return ended
         raise InvalidState(f"Cannot stop an experiment that is {experiment.status}.",
                            details={"status": experiment.status})
     evaluation = experiment_evaluate(experiment=experiment)
@@ -228,6 +252,8 @@ def experiments_decide_running() -> dict[str, int]:
         try:
             result = experiment_decide(principal=SYSTEM, experiment=experiment)
         except InvalidState:  # moved on since the query
+            continue
+        if result.earlier:  # ended by someone else since the query
             continue
         evaluated += 1
         concluded += result.decision is not None

@@ -110,6 +110,11 @@ class Analysis:
         data["arms"] = list(data["arms"])
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Analysis:
+        """The inverse of to_dict (a stored decision's evidence back into a verdict)."""
+        return cls(**{**data, "arms": tuple(ArmStats(**a) for a in data["arms"])})
+
     def arm(self, arm_id: str) -> ArmStats:
         for arm in self.arms:
             if arm.arm_id == arm_id:

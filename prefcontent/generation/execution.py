@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from prefcontent.adapters.base_match import adapter_require_same_base
 from prefcontent.adapters.selectors import adapter_local_path
 from prefcontent.brands.compliance import CompiledRules, compliance_rules_for
 from prefcontent.content.services import variant_create
@@ -66,6 +67,7 @@ def _serving_adapter(job: GenerationJob) -> facade.ServingAdapter | None:
     if adapter is None:
         raise DomainError("The adapter version this job was submitted with has been deleted.",
                           code="adapter_missing")
+    adapter_require_same_base(adapter, compute=True)  # the serving base, hashed once per worker
     path = adapter_local_path(adapter)  # AdapterArtifactError (503) on a missing or damaged artifact
     adapter_id = facade.brand_adapter_id(brand_id=adapter.brand_id, version=adapter.version, adapter_pk=adapter.pk)
     return facade.ServingAdapter(adapter_id=adapter_id, path=path, sha256=adapter.sha256)

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
+from prefcontent.adapters.base_match import adapter_require_same_base
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.selectors import adapter_active_for
 from prefcontent.content.models import CHANNELS, Brief
@@ -137,6 +138,8 @@ def generation_job_create(*, principal: Principal, brand, brief: Brief, channel:
     check_sampling_caps(params)
     channel = generation_channel(brief=brief, channel=channel)
     adapter = None if use_base_model else adapter_active_for(brand)
+    if adapter is not None:  # 409 rather than a job that fails on the worker (which checks again)
+        adapter_require_same_base(adapter, action="served (generate with use_base_model, or retrain)")
     if params.best_of is not None and adapter is None:
         raise InvalidState("best_of ranks candidates by the brand adapter's preference score; this brand has no "
                            "active adapter.", code="no_active_adapter")
@@ -174,6 +177,7 @@ def generation_score_create(*, principal: Principal, brand, brief: Brief, channe
     if adapter is None:
         raise InvalidState("This brand has no active adapter: there is no preference score to compute "
                            "(the base model scored against itself is 0).", code="no_active_adapter")
+    adapter_require_same_base(adapter, action="used to score (retrain it on this base)")
     return _new_job(principal=principal, brand=brand, brief=brief, channel=channel, kind=GenerationJob.Kind.SCORE,
                     params={"beta": adapter_beta(adapter)}, adapter=adapter, texts=texts)
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from models_store.errors import StoreError
+from prefcontent.adapters.base_match import adapter_base_mismatch
 from prefcontent.adapters.gate import GateInputs, evaluate_gate, gate_thresholds
 from prefcontent.adapters.model_card import render_model_card
 from prefcontent.adapters.selectors import (
@@ -238,7 +239,7 @@ def _gate(run: TrainingRun, examples: list, adapter_dir: Path, holdout: dict) ->
     prompts = list(dict.fromkeys(e.prompt for e in examples if e.split == "holdout"))[:sampling.max_prompts]
     baseline, label, note = None, "base", ""
     active = adapter_active_for(run.brand)
-    if active is not None and active.base_model_id == run.base_model_id:
+    if active is not None and adapter_base_mismatch(active, base_path=run.base_model_id, compute=True) is None:
         try:
             baseline = facade.GateAdapter(f"active-v{active.version}", adapter_local_path(active), active.sha256)
             label = f"active adapter v{active.version}"

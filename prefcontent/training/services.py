@@ -11,6 +11,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
+from prefcontent.adapters.base_match import adapter_base_mismatch
 from prefcontent.adapters.gate import gate_feasibility, gate_thresholds
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.services import brand_lock
@@ -81,8 +82,8 @@ def training_run_create(*, principal: Principal, brand, snapshot, parent_adapter
             raise InvalidInput("The parent adapter belongs to another brand.")
         if parent_adapter.status == AdapterVersion.Status.REJECTED:
             raise InvalidInput("A rejected adapter cannot be continued.")
-        if parent_adapter.base_model_id != base:
-            raise InvalidInput("The parent adapter was trained on another base model.",
+        if (mismatch := adapter_base_mismatch(parent_adapter, base_path=base)) is not None:
+            raise InvalidInput(f"The parent adapter was trained on another base model: {mismatch}",
                                details={"parent_base": parent_adapter.base_model_id, "base": base})
     params = _hyperparameters(hyperparameters or {})
     with transaction.atomic():

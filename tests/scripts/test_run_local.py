@@ -38,6 +38,14 @@ def _get(url: str, headers: dict | None = None) -> int:
         return 0
 
 
+def _base_model_state(base: str) -> str | None:
+    try:
+        with urllib.request.urlopen(f"{base}/api/v1/status", timeout=10) as response:
+            return json.loads(response.read())["base_model"]["state"]
+    except OSError:  # HTTPError included
+        return None
+
+
 def _wait(condition, timeout: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -55,7 +63,9 @@ def stack(tmp_path, tiny_model_dir):
     var = tmp_path / "var"
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")}
+    env.pop("PREFCONTENT_BASE_MODEL", None)
     env.update({"PREFCONTENT_VAR_DIR": str(var), "PORT": str(port), "PREFCONTENT_DEV_MODEL_DIR": str(dev_model),
+                "BASE_MODEL": "dev",
                 "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "DJANGO_SETTINGS_MODULE": "prefcontent.settings"})
     log = tmp_path / "stack.log"
     with open(log, "w") as out:
@@ -83,6 +93,8 @@ def test_a_killed_worker_comes_back_and_a_corrupt_message_is_set_aside(stack):
           and log.read_text().count(" ready.") >= 2, 300, "the stack to start", log)
     key = json.loads((var / "demo.json").read_text())["api_key"]
     assert _get(f"{base}/api/v1/brands/", {"X-API-Key": key}) == 200
+    _wait(lambda: _base_model_state(base) == "ready", 120, "the (already built) dev model to be reported ready", log)
+    assert (var / "local.env").read_text() == "PREFCONTENT_BASE_MODEL=\n"  # BASE_MODEL=dev: the dev model
 
     # An interrupted broker write and a garbage message, as a crash or a bad disk leaves them.
     inbox = var / "broker" / "in"

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from prefcontent.adapters import selectors as adapter_selectors
 from prefcontent.adapters import services as adapter_services
+from prefcontent.adapters.base_match import adapter_base_label, adapter_base_mismatch
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.core.errors import InvalidState
 from prefcontent.core.fields import parse_id
@@ -39,6 +40,14 @@ def _brand_adapters(dash: Dash):
     return adapter_selectors.adapter_list(principal=dash.principal).filter(brand=dash.brand).order_by("-version")
 
 
+def _with_base(adapter: AdapterVersion | None) -> AdapterVersion | None:
+    """The adapter with `base_label` and `base_mismatch` (why it cannot run on the base in use, or None)."""
+    if adapter is not None:
+        adapter.base_label = adapter_base_label(adapter)
+        adapter.base_mismatch = adapter_base_mismatch(adapter)
+    return adapter
+
+
 def _default_compared(adapters: list[AdapterVersion]) -> list[AdapterVersion]:
     active = [a for a in adapters if a.status == AdapterVersion.Status.ACTIVE]
     newest_other = [a for a in adapters if a.status != AdapterVersion.Status.ACTIVE][:1]
@@ -48,11 +57,11 @@ def _default_compared(adapters: list[AdapterVersion]) -> list[AdapterVersion]:
 @require_GET
 @dashboard_page
 def adapter_list(request: HttpRequest, dash: Dash) -> HttpResponse:
-    adapters = list(_brand_adapters(dash))
+    adapters = [_with_base(a) for a in _brand_adapters(dash)]
     wanted = {parse_id(v) for v in request.GET.getlist("compare")} - {None}
     compared = [a for a in adapters if a.pk in wanted][:MAX_COMPARED] if wanted else _default_compared(adapters)
     context = page_context(dash, adapters=adapters, compared=compared, gate_rows=gate_table(compared),
-                           active=adapter_selectors.adapter_active_for(dash.brand))
+                           active=_with_base(adapter_selectors.adapter_active_for(dash.brand)))
     return render(request, "dashboard/adapters/list.html", context)
 
 
@@ -63,7 +72,7 @@ def _adapter(dash: Dash, adapter_id: int) -> AdapterVersion:
 @require_GET
 @dashboard_page
 def adapter_detail(request: HttpRequest, dash: Dash, adapter_id: int) -> HttpResponse:
-    adapter = _adapter(dash, adapter_id)
+    adapter = _with_base(_adapter(dash, adapter_id))
     active = adapter_selectors.adapter_active_for(adapter.brand)
     context = page_context(dash, adapter=adapter, active=active, compared=[adapter], gate_rows=gate_table([adapter]))
     return render(request, "dashboard/adapters/detail.html", context)

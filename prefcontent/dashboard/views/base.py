@@ -18,6 +18,7 @@ from django.shortcuts import render
 
 from prefcontent.brands.models import Brand
 from prefcontent.brands.selectors import brand_get, brand_list
+from prefcontent.core.base_model import base_model_status
 from prefcontent.core.errors import DomainError, NotFound
 from prefcontent.tenancy.principal import Principal, principal_for_user
 from prefcontent.tenancy.roles import CAPABILITIES
@@ -67,7 +68,8 @@ def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:  # noq
 
 
 def page_context(dash: Dash, **extra) -> dict:
-    return {"dash": dash, "brand": dash.brand, "brands": dash.brands, "can": dash.capabilities(), **extra}
+    return {"dash": dash, "brand": dash.brand, "brands": dash.brands, "can": dash.capabilities(),
+            "base_model": base_model_status(), **extra}
 
 
 def dashboard_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -18,3 +18,12 @@ def test_quick_build_writes_a_loadable_model_with_card(tmp_path):
     assert stats["eval"]["samples"] == 16 and len(stats["eval"]["examples"]) == 8
     card = (out / "README.md").read_text()
     assert "parses under the grammar" in card and "Write:" in card
+
+
+def test_a_build_under_its_bar_fails_after_its_retries_and_leaves_nothing(tmp_path, capsys):
+    out = tmp_path / "dev"
+    assert main(["build", str(out), "--quick", "--threads", "1", "--parse-bar", "1.01", "--attempts", "2"]) == 1
+    printed = capsys.readouterr()
+    assert "attempt 2/2 (seed 1)" in printed.out  # retried with the next seed
+    assert "FAILED" in printed.err and "under the bar 1.01" in printed.err and "2 attempt(s)" in printed.err
+    assert not out.exists()  # no model, no devmodel.json marker

@@ -67,8 +67,11 @@ GATE_FAILED = {"passed": False, "reasons": ["reward_accuracy: fails"], "summary"
                            "passed": False, "detail": "fails"}]}
 
 
-def adapter(brand, version: int, status: str, *, report=None):
-    """An adapter version as the training runner publishes it: files in the models store, then the row."""
+def adapter(brand, version: int, status: str, *, report=None, base_model_id: str | None = None):
+    """An adapter version as the training runner publishes it: files in the models store, then the row.
+
+    Trained on the configured base model unless `base_model_id` names another.
+    """
     import tempfile
     from pathlib import Path
 
@@ -76,12 +79,13 @@ def adapter(brand, version: int, status: str, *, report=None):
 
     from models_store import get_store
     from prefcontent.adapters.models import AdapterVersion
+    from prefcontent.core.knobs import base_model_path
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "adapter_config.json").write_text(f'{{"r": 8, "version": {version}}}')
         ref = get_store(settings.MODELS_STORE_URL).put_dir(Path(tmp), f"brands/{brand.pk}/adapters/v{version}")
     return AdapterVersion.objects.create(
         brand=brand, version=version, status=status, artifact_key=ref.key,
-        sha256=ref.sha256, base_model_id="base", eval_report=report if report is not None else GATE_PASSED,
+        sha256=ref.sha256, base_model_id=base_model_id or base_model_path(), eval_report=report if report is not None else GATE_PASSED,
         model_card=f"# {brand.name} copy adapter v{version}\n", promoted_at=timezone.now() if status == "active" else None,
     )

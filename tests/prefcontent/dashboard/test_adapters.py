@@ -62,3 +62,18 @@ def test_rejected_adapter_cannot_be_promoted_and_roles_and_tenants_hold(brand, m
     assert ops.post(f"/dashboard/adapters/{theirs.pk}/promote/").status_code == 404
     candidate.refresh_from_db(), theirs.refresh_from_db()
     assert candidate.status == "candidate" and theirs.status == "candidate"
+
+
+def test_an_adapter_of_another_base_is_flagged_and_cannot_be_promoted(brand, member):
+    adapter(brand, 1, "active", base_model_id="/models/an-earlier-base")
+    other = adapter(brand, 2, "candidate", base_model_id="/models/an-earlier-base")
+    _, client = member(brand.organization, "ops")
+    listing = client.get("/dashboard/adapters/").content.decode()
+    assert 'data-other-base="1"' in listing and 'data-other-base="2"' in listing
+    assert 'data-base-mismatch="1"' in listing and "Generation with it is refused" in listing
+    detail = client.get(f"/dashboard/adapters/{other.pk}/").content.decode()
+    assert 'data-base-mismatch="2"' in detail and "cannot be served or promoted" in detail
+    response = client.post(f"/dashboard/adapters/{other.pk}/promote/", follow=True)
+    other.refresh_from_db()
+    assert other.status == "candidate" and "was trained on the base model /models/an-earlier-base" in (
+        response.content.decode())

@@ -104,6 +104,29 @@ def test_decide_action_and_results_over_http(brand, owner_client, sent, django_c
     assert len(sent) == 1
 
 
+def test_deciding_or_stopping_after_the_scheduler_concluded_answers_its_decision(
+        brand, owner_client, sent, django_capture_on_commit_callbacks):
+    """A caller racing the periodic decision gets the decision the scheduler made, not an error."""
+    experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(5000, 500), (5000, 650)])
+    stale = Experiment.objects.get(pk=experiment.pk)  # what the caller loaded before the scheduler ran
+    with django_capture_on_commit_callbacks(execute=True):
+        assert decide_running() == {"evaluated": 1, "concluded": 1}
+    decision = Decision.objects.get(experiment=experiment)
+    for call in (decisions.experiment_decide, decisions.experiment_stop):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = call(principal=SYSTEM, experiment=stale)
+        assert result.earlier and result.decision.pk == decision.pk
+        assert result.experiment.status == "concluded"
+        assert result.evaluation.analysis.winner_id == str(decision.winner_arm_id)
+        assert result.evaluation.evidence == decision.evidence
+    for action in ("decide", "stop"):
+        body = owner_client.post(f"/api/v1/experiments/{experiment.pk}/{action}/").json()
+        assert body["concluded"] is True and body["experiment"]["decision"]["outcome"] == "winner", action
+        assert body["evidence"] == decision.evidence
+    assert Decision.objects.count() == 1
+    assert sent == [("preferences.build_pairs_for_experiment", [experiment.pk])]  # pairs are built once
+
+
 def test_periodic_task_decides_only_the_ready(brand, sent, django_capture_on_commit_callbacks):
     ready = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(5000, 500), (5000, 650)])
     waiting = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(500, 50), (500, 65)])

@@ -65,8 +65,11 @@ def test_state_machine_walks_and_refuses_invalid_moves_with_409(brand, owner_cli
     stopped = owner_client.post(f"{url}/stop/").json()
     assert stopped["experiment"]["status"] == "stopped" and stopped["concluded"] is True
     assert stopped["experiment"]["decision"]["outcome"] == "inconclusive"
-    for action in ("start", "pause", "resume", "stop", "decide"):
+    for action in ("start", "pause", "resume"):
         assert owner_client.post(f"{url}/{action}/").status_code == 409, action
+    for action in ("stop", "decide"):  # an ended experiment answers with the decision it ended with
+        again = owner_client.post(f"{url}/{action}/")
+        assert again.status_code == 200 and again.json()["experiment"]["decision"] == stopped["experiment"]["decision"]
     experiment.refresh_from_db()
     assert experiment.started_at and experiment.ended_at and experiment.status == "stopped"
 

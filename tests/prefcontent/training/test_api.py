@@ -156,3 +156,14 @@ def test_a_run_the_gate_could_never_pass_is_refused_before_it_starts(owner_clien
     error = response.json()["error"]
     assert error["code"] == "snapshot_not_gateable" and any(reason in r for r in error["details"]["reasons"])
     assert error["details"]["holdout_pairs"] == holdout and not TrainingRun.objects.exists() and sent == []
+
+
+def test_continuing_an_adapter_of_another_base_is_refused(owner_client, brand, snapshot, sent, settings, tmp_path):
+    from tests.prefcontent.adapters.factories import make_adapter
+
+    settings.PREFCONTENT_BASE_MODEL = "/models/base"
+    parent = make_adapter(brand, version=1, tmp_path=tmp_path, base_model_id="/models/an-earlier-base")
+    response = create(owner_client, brand, snapshot, parent_adapter=parent.pk)
+    assert response.status_code == 400 and "trained on another base model" in response.json()["error"]["message"]
+    same = make_adapter(brand, version=2, tmp_path=tmp_path)
+    assert create(owner_client, brand, snapshot, parent_adapter=same.pk).status_code == 201

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from models_store import dir_checksum
+from prefcontent.adapters.models import AdapterVersion
 from prefcontent.training.models import TrainingRun
 from tests.prefcontent.training.factories import make_snapshot
 
@@ -58,6 +60,15 @@ def test_train_run_executes_a_run_in_process(brand, training_env):
     run = TrainingRun.objects.get()
     assert run.step == 3 and run.state in ("succeeded", "rejected")
     assert f"state={run.state} steps=3/3" in out.getvalue() and "adapter v1" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trained_adapter_records_the_identity_of_its_base(brand, training_env, tiny_model_dir):
+    call_command("train_run", brand=brand.pk, snapshot=make_snapshot(brand).pk,
+                 hp=["max_steps=2", "batch_size=8", "lr=0.005", "lora_rank=8", "lora_alpha=16"], stdout=io.StringIO())
+    adapter = AdapterVersion.objects.get()
+    assert adapter.base_model_sha256 == dir_checksum(tiny_model_dir)
+    assert adapter.base_model_name == tiny_model_dir.name
 
 
 def test_train_run_explains_bad_input(brand, db):
