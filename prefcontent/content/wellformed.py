@@ -28,7 +28,6 @@ CHANNEL_FORMS: dict[str, ChannelForm] = {
     "headline": ChannelForm(one_line=True, max_chars=120),
     "email_subject": ChannelForm(one_line=True, max_chars=120),
     "push": ChannelForm(one_line=True, max_chars=160),
-    "sms": ChannelForm(one_line=True, max_chars=160),
     "ad_copy": ChannelForm(one_line=False, max_chars=600),
     "landing": ChannelForm(one_line=False, max_chars=2000),
 }

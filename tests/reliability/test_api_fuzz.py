@@ -24,7 +24,7 @@ from tests.factories import ApiKeyFactory, BrandFactory, MembershipFactory, Orga
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 NEGATIVE_EXAMPLES = int(os.environ.get("FUZZ_NEGATIVE_EXAMPLES", "3"))
 PRINCIPALS = ["anonymous", *(f"user:{r}" for r in ROLES), *(f"key:{s}" for s in SCOPES)]
-PUBLIC_PATHS = {"/api/v1/auth/token"}
+PUBLIC_PATHS = {"/api/v1/auth/token", "/api/v1/status"}  # the status route needs no login by design
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
@@ -102,6 +102,8 @@ def test_owner_and_api_key_in_both_phases(db, keep_test_connection, principal, m
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
+        if mode == GenerationMode.NEGATIVE and not list(operation.iter_parameters()) and not len(operation.body):
+            continue  # no input to break (GET /api/v1/status): the positive phase covers it
         try:
             _fuzz_operation(operation, headers, mode, NEGATIVE_EXAMPLES)
         except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report all

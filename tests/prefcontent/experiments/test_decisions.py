@@ -110,7 +110,7 @@ def test_deciding_or_stopping_after_the_scheduler_concluded_answers_its_decision
     experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(5000, 500), (5000, 650)])
     stale = Experiment.objects.get(pk=experiment.pk)  # what the caller loaded before the scheduler ran
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 1, "concluded": 1}
+        assert decide_running() == {"evaluated": 1, "concluded": 1, "skipped": 0}
     decision = Decision.objects.get(experiment=experiment)
     for call in (decisions.experiment_decide, decisions.experiment_stop):
         with django_capture_on_commit_callbacks(execute=True):

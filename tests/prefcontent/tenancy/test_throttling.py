@@ -39,8 +39,11 @@ class WebProcess:
 
     def __init__(self, tmp_path, **env) -> None:
         self.port = _free_port()
-        full = {**os.environ, "PREFCONTENT_VAR_DIR": str(tmp_path / "var"), "DJANGO_DEBUG": "false",
-                "ALLOWED_HOSTS": "127.0.0.1", **env}
+        # Its own SQLite under its var dir: the suite's DATABASE_URL names a database that only the test
+        # runner's copy of exists, and the limit under test needs the shared cache, not a database.
+        full = {**{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+                "PREFCONTENT_VAR_DIR": str(tmp_path / "var"), "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1",
+                **env}
         self.proc = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload",
                                       "--skip-checks"], cwd=ROOT, env=full, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
