@@ -39,11 +39,22 @@ REAL_BASE_MAX_EPOCHS = 2
 
 
 def resolve_base(value: str) -> Path:
-    """A base model given by path (a Hugging Face causal-LM directory) or "dev" for the dev model."""
-    path = Path(settings.DEV_MODEL_DIR) if value == "dev" else Path(value).expanduser()
+    """A base model given by path (a Hugging Face causal-LM directory), "dev" for the dev model, or the
+    name of a packaged base (`smollm2`) that `manage.py install_base_model` put in the models store."""
+    from ml.base_models import PACKAGED
+    from prefcontent.training.management.commands.install_base_model import installed_path
+
+    if value == "dev":
+        path = Path(settings.DEV_MODEL_DIR)
+    elif value in PACKAGED:
+        path = installed_path(value)
+        if not (path / "config.json").is_file():
+            raise CommandError(f"--base {value}: not installed yet; run `manage.py install_base_model {value}`.")
+    else:
+        path = Path(value).expanduser()
     if not (path / "config.json").is_file():
         raise CommandError(f"--base {value!r}: {path} is not a Hugging Face model directory (no config.json). "
-                           "Give the directory of a converted or downloaded model, or \"dev\".")
+                           f"Give the directory of a converted or downloaded model, \"dev\" or one of {sorted(PACKAGED)}.")
     return path.resolve()
 
 
