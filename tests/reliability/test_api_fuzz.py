@@ -55,19 +55,6 @@ def _fuzz_operation(operation, headers: dict, mode: GenerationMode = GenerationM
     run()
 
 
-@pytest.fixture
-def keep_test_connection():
-    """Calling the WSGI app directly fires request_finished, which would close the test's connection."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("principal", PRINCIPALS)
 def test_api_never_fails_and_conforms(db, keep_test_connection, principal):

@@ -14,19 +14,6 @@ import pytest
 from prefcontent.accounts import services
 
 
-@pytest.fixture
-def keep_test_connection():
-    """Calling the WSGI app directly fires request_finished, which would close the test's connection."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
-
-
 def call(method: str, path: str, body: bytes, headers: dict, *, chunked: bool, terminated: bool = True):
     from prefcontent.wsgi import application
 
