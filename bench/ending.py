@@ -33,10 +33,12 @@ from transformers.utils import logging as hf_logging
 from ml.adapters import load_base_model, load_tokenizer
 from ml.config import PreferenceExample, TrainConfig, TrainJob
 from ml.data import Codec
-from ml.prompts import Brief, channel_shape, format_of_model
+from ml.prompts import Brief, ChannelShape, format_of_model
 from ml.serving import Engine, EngineConfig, GenerateRequest
 from ml.serving.stops import ENDED
 from ml.train import train_dpo
+
+HEADLINE = ChannelShape(one_line=True, max_chars=100, words="a headline")  # as prefcontent.content.channels has it
 
 RECIPES = {
     "default": {},
@@ -91,13 +93,13 @@ def p_end(base: str, adapter: str | None, pairs: list[PreferenceExample]) -> flo
 
 
 def sample(engine: Engine, fmt, adapter: str | None, seed: int) -> tuple[list[str], list[str]]:
-    shape = channel_shape("headline")
+    shape = HEADLINE
     texts, reasons = [], []
     futures = []
     for b in range(8):
         brand, voice, audience = BRANDS[b % len(BRANDS)]
         prompt = fmt.render(Brief(brand=brand, voice=voice, channel="headline", product=PRODUCTS[b],
-                                  audience=audience, tone="urgent"))
+                                  audience=audience, tone="urgent", shape=HEADLINE))
         futures.append(engine.submit(GenerateRequest(
             prompt=prompt, n=8, temperature=1.0, top_p=0.95, max_new_tokens=48, seed=seed + b,
             one_line=shape.one_line, max_chars=shape.max_chars,

@@ -2,7 +2,7 @@
 
 - plain ("brief-v1"), for tokenizers without a chat template: the field lines the dev model
   is trained on, ending in "Write:"; the completion follows directly.
-- chat ("chat-v1-<hash of the template>"), for tokenizers with one: the model's own chat
+- chat ("chat-v2-<hash of the template>"), for tokenizers with one: the model's own chat
   template around a system message (the brand's voice, audience, tone, the channel's
   constraints and the brand's rules, in words) and a user message (the brief and channel),
   then the assistant header. The template's hash is in the version, so a change of base
@@ -22,35 +22,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PLAIN_VERSION = "brief-v1"
-CHAT_VERSION = "chat-v1"
+CHAT_VERSION = "chat-v2"  # v2: the channel limits come from the product's table
 _SENTINEL = "XYZZY-END-OF-COPY"
 _TEXT_FIELDS = ("brand", "voice", "channel", "product", "audience", "tone")
 
 
 @dataclass(frozen=True)
 class ChannelShape:
-    """What a channel asks of its copy: the stop rules the engine applies and the constraint in words."""
+    """What a channel asks of its copy, as the caller's product defines it: stated in the prompt."""
 
-    one_line: bool  # the copy ends at its first newline
+    one_line: bool  # the copy is one line
     max_chars: int  # the longest text served
     words: str  # how the system message names the channel
 
 
-CHANNEL_SHAPES = {
-    "headline": ChannelShape(True, 90, "a headline"),
-    "email_subject": ChannelShape(True, 70, "an email subject line"),
-    "push": ChannelShape(True, 120, "a push notification"),
-    "sms": ChannelShape(True, 160, "an SMS message"),
-    "ad": ChannelShape(False, 300, "ad copy"),
-    "ad_copy": ChannelShape(False, 300, "ad copy"),
-    "landing": ChannelShape(False, 600, "landing page copy"),
-}
-_DEFAULT_SHAPE = ChannelShape(True, 120, "marketing copy")
-
-
-def channel_shape(channel: str) -> ChannelShape:
-    """The shape of `channel`; an unknown channel is treated as one line of at most 120 characters."""
-    return CHANNEL_SHAPES.get(channel, _DEFAULT_SHAPE)
+# For a caller that names no shape (the dev grammar's fields, benchmarks): one line, briefly.
+GENERIC_SHAPE = ChannelShape(True, 100, "marketing copy")
 
 
 @dataclass(frozen=True)
@@ -64,6 +51,7 @@ class Brief:
     audience: str = ""
     tone: str = ""
     rules: tuple[str, ...] = field(default=())  # the brand's compliance rules in words ("Never say ...")
+    shape: ChannelShape = GENERIC_SHAPE  # the channel's limits, stated in the chat format's system message
 
 
 def clean(value: str | None) -> str:
@@ -79,7 +67,7 @@ def render_plain(brief: Brief) -> str:
 
 def system_message(brief: Brief) -> str:
     """Who writes, for whom, in what voice, within which limits."""
-    shape = channel_shape(brief.channel)
+    shape = brief.shape
     lines = [f"You write marketing copy for the brand {clean(brief.brand)}."]
     if clean(brief.voice):
         lines.append(f"Brand voice: {clean(brief.voice)}.")
@@ -96,7 +84,7 @@ def system_message(brief: Brief) -> str:
 
 def user_message(brief: Brief) -> str:
     """The brief and the channel."""
-    shape = channel_shape(brief.channel)
+    shape = brief.shape
     product = clean(brief.product) or "the brand's products"
     return f"Write {shape.words} for {product}."
 

@@ -44,7 +44,7 @@ def _fill(rng: random.Random, template: str, product: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def write_copy(rng: random.Random, *, product: str, tone: str = "", max_chars: int = 120) -> str:
+def write_copy(rng: random.Random, *, product: str, max_chars: int, tone: str = "") -> str:
     """One line of copy for `product`, leaning to `tone`'s kind of sentence; at most `max_chars` characters."""
     while True:
         kinds = [TONE_PART[tone]] if tone in TONE_PART and rng.random() < 0.7 else []

@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from ml.serving.stops import ENDED
+from prefcontent.content.channels import channel_form
 from prefcontent.content.wellformed import well_formed_flags
 from prefcontent.core.text import distinct_n
 from simulation.audience import Audience
@@ -53,9 +54,9 @@ def ceiling_ctr(audience: Audience, allowed: Callable[[str], bool], *, channel: 
     """
     rng = random.Random(seed)
     tones = ("value", "urgent", "curious", "playful", "premium")
-    best = 0.0
+    best, max_chars = 0.0, channel_form(channel).max_chars
     for _ in range(samples):
-        text = write_copy(rng, product=rng.choice(products), tone=rng.choice(tones))
+        text = write_copy(rng, product=rng.choice(products), tone=rng.choice(tones), max_chars=max_chars)
         if allowed(text) and well_formed_flags([text], channel)[0]:
             best = max(best, audience.click_probability(text))
     return best

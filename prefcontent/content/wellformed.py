@@ -1,7 +1,7 @@
 """Is a generated text usable copy for its channel? A check that reads free text, not a grammar.
 
 Any model's output is judged the same way, the dev model's and a pretrained one's: one line where
-the channel wants one, within the channel's length limit (characters), no chat markup or role
+the channel wants one, within the channel's length limit (prefcontent.content.channels), no chat markup or role
 labels, no echo of the prompt, no degenerate repetition. `form_problems` names what is wrong (an
 empty list means well-formed); the gate, the output checks and the simulation all use it.
 """
@@ -10,29 +10,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from prefcontent.content.channels import channel_form
 from prefcontent.core.text import folded_text, words
-
-
-@dataclass(frozen=True)
-class ChannelForm:
-    """The shape of copy a channel takes."""
-
-    one_line: bool  # the copy is a single line (a headline, a subject line, a notification)
-    max_chars: int  # longest copy the channel serves, in characters
-
-
-# What a check accepts (written copy included); generation aims shorter (ml.prompts.CHANNEL_SHAPES).
-CHANNEL_FORMS: dict[str, ChannelForm] = {
-    "headline": ChannelForm(one_line=True, max_chars=120),
-    "email_subject": ChannelForm(one_line=True, max_chars=120),
-    "push": ChannelForm(one_line=True, max_chars=160),
-    "ad_copy": ChannelForm(one_line=False, max_chars=600),
-    "landing": ChannelForm(one_line=False, max_chars=2000),
-}
-# A pair or prompt whose channel nobody recorded: the loosest shape the product serves.
-UNKNOWN_CHANNEL = ChannelForm(one_line=False, max_chars=2000)
 
 # Special tokens of the common chat templates (ChatML, Llama 2/3, Gemma, Phi-3, Mistral) and role labels
 # at the start of a line: a model that writes them is continuing the conversation, not writing copy.
@@ -46,10 +26,6 @@ _FIELD_LABEL = re.compile(r"(?:^|\n)\s*(?:brand|voice|channel|product|audience|t
 ECHO_WORDS = 8  # a run of this many prompt words, verbatim, in the copy is an echo of the prompt
 _SAME_CHAR_RUN = re.compile(r"([^\s\d])\1{5,}")  # "!!!!!!", "......", "aaaaaa"
 _WORD = re.compile(r"\w+(?:['’]\w+)?|[^\w\s]")
-
-
-def channel_form(channel: str) -> ChannelForm:
-    return CHANNEL_FORMS.get(channel, UNKNOWN_CHANNEL)
 
 
 def _repetition(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from prefcontent.content.channels import channel_form
 from prefcontent.core.knobs import base_model_path
 from prefcontent.generation.conf import generation_settings
 
@@ -149,11 +150,11 @@ def _run(submit_request, timeout: float):
 
 def generate(*, prompt: str, adapter: ServingAdapter | None, n: int, temperature: float, top_p: float,
              max_new_tokens: int, seed: int | None, timeout: float, channel: str = "headline") -> Generation:
-    """Sample `n` completions; the channel's shape (ml.prompts) says where copy ends and how long it may be."""
-    from ml.prompts import channel_shape
+    """Sample `n` completions; the channel's form (prefcontent.content.channels) says where copy ends and
+    how long it may be."""
     from ml.serving import GenerateRequest
 
-    shape = channel_shape(channel)
+    shape = channel_form(channel)
     request = GenerateRequest(
         prompt=prompt, adapter_id=adapter.adapter_id if adapter else None,
         adapter_path=str(adapter.path) if adapter else None, adapter_sha256=adapter.sha256 if adapter else None,

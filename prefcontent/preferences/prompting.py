@@ -8,7 +8,8 @@ snapshots and jobs record it, so a change of base model that changes the renderi
 """
 from __future__ import annotations
 
-from ml.prompts import Brief, PromptFormat, format_of_model
+from ml.prompts import Brief, ChannelShape, PromptFormat, format_of_model
+from prefcontent.content.channels import channel_form
 from prefcontent.core.knobs import base_model_path
 
 
@@ -49,6 +50,12 @@ def rules_in_words(brand) -> tuple[str, ...]:
     return tuple(words)
 
 
+def channel_shape(channel: str) -> ChannelShape:
+    """The channel's form (prefcontent.content.channels) as the prompt states it."""
+    form = channel_form(channel)
+    return ChannelShape(one_line=form.one_line, max_chars=form.max_chars, words=form.words)
+
+
 def render_prompt(*, brand, brief, channel: str) -> str:
     """The prompt for copy answering `brief` (may be None) for `brand` on `channel`."""
     fmt = prompt_format()
@@ -59,6 +66,7 @@ def render_prompt(*, brand, brief, channel: str) -> str:
         product=getattr(brief, "product", "") or "",
         audience=getattr(brief, "audience", "") or "",
         tone=getattr(brief, "tone", "") or "",
+        shape=channel_shape(channel),
         # The plain format has no room for rules; skip the query.
         rules=rules_in_words(brand) if fmt.chat_template else (),
     ))

@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from prefcontent.content.channels import channel_form
+
 # Fields of TrainConfig a client may set; the rest (device, bucketing, token budgets) are the operator's.
 CLIENT_HYPERPARAMETERS = (
     "beta", "loss_type", "label_smoothing", "rpo_alpha", "lr", "weight_decay", "warmup_steps", "lr_schedule", "epochs",
@@ -100,17 +102,16 @@ def generate_for_gate(*, base_model_path: str, prompts: Sequence[str], candidate
                       baseline: GateAdapter | None, samples_per_prompt: int, max_new_tokens: int,
                       temperature: float, seed: int, channels: Sequence[str] | None = None) -> GateGenerations:
     """Sample the base, the candidate (and the active adapter) on the same prompts and seeds, each
-    prompt ending where its channel's copy ends (ml.prompts), as generation serves it.
+    prompt ending where its channel's copy ends (prefcontent.content.channels), as generation serves it.
 
     A private engine, closed afterwards: the gate runs once per training, and a long-lived
     engine in the training worker would hold a second copy of the base model for nothing.
     """
     import torch
 
-    from ml.prompts import channel_shape
     from ml.serving import Engine, EngineConfig, GenerateRequest
 
-    shapes = [channel_shape(c) for c in (channels if channels is not None else ["headline"] * len(prompts))]
+    shapes = [channel_form(c) for c in (channels if channels is not None else ["headline"] * len(prompts))]
 
     cuda = torch.cuda.is_available()
     engine = Engine(base_model_path, EngineConfig(max_adapters=2, device="cuda" if cuda else "cpu",

@@ -55,7 +55,7 @@ def test_the_prompt_format_follows_the_tokenizer(family_model):
     fmt = format_of_model(base)
     prompt = fmt.render(Brief(brand="Acme", voice="warm", channel="push", product="shoes", rules=("Never say free",)))
     if family in CHAT_FAMILIES:
-        assert fmt.version.startswith("chat-v1-")
+        assert fmt.version.startswith("chat-v2-")
         assert "Brand voice: warm." in prompt and "Rule: Never say free" in prompt and "push notification" in prompt
     else:
         assert fmt.version == PLAIN_VERSION and prompt.endswith("Write:")

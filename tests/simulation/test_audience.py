@@ -3,6 +3,7 @@ import random
 import pytest
 
 from prefcontent.brands.compliance import claimed_discounts
+from prefcontent.content.channels import CHANNEL_FORMS
 from prefcontent.core.text import distinct_n
 from simulation.audience import MAX_EFFECT, Audience, default_brands, feature_vector
 from simulation.copywriter import write_copy
@@ -10,7 +11,8 @@ from simulation.metrics import ceiling_ctr, distinct_n_at, ended_rate, headroom_
 
 
 def copy(rng, n):
-    return [write_copy(rng, product=rng.choice(("running shoes", "cold brew")), tone="value") for _ in range(n)]
+    return [write_copy(rng, product=rng.choice(("running shoes", "cold brew")), tone="value",
+                       max_chars=CHANNEL_FORMS["headline"].max_chars) for _ in range(n)]
 
 
 def test_audiences_stay_realistic():

@@ -45,7 +45,7 @@ def test_a_good_candidate_passes_every_check_and_reports_values_and_thresholds()
     ({"holdout": {**HOLDOUT, "pairs": 5, "reward_accuracy": 1.0}}, {"reward_accuracy_significance"}),
     ({"adapter_violations": [True] * 6 + [False] * 10}, {"compliance_violation_rate"}),
     ({"adapter_texts": ["buy now shoes today"] * 16}, {"distinct_2", "non_duplicate_rate"}),
-    ({"adapter_texts": [f"{t} and {i} more words {t[::-1]} then more {i}{i} unique tail words {i * 7}" for i, t in enumerate(ADAPTED)]}, {"length_ratio"}),
+    ({"adapter_texts": [f"{w} fresh " + " ".join(f"{w}{j}" for j in range(16)) for w in "abcdefghijklmnop"]}, {"length_ratio"}),
     ({"holdout": {**HOLDOUT, "rewards_chosen": -2.0}}, {"chosen_logp_drop"}),
     ({"adapter_texts": BASE}, {"changed_fraction"}),
 ])

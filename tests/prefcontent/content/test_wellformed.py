@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from prefcontent.content.channels import CHANNEL_FORMS
 from prefcontent.content.models import CHANNELS
-from prefcontent.content.wellformed import CHANNEL_FORMS, form_problems, is_well_formed, well_formed_flags
+from prefcontent.content.wellformed import form_problems, is_well_formed, well_formed_flags
 
 
 def test_every_channel_has_a_form():
@@ -26,7 +27,7 @@ def test_plain_copy_is_well_formed(text):
     ("", "headline", "empty"),
     ("   \n ", "push", "empty"),
     ("Trail shoes for hikers\nSecond line of copy", "headline", "2 lines where headline takes one"),
-    (" ".join(f"shoe{i}" for i in range(20)), "email_subject", "129 characters, over the 120"),
+    (" ".join(f"shoe{i}" for i in range(20)), "email_subject", "129 characters, over the 80"),
     ("Trail shoes for hikers<|im_end|>", "headline", "chat markup or a role label"),
     ("Trail shoes\nassistant\nSure", "ad_copy", "chat markup or a role label"),
     ("User: write me a headline", "headline", "chat markup or a role label"),

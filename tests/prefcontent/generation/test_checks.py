@@ -40,7 +40,7 @@ def test_malformed_outputs_are_never_served_and_say_why():
     assert [o.status for o in out] == ["malformed", "malformed", "kept"]
     assert not out[0].usable and {v["rule"] for v in out[0].violations} == {"well_formed"}
     assert any("lines where headline takes one" in v["message"] for v in out[0].violations)
-    assert "over the 120" in out[1].violations[0]["message"]
+    assert "over the 100" in out[1].violations[0]["message"]
 
 
 def test_an_echo_of_the_prompt_is_malformed():
