@@ -95,7 +95,7 @@ _UNITS = (r"ml|millilit(?:er|re)s?|l|lit(?:er|re)s?|fl\.?\s?oz|oz|ounces?|g|gram
 _EST = (r"fastest|lightest|softest|strongest|warmest|driest|freshest|finest|smoothest|quietest|comfiest|cosiest|"
         r"coziest|biggest|greatest|highest|lowest|cheapest|toughest|smartest|thinnest|brightest|safest|healthiest|"
         r"tastiest|richest|purest|cleanest|longest|largest|boldest|crispest|sharpest|loudest|sturdiest|grippiest|"
-        r"best|strongest|deepest|hottest|coolest|most\s+\w+")
+        r"best|deepest|hottest|coolest|quickest|easiest|comfiest|warmest|sweetest|juiciest|most\s+\w+")
 _NEG_BEST = re.compile(
     r"(?:\bbest\s+(?:friends?|wishes|regards|before|man|of\s+luck|of\s+all|of\s+both)\b|\ball\s+the\s+best\b|"
     r"\b(?:do|did|doing|try|tried|trying|give|gave|giving)\s+(?:our|your|my|their|his|her|its)\s+best\b|"
@@ -104,9 +104,11 @@ _NEG_BEST = re.compile(
     r"\bthe\s+most\s+(?:of|out\s+of)\b|\bit'?s\s+best\b|\bmake\s+the\s+most\b|\bbest\s+(?:part|bit)\b)", re.IGNORECASE)
 # "not guaranteed", "no guarantee": a disclaimer, not a promise.
 _NEGATED = re.compile(r"\b(?:not|never|no|without)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_OFFER_BEFORE = re.compile(r"\b(?:off|sale|savings?|deals?|offer|discount|free\s+(?:shipping|delivery|returns))\s*$",
+                           re.IGNORECASE)
 # Delivery speed, not the offer's end: "arrives by Friday", "ships within 2 days".
-_DELIVERY_BEFORE = re.compile(r"\b(?:arrives?|arriving|delivered|delivery|deliveries|ships?|shipped|shipping|"
-                              r"dispatch(?:ed|es)?|get\s+it|in\s+time|there)\b(?:\W+\w+){0,3}\W*$", re.IGNORECASE)
+_DELIVERY_BEFORE = re.compile(r"\b(?:arrives?|arriving|delivered|ships?|shipped|dispatch(?:ed|es)?|get\s+it|in\s+time|"
+                              r"there)\b(?:\s+\w+){0,3}\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class _Patterns:
     bundle: re.Pattern
     money: re.Pattern
     deadlines: tuple[re.Pattern, ...]
+    offer_window: re.Pattern
     urgency_time: re.Pattern
     urgency_stock: re.Pattern
     shipping: re.Pattern
@@ -146,13 +149,14 @@ def _patterns(code: str) -> _Patterns:
         percent=_c(pct),
         discount_after=(_c(pct + r"(?:\W+\w+){0,2}?\W*(?:off|discount(?:ed)?|savings?|sale|cheaper|less|reduction|"
                                  r"markdown)\b"),
-                        _c(pct + r"\s+(?:on|across)\s+(?:all|every|your|our|the|selected|\w+s\b)")),
+                        _c(r"(?<!\d)(?!100\s*%)" + pct + r"\s+(?:on|across)\s+(?:all|every|your|our|the|selected|\w+s\b)")),
         discount_before=_c(r"\b(?:save|saving|savings\s+of|discounts?\s+of|up\s+to|take|extra|an\s+extra|"
                            r"reduced\s+by|slashed\s+by|cut\s+by|knock)\W+(?:\w+\W+){0,2}?" + pct),
         discount_amount=_c(money.replace("P<amt>", "P<damt>").replace("P<amt2>", "P<damt2>").replace("P<mult>", "P<dm>")
                            + r"\s+(?:off|discount|savings?|cheaper|less)\b|\b(?:save|saving|take|knock)\s+(?:up\s+to\s+|"
                            r"an\s+extra\s+|extra\s+)?" + money),
-        half=_c(r"\bhalf[\s-]+(?:off|price|priced)\b|\b50/50\s+sale\b"),
+        half=_c(r"\bhalf[\s-]+(?:off|price|priced)\b|\b(?:save|take)\s+(?:a\s+)?(?P<f>1/3|third|1/4|quarter)\b|"
+                r"\b(?:a\s+)?(?P<f2>1/3|third|1/4|quarter)\s+off\b"),
         bundle=_c(rf"\bbuy\s+(?P<buy>{nums}|a|an)(?:\s+\w+)?,?\s+get\s+(?P<get>{nums}|a|an|the\s+(?:second|third|next)"
                   rf"(?:\s+one)?)(?:\s+\w+)?\s+(?P<how>free|half[\s-]price|{pct}\s+off)\b|\bbogof?\b|"
                   rf"(?<![$£€¥\d.,])\b(?P<x>\d+)\s+for\s+(?P<y>\d+|{money})(?!\s*(?:%|hours?|days?|years?|minutes?))\b|"
@@ -169,8 +173,10 @@ def _patterns(code: str) -> _Patterns:
             _c(rf"\b{nums}[- ](?:hour|day|night)\s+(?:flash\s+|only\s+)?(?:sale|deal|offer|event|window|drop|"
                rf"countdown|blitz|promo)\b"),
             _c(rf"\b(?:for|in|within|over)\s+the\s+next\s+{nums}\s+(?:hours?|days?)\b"),
+            _c(r"\bonly\s+(?:this\s+weekend|this\s+week|today|tonight)\b"),
             _c(r"\b(?:last|final)\s+day\b|\bone\s+day\s+sale\b|\bmidnight\s+tonight\b"),
         ),
+        offer_window=_c(rf"\b(?:for|over)\s+(?:just\s+|only\s+)?{nums}\s+(?:hours?|days?)\b"),
         urgency_time=_c(r"\b(?:hurry|last\s+chance|final\s+chance|last\s+call|final\s+call|don'?t\s+miss(?:\s+out)?|"
                         r"limited[\s-]time|for\s+a\s+limited\s+time|act\s+(?:now|fast)|ending\s+soon|ends\s+soon|"
                         r"final\s+hours|last\s+hours|final\s+days|last\s+few\s+days|now\s+or\s+never|"
@@ -186,12 +192,14 @@ def _patterns(code: str) -> _Patterns:
                     r"(?:shipping|delivery|postage|p&p|p\s*&\s*p)(?:\s+(?:and|&)\s+returns)?\b|\bships?\s+(?:for\s+)?free\b|"
                     r"\b(?:shipping|delivery|postage)\s+(?:is\s+)?(?:on\s+us|free|included)\b|"
                     r"\bno\s+(?:shipping|delivery|postage)\s+(?:fees?|charges?|costs?)\b"),
-        returns=_c(r"\bfree\s+(?:returns|exchanges|returns\s+(?:and|&)\s+exchanges)\b"),
+        returns=_c(r"\bfree\s+(?:returns|exchanges|returns\s+(?:and|&)\s+exchanges)\b|"
+                   r"\b(?:returns|exchanges)\s+(?:are|is)\s+(?:always\s+)?free\b|\bfree\s+to\s+return\b"),
         guarantee=_c(r"\b(?:100%\s+)?(?:money[\s-]back|satisfaction|price[\s-]match|lifetime|happiness|fit|comfort|"
                      r"best[\s-]price|\d+[\s-]day|\d+[\s-]year|low[\s-]price|freshness)\s+guarantee[ds]?\b|"
                      r"\b(?:100%\s+)?satisfaction\s+guaranteed\b|\bguarantee[ds]?\b|\brisk[\s-]free\b|"
                      rf"\b(?:{num}|{_WORDNUM}|lifetime)[\s-](?:years?|months?|yr)?[\s-]?warranty\b|"
-                     r"\blifetime\s+warranty\b|\bmoney\s+back\b|\bfull\s+refund\b"),
+                     r"\blifetime\s+warranty\b|\bmoney\s+back\b|\bfull\s+refund\b|\bwe(?:\s+can|'ll|\s+will)?\s+promise\b|"
+                     r"\bour\s+promise\s*:"),
         superlatives=(
             _c(r"\b(?:#\s?1|no\.\s?1|number\s+one)\b|#1\b"),
             _c(r"\b(?:top|highest|best)[\s-](?:rated|selling|sellers?|reviewed|ranked|loved|pick)\b|\bbestsell(?:er|ing)s?\b"),
@@ -204,11 +212,13 @@ def _patterns(code: str) -> _Patterns:
         rating=(
             _c(r"(?<![\w-])rated\s+(?P<r>[0-5](?:[.,]\d)?)(?:\s*(?:/|out\s+of)\s*5)?(?:\s*stars?)?(?!\w|[.,]\d)"),
             _c(r"(?<![\w.])(?P<r>[0-5](?:[.,]\d)?)\s*(?:/\s*5|out\s+of\s+5)(?:\s*stars?)?(?!\w|[.,]\d)|"
-               r"(?<![\w.])(?P<r2>[0-5](?:[.,]\d)?)\s*[- ]?(?:stars?|★)(?:\s+(?:rated|rating|reviews?|average))?\b|"
+               r"(?<![\w.])(?P<r2>[0-5](?:[.,]\d)?)\s*[- ]?(?:stars?\b|★)(?:\s+(?:rated|rating|reviews?|average)\b)?|"
                r"★\s*(?P<r3>[0-5](?:[.,]\d)?)"),
             _c(r"\b(?P<w>five|four)[\s-]star\s+(?:rated|rating|reviews?)\b|\brated\s+(?:excellent|outstanding)\b"),
         ),
-        quantity=_c(rf"(?<![\w.,])(?P<q>{num}|{_QTY_WORDS})(?:\s?\+)?\s*[- ]?(?P<u>%|(?:{_UNITS})\b)|"
+        quantity=_c(rf"(?<![\w.,])(?P<q>{num}|{_QTY_WORDS})(?:\s?\+)?\s*[- ]?(?:(?:happy|satisfied|loyal|verified)\s+)?"
+                    rf"(?P<u>%(?!\s+(?:behind|with|for|sure|yours?|you|committed|focused|here|there|that|right|on)\b)|"
+                    rf"(?:{_UNITS})\b)|"
                     rf"(?P<q2>{num}|{_QTY_WORDS})[- ](?:pack|piece|layer)\b"),
         spf=_c(r"\bSPF\s?(?P<q>\d+)\b|\bIP(?P<q2>\d\d)\b"),
     )
@@ -253,6 +263,8 @@ def _deadline_detail(words: str) -> str:
     if hours and not re.search(r"\b(?:today|tonight)\b", low):
         n = int(WORD_NUMBERS.get(hours.group(1), 0) or hours.group(1))
         unit = hours.group(2)
+        if n == 1 and unit.startswith(("day", "night")):
+            return "today"
         return f"{n}d" if unit.startswith(("day", "night")) else f"{max(n, 1)}h" if unit[0] == "h" else "today"
     for word, label in (("tomorrow", "tomorrow"), ("weekend", "weekend"), ("week", "week"), ("month", "month")):
         if word in low:
@@ -284,7 +296,10 @@ def _bundle_detail(m: re.Match) -> str:
         how = "free" if m.group("how").lower() == "free" else m.group("how").lower().replace("-", " ")
         return f"buy {buy} get {get} {how}"
     if m.group("x"):
-        return f"{m.group('x')} for {re.sub(r'[^0-9.]', '', m.group('y'))}"
+        x, y = m.group("x"), re.sub(r"[^0-9.]", "", m.group("y"))
+        if m.group("y").isdigit() and int(y) < int(x):
+            return f"buy {y} get {int(x) - int(y)} free"  # "3 for 2" is "buy 2 get 1 free"
+        return f"{x} for {y}"
     return re.sub(r"\b(?:2nd|second)\b", "second", low)
 
 
@@ -306,7 +321,8 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
     for m in p.discount_amount.finditer(text):
         found.add(DISCOUNT, m, _money_value(m, loc, "damt", "damt2", "amt", "amt2"), "amount")
     for m in p.half.finditer(text):
-        found.add(DISCOUNT, m, 50.0, "%")
+        fraction = (m.group("f") or m.group("f2") or "").lower()
+        found.add(DISCOUNT, m, {"1/3": 33.3, "third": 33.3, "1/4": 25.0, "quarter": 25.0}.get(fraction, 50.0), "%")
     for m in p.bundle.finditer(text):
         found.add(DISCOUNT, m, None, "bundle", _bundle_detail(m))
     for m in p.money.finditer(text):
@@ -321,12 +337,17 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
             if _DELIVERY_BEFORE.search(text[max(0, m.start() - 40):m.start()]):
                 continue
             found.add(DEADLINE, m, None, "", _deadline_detail(m.group(0)))
+    for m in p.offer_window.finditer(text):  # "20% off for 48 hours": the offer's window, not a duration
+        if _OFFER_BEFORE.search(text[max(0, m.start() - 30):m.start()]):
+            found.add(DEADLINE, m, None, "", _deadline_detail(m.group(0)))
     for m in p.urgency_stock.finditer(text):
         found.add(URGENCY, m, detail="stock")
     for m in p.urgency_time.finditer(text):
         said = m.group(0).lower()
+        if said == "hurry" and re.match(r"\s+(?:home|back|over|down|along|inside)\b", text[m.end():], re.IGNORECASE):
+            continue  # "hurry home": a movement, not haste about an offer
         if said == "quick" or (said.startswith("don") and not said.endswith("out") and
-                               not re.match(r"\s*(?:it|this|the|our|these|[.!,]|$)", text[m.end():])):
+                               not re.match(r"\s*(?:it\b|this\b|the\b|our\b|these\b|[.!,\d$£€]|$)", text[m.end():])):
             continue  # "quick" alone is a speed ("quick-dry"); "don't miss" needs an offer to miss
         found.add(URGENCY, m, detail="time")
     for m in p.shipping.finditer(text):
@@ -358,14 +379,21 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
             if unit in ("a", "an") or raw.lower() in ("a", "an"):
                 continue
             found.add(QUANTITY, m, _number(raw, loc), "%" if unit in ("%", "percent", "per cent") else unit)
-    return _resolve(found.claims)
+    return _resolve(found.claims, text)
 
 
-def _resolve(claims: list[Claim]) -> list[Claim]:
-    """One reading per span: by PRIORITY, then the longer span; the same claim found twice is kept once."""
+def _resolve(claims: list[Claim], text: str) -> list[Claim]:
+    """One reading per span: by PRIORITY, then the longer span; the same claim found twice is kept once.
+    Guarantee words in one sentence make one promise ("Guaranteed dry or your money back")."""
     ranked = sorted(claims, key=lambda c: (PRIORITY.index(c.kind), -(c.end - c.start), c.start))
     kept: list[Claim] = []
     for claim in ranked:
         if not any(_spans_overlap(claim, k) for k in kept):
             kept.append(claim)
-    return sorted(kept, key=lambda c: (c.start, c.end))
+    out: list[Claim] = []
+    for claim in sorted(kept, key=lambda c: (c.start, c.end)):
+        prev = next((c for c in reversed(out) if c.kind == GUARANTEE), None)
+        if claim.kind == GUARANTEE and prev is not None and not re.search(r"[.!?;]", text[prev.end:claim.start]):
+            continue
+        out.append(claim)
+    return out
