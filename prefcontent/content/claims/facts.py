@@ -64,14 +64,22 @@ class BriefFacts:
     never_allowed: tuple[str, ...] = ()  # claim kinds never allowed without an allowed claim behind them
 
 
-def _number(value, errors: dict, key: str, *, high: float | None = None) -> float | None:
+def _number(value, errors: dict, key: str, *, high: float | None = 1e9) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0 \
-            or (high is not None and value > high):
-        errors[key] = [f"must be a number above 0{f' and at most {high:g}' if high is not None else ''}, or null."]
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer too large for a float
+        number = math.nan
+    if not math.isfinite(number) or number <= 0 or number > high:
+        errors[key] = [f"must be a number above 0 and at most {high:g}, or null."]
         return None
-    return float(value)
+    return number
+
+
+def _text(value) -> bool:
+    """Text that every database stores: no NUL, no lone surrogate."""
+    return isinstance(value, str) and "\x00" not in value and not any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
 def _date(value, errors: dict, key: str) -> date | None:
@@ -91,7 +99,9 @@ def _unknown(raw: dict, allowed: tuple[str, ...], prefix: str, errors: dict) -> 
 
 
 def _section(raw, key: str, errors: dict) -> dict:
-    value = raw.get(key) or {}
+    value = raw.get(key)
+    if value is None:
+        return {}
     if not isinstance(value, dict):
         errors[key] = ["must be an object."]
         return {}
@@ -118,7 +128,7 @@ def _parse(raw) -> BriefFacts | None:
             errors[f"{'validity' if source is validity_raw else 'offer'}.{key}"] = ["must be true or false."]
     for key, limit in (("currency", 3), ("bundle", MAX_CLAIM_CHARS)):
         value = offer_raw.get(key, "")
-        if not isinstance(value, str) or len(value) > limit:
+        if not _text(value) or len(value) > limit:
             errors[f"offer.{key}"] = [f"must be text of at most {limit} characters."]
     starts = _date(validity_raw.get("starts"), errors, "validity.starts")
     ends = _date(validity_raw.get("ends"), errors, "validity.ends")
@@ -126,7 +136,7 @@ def _parse(raw) -> BriefFacts | None:
         errors["validity.ends"] = ["must not be before validity.starts."]
     allowed = raw.get("allowed_claims", [])
     if not isinstance(allowed, list) or len(allowed) > MAX_ALLOWED_CLAIMS or not all(
-            isinstance(c, str) and c.strip() and len(c) <= MAX_CLAIM_CHARS for c in allowed):
+            _text(c) and c.strip() and len(c) <= MAX_CLAIM_CHARS for c in allowed):
         errors["allowed_claims"] = [(f"must be a list of at most {MAX_ALLOWED_CLAIMS} non-empty texts of at most "
                                     f"{MAX_CLAIM_CHARS} characters.")]
     never = raw.get("never_allowed", [])

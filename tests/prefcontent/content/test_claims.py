@@ -122,3 +122,13 @@ def test_bad_facts_name_the_field(raw, field):
 
 def test_empty_facts_are_no_facts():
     assert facts_parse({}) is None and facts_clean({}) == {}
+
+
+@pytest.mark.parametrize("raw", [
+    {"offer": {"price": 10**400}}, {"offer": {"price": float("nan")}}, {"offer": {"price": True}},
+    {"offer": {"bundle": "buy 2\x00get 1"}}, {"allowed_claims": ["water\ud800proof"]}, {"offer": []},
+    {"validity": {"ends": 20261206}}, [], "facts",
+])
+def test_hostile_facts_are_refused_not_crashed_on(raw):
+    with pytest.raises(FactsError):
+        facts_clean(raw)
