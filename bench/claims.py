@@ -6,8 +6,8 @@ reader sees (kind, and the value where one is stated) and, for a subset, a facts
 labelled one of the same kind whose value it equals (a label without a value takes any value);
 each kind's precision and recall count its matches, its unmatched predictions and its missed labels.
 
-Both files count as the labelled corpus (claims_corpus.txt, which the patterns were tuned on, and
-claims_holdout.txt, written afterwards and never tuned on). Prints one line per kind on both, then `claims_precision_min`, `claims_recall_min` (floors 0.95 and 0.90),
+All three files count as the labelled corpus: claims_corpus.txt and claims_holdout.txt, which the
+patterns were tuned on, and claims_holdout2.txt, written afterwards and never tuned on. Prints one line per kind on both, then `claims_precision_min`, `claims_recall_min` (floors 0.95 and 0.90),
 `claims_verdict_accuracy` (labelled verdicts of the facts subset the checker gives, a claim it missed
 counting as wrong) and, in the same process, the baseline: the product's discount reading before
 this module (prefcontent.brands.compliance.claimed_discounts, which caps discounts) on the same
@@ -32,8 +32,10 @@ from prefcontent.content.claims import check_claims, extract_claims, facts_parse
 from prefcontent.content.claims.extract import KINDS  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "claims_corpus.txt"
-# Written after the extractor was tuned on CORPUS and never used to tune it: the honest figure.
-HOLDOUT = ROOT / "tests" / "data" / "claims_holdout.txt"
+# Measured once as held out, then tuned on (RESULTS.md): part of the tuned corpus now.
+TUNED_HOLDOUT = ROOT / "tests" / "data" / "claims_holdout.txt"
+# Written after both files above were tuned on, and never used to tune the patterns: the honest figure.
+HOLDOUT = ROOT / "tests" / "data" / "claims_holdout2.txt"
 FACTS = ROOT / "tests" / "data" / "claims_facts.json"
 PRECISION_FLOOR, RECALL_FLOOR = 0.95, 0.90
 
@@ -140,9 +142,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="also print every missed and spurious claim")
     args = parser.parse_args()
-    tuned, held = load(CORPUS), load(HOLDOUT)
-    for row in tuned:
-        row["file"] = CORPUS.name
+    tuned, held = [], load(HOLDOUT)
+    for path in (CORPUS, TUNED_HOLDOUT):
+        for row in load(path):
+            tuned.append({**row, "file": path.name})
     for row in held:
         row["file"] = HOLDOUT.name
     rows = tuned + held

@@ -90,7 +90,8 @@ _UNITS = (r"ml|millilit(?:er|re)s?|l|lit(?:er|re)s?|fl\.?\s?oz|oz|ounces?|g|gram
           r"layers?|pockets?|colou?rs?|shades?|flavou?rs?|scents?|styles?|sizes?|pieces?|pcs|pairs?|cups?|"
           r"servings?|shots?|capsules?|pods?|candles?|beans?|blends?|pack|packs|percent|per\s?cent|"
           r"customers?|reviews?|ratings?|runners?|hikers?|users?|members?|subscribers?|stores?|shops?|"
-          r"countries|people|sold|orders?|fans|miles?|steps?|washes|uses")
+          r"countries|people|sold|orders?|fans|miles?|steps?|washes|uses|nights?|buyers|shoppers|testers|households|"
+          r"families|athletes|trees|ingredients")
 # Superlatives without a rule of their own: "the fastest", "our lightest", "the world's warmest".
 _EST = (r"fastest|lightest|softest|strongest|warmest|driest|freshest|finest|smoothest|quietest|comfiest|cosiest|"
         r"coziest|biggest|greatest|highest|lowest|cheapest|toughest|smartest|thinnest|brightest|safest|healthiest|"
@@ -104,7 +105,8 @@ _NEG_BEST = re.compile(
     r"\bthe\s+most\s+(?:of|out\s+of)\b|\bit'?s\s+best\b|\bmake\s+the\s+most\b|\bbest\s+(?:part|bit)\b)", re.IGNORECASE)
 # "not guaranteed", "no guarantee": a disclaimer, not a promise.
 _NEGATED = re.compile(r"\b(?:not|never|no|without)\s+(?:\w+\s+)?$", re.IGNORECASE)
-_OFFER_BEFORE = re.compile(r"\b(?:off|sale|savings?|deals?|offer|discount|free\s+(?:shipping|delivery|returns))\s*$",
+_OFFER_BEFORE = re.compile(r"\b(?:off|sale|savings?|deals?|offer|discount|free\s+(?:shipping|delivery|returns))\b"
+                           r"[^.!?;:]{0,40}$",
                            re.IGNORECASE)
 # Delivery speed, not the offer's end: "arrives by Friday", "ships within 2 days".
 _DELIVERY_BEFORE = re.compile(r"\b(?:arrives?|arriving|delivered|ships?|shipped|dispatch(?:ed|es)?|get\s+it|in\s+time|"
@@ -147,9 +149,9 @@ def _patterns(code: str) -> _Patterns:
     nums = rf"(?:{num}|{_WORDNUM})"
     return _Patterns(
         percent=_c(pct),
-        discount_after=(_c(pct + r"(?:\W+\w+){0,2}?\W*(?:off|discount(?:ed)?|savings?|sale|cheaper|less|reduction|"
+        discount_after=(_c(pct + r"(?!\s+of\b)(?:\W+\w+){0,2}?\W*(?:off|discount(?:ed)?|savings?|sale|cheaper|less|reduction|"
                                  r"markdown)\b"),
-                        _c(r"(?<!\d)(?!100\s*%)" + pct + r"\s+(?:on|across)\s+(?:all|every|your|our|the|selected|\w+s\b)")),
+                        _c(r"(?<!\d)(?!100\s*%)" + pct + r"\s+(?:on|across)(?=\s+(?:all|every|your|our|the|selected|\w+s\b))")),
         discount_before=_c(r"\b(?:save|saving|savings\s+of|discounts?\s+of|up\s+to|take|extra|an\s+extra|"
                            r"reduced\s+by|slashed\s+by|cut\s+by|knock)\W+(?:\w+\W+){0,2}?" + pct),
         discount_amount=_c(money.replace("P<amt>", "P<damt>").replace("P<amt2>", "P<damt2>").replace("P<mult>", "P<dm>")
@@ -159,7 +161,7 @@ def _patterns(code: str) -> _Patterns:
                 r"\b(?:a\s+)?(?P<f2>1/3|third|1/4|quarter)\s+off\b"),
         bundle=_c(rf"\bbuy\s+(?P<buy>{nums}|a|an)(?:\s+\w+)?,?\s+get\s+(?P<get>{nums}|a|an|the\s+(?:second|third|next)"
                   rf"(?:\s+one)?)(?:\s+\w+)?\s+(?P<how>free|half[\s-]price|{pct}\s+off)\b|\bbogof?\b|"
-                  rf"(?<![$£€¥\d.,])\b(?P<x>\d+)\s+for\s+(?P<y>\d+|{money})(?!\s*(?:%|hours?|days?|years?|minutes?))\b|"
+                  rf"(?<![$£€¥\d.,])\b(?P<x>\d+)\s+(?:[a-z]+\s+)?for\s+(?P<y>\d+|{money})(?!\s*(?:%|hours?|days?|years?|minutes?))\b|"
                   rf"\b(?:second|2nd|third|3rd)\s+(?:one|pair|item)?\s*(?:is\s+)?(?:free|half[\s-]price)\b"),
         money=_c(money),
         deadlines=(
@@ -167,12 +169,14 @@ def _patterns(code: str) -> _Patterns:
                rf"(?:(?:at|on|by|until|till|through|thru)\s+)?(?:at\s+)?{_WHEN}\b"),
             _c(rf"\b(?:ends?|ending|expires?|closes?)\s+in\s+(?:just\s+)?{nums}\s*(?:hours?|hrs?|h|days?|minutes?)\b"),
             _c(rf"\b(?:until|till|til|through|thru|before|by)\s+{_WHEN}\b"),
-            _c(rf"\b(?:(?:for\s+)?(?:today|tonight)|this\s+weekend|this\s+week|one\s+(?:day|night|week)|"
+            _c(rf"\b(?:(?:for\s+)?(?:today|tonight)|this\s+weekend|this\s+week|(?:this\s+)?{_WEEKDAY}|"
+               rf"one\s+(?:day|night|week)|"
                rf"{nums}\s*[- ]?(?:days?|hours?|hrs?|h|nights?))\s+only\b"),
             _c(rf"\b(?:only\s+|just\s+)?{nums}\s*[- ]?(?:hours?|hrs?|days?|minutes?)\s+(?:left|to\s+go|remaining)\b"),
             _c(rf"\b{nums}[- ](?:hour|day|night)\s+(?:flash\s+|only\s+)?(?:sale|deal|offer|event|window|drop|"
                rf"countdown|blitz|promo)\b"),
             _c(rf"\b(?:for|in|within|over)\s+the\s+next\s+{nums}\s+(?:hours?|days?)\b"),
+            _c(rf"\b{nums}\s*(?:hours?|days?)\s+(?:left\s+)?to\s+(?:save|shop|buy|get|claim|grab)\b"),
             _c(r"\bonly\s+(?:this\s+weekend|this\s+week|today|tonight)\b"),
             _c(r"\b(?:last|final)\s+day\b|\bone\s+day\s+sale\b|\bmidnight\s+tonight\b"),
         ),
@@ -181,27 +185,28 @@ def _patterns(code: str) -> _Patterns:
                         r"limited[\s-]time|for\s+a\s+limited\s+time|act\s+(?:now|fast)|ending\s+soon|ends\s+soon|"
                         r"final\s+hours|last\s+hours|final\s+days|last\s+few\s+days|now\s+or\s+never|"
                         r"won'?t\s+last(?:\s+long)?|time\s+is\s+running\s+out|running\s+out\s+of\s+time|"
-                        r"before\s+it'?s\s+too\s+late|closing\s+soon|quick|be\s+quick|while\s+you\s+can)\b"),
+                        r"before\s+it'?s\s+too\s+late|closing\s+soon|quick|be\s+quick|while\s+you\s+can|last\s+orders)\b"),
         urgency_stock=_c(r"\b(?:while\s+(?:stocks?|supplies)\s+lasts?|selling\s+(?:fast|out)|almost\s+gone|"
                          r"going\s+fast|(?:only|just)\s+\d+\s+left(?:\s+in\s+stock)?|(?:only\s+)?(?:a\s+)?few\s+left|"
                          r"limited\s+(?:stock|quantities|supply)|low\s+(?:in\s+)?stock|"
+                         r"(?:stocks?|supplies)\s+(?:is|are)\s+(?:running\s+)?low|"
                          r"before\s+(?:it'?s|they'?re)\s+(?:all\s+)?gone|(?:nearly|almost)\s+sold\s+out|"
                          r"last\s+(?:few\s+)?(?:pairs|pieces|units|ones))\b"),
         shipping=_c(r"\bfree\s+(?:(?:standard|express|next[\s-]day|same[\s-]day|2[\s-]day|two[\s-]day|uk|us|eu|"
                     r"worldwide|international|tracked|fast|global|home|click\s*(?:&|and)\s*collect)\s+)*"
                     r"(?:shipping|delivery|postage|p&p|p\s*&\s*p)(?:\s+(?:and|&)\s+returns)?\b|\bships?\s+(?:for\s+)?free\b|"
                     r"\b(?:shipping|delivery|postage)\s+(?:is\s+)?(?:on\s+us|free|included)\b|"
-                    r"\bno\s+(?:shipping|delivery|postage)\s+(?:fees?|charges?|costs?)\b"),
+                    r"\bno\s+(?:shipping|delivery|postage)\s+(?:fees?|charges?|costs?)\b|\bfree\s+click\s*(?:&|and)\s*collect\b"),
         returns=_c(r"\bfree\s+(?:returns|exchanges|returns\s+(?:and|&)\s+exchanges)\b|"
                    r"\b(?:returns|exchanges)\s+(?:are|is)\s+(?:always\s+)?free\b|\bfree\s+to\s+return\b"),
         guarantee=_c(r"\b(?:100%\s+)?(?:money[\s-]back|satisfaction|price[\s-]match|lifetime|happiness|fit|comfort|"
                      r"best[\s-]price|\d+[\s-]day|\d+[\s-]year|low[\s-]price|freshness)\s+guarantee[ds]?\b|"
                      r"\b(?:100%\s+)?satisfaction\s+guaranteed\b|\bguarantee[ds]?\b|\brisk[\s-]free\b|"
                      rf"\b(?:{num}|{_WORDNUM}|lifetime)[\s-](?:years?|months?|yr)?[\s-]?warranty\b|"
-                     r"\blifetime\s+warranty\b|\bmoney\s+back\b|\bfull\s+refund\b|\bwe(?:\s+can|'ll|\s+will)?\s+promise\b|"
+                     r"\blifetime\s+warranty\b|\bmoney\s+back\b|\bfull\s+refund\b|\brefund\s+(?:you\s+)?in\s+full\b|\bwe(?:\s+can|'ll|\s+will)?\s+promise\b|"
                      r"\bour\s+promise\s*:"),
         superlatives=(
-            _c(r"\b(?:#\s?1|no\.\s?1|number\s+one)\b|#1\b"),
+            _c(r"\b(?:no\.\s?1|number\s+(?:one|1))\b|#\s?1\b"),
             _c(r"\b(?:top|highest|best)[\s-](?:rated|selling|sellers?|reviewed|ranked|loved|pick)\b|\bbestsell(?:er|ing)s?\b"),
             _c(r"\blowest\s+prices?\b|\bcheapest\b|\bunbeatable\b|\bunmatched\b|\bunrivall?ed\b|\bsecond\s+to\s+none\b"),
             _c(rf"\b(?:the|our|its|their|world'?s|\w+'s)\s+(?:very\s+|absolute\s+)?(?:{_EST})\b"),
@@ -210,11 +215,12 @@ def _patterns(code: str) -> _Patterns:
             _c(r"\bbest\b"),
         ),
         rating=(
-            _c(r"(?<![\w-])rated\s+(?P<r>[0-5](?:[.,]\d)?)(?:\s*(?:/|out\s+of)\s*5)?(?:\s*stars?)?(?!\w|[.,]\d)"),
+            _c(r"(?<![\w-])rated[\s-]+(?P<r>[0-5](?:[.,]\d)?)(?:\s*(?:/|out\s+of)\s*5)?(?:\s*stars?)?(?!\w|[.,]\d)"),
             _c(r"(?<![\w.])(?P<r>[0-5](?:[.,]\d)?)\s*(?:/\s*5|out\s+of\s+5)(?:\s*stars?)?(?!\w|[.,]\d)|"
                r"(?<![\w.])(?P<r2>[0-5](?:[.,]\d)?)\s*[- ]?(?:stars?\b|★)(?:\s+(?:rated|rating|reviews?|average)\b)?|"
                r"★\s*(?P<r3>[0-5](?:[.,]\d)?)"),
-            _c(r"\b(?P<w>five|four)[\s-]star\s+(?:rated|rating|reviews?)\b|\brated\s+(?:excellent|outstanding)\b"),
+            _c(r"\b(?P<w>five|four)[\s-]star\s+(?:rated|rating|reviews?)\b|\brated\s+(?:excellent|outstanding)\b|"
+               r"\b(?:rated\s+)?(?P<w2>five|four)\s+stars\b|(?<![\w.])(?P<r4>[0-5][.,]\d)\s+(?:average|avg)\b"),
         ),
         quantity=_c(rf"(?<![\w.,])(?P<q>{num}|{_QTY_WORDS})(?:\s?\+)?\s*[- ]?(?:(?:happy|satisfied|loyal|verified)\s+)?"
                     rf"(?P<u>%(?!\s+(?:behind|with|for|sure|yours?|you|committed|focused|here|there|that|right|on)\b)|"
@@ -366,10 +372,11 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
             found.add(SUPERLATIVE, m, detail=re.sub(r"[\s-]+", " ", m.group(0).lower()))
     for regex in p.rating:
         for m in regex.finditer(text):
-            raw = next((m.group(g) for g in ("r", "r2", "r3") if m.groupdict().get(g)), None)
+            raw = next((m.group(g) for g in ("r", "r2", "r3", "r4") if m.groupdict().get(g)), None)
             value = loc.parse_number(raw.replace(",", ".") if loc.decimal == "," else raw) if raw else None
-            if raw is None and m.groupdict().get("w"):
-                value = float(WORD_NUMBERS[m.group("w").lower()])
+            word = m.groupdict().get("w") or m.groupdict().get("w2")
+            if raw is None and word:
+                value = float(WORD_NUMBERS[word.lower()])
             found.add(RATING, m, value)
     for regex in (p.quantity, p.spf):
         for m in regex.finditer(text):
