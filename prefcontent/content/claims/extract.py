@@ -96,7 +96,7 @@ _UNITS = (r"ml|millilit(?:er|re)s?|l|lit(?:er|re)s?|fl\.?\s?oz|oz|ounces?|g|gram
 _EST = (r"fastest|lightest|softest|strongest|warmest|driest|freshest|finest|smoothest|quietest|comfiest|cosiest|"
         r"coziest|biggest|greatest|highest|lowest|cheapest|toughest|smartest|thinnest|brightest|safest|healthiest|"
         r"tastiest|richest|purest|cleanest|longest|largest|boldest|crispest|sharpest|loudest|sturdiest|grippiest|"
-        r"best|deepest|hottest|coolest|quickest|easiest|comfiest|warmest|sweetest|juiciest|most\s+\w+")
+        r"best|deepest|hottest|coolest|quickest|easiest|sweetest|juiciest|most\s+\w+")
 _NEG_BEST = re.compile(
     r"(?:\bbest\s+(?:friends?|wishes|regards|before|man|of\s+luck|of\s+all|of\s+both)\b|\ball\s+the\s+best\b|"
     r"\b(?:do|did|doing|try|tried|trying|give|gave|giving)\s+(?:our|your|my|their|his|her|its)\s+best\b|"
@@ -256,10 +256,8 @@ def _money_value(m: re.Match, loc: Locale, *groups: str) -> float | None:
 class _Found:
     claims: list[Claim] = field(default_factory=list)
 
-    def add(self, kind: str, m: re.Match, value: float | None = None, unit: str = "", detail: str = "",
-            span: tuple[int, int] | None = None) -> None:
-        start, end = span or m.span()
-        self.claims.append(Claim(kind, m.string[start:end], start, end, value, unit, detail))
+    def add(self, kind: str, m: re.Match, value: float | None = None, unit: str = "", detail: str = "") -> None:
+        self.claims.append(Claim(kind, m.group(0), m.start(), m.end(), value, unit, detail))
 
 
 def _deadline_detail(words: str) -> str:
@@ -286,8 +284,6 @@ def _deadline_detail(words: str) -> str:
             return f"{MONTHS[date.group(3)[:3]]:02d}-{int(date.group(4)):02d}"
         first, second = int(date.group(5)), int(date.group(6))
         return f"{first:02d}-{second:02d}" if first <= 12 else f"{second:02d}-{first:02d}"
-    if re.search(r"\bone\s+(?:day|night)\b", low):
-        return "today"
     return "today"  # tonight, today, midnight, noon, last day, end of the day
 
 
