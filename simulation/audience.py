@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from prefcontent.brands.compliance import claimed_discounts
+from prefcontent.content.claims import extract_claims
 
 MAX_EFFECT = 0.7
 URGENCY = re.compile(
@@ -49,6 +50,7 @@ def product_named(text: str, products: tuple[str, ...]) -> bool:
 def feature_vector(text: str, products: tuple[str, ...] = ()) -> dict[str, float]:
     """The audience-facing features of any text, each scaled to [0, 1]."""
     discount = max((pct for pct, _ in claimed_discounts(text)), default=0.0)
+    claims = {c.kind for c in extract_claims(text)}
     return {
         "discount": min(discount, 60.0) / 60.0,
         "urgency": float(bool(URGENCY.search(text))),
@@ -58,6 +60,9 @@ def feature_vector(text: str, products: tuple[str, ...] = ()) -> dict[str, float
         "product_named": float(product_named(text, products)),
         "opener": float(bool(OPENER.match(text))),
         "cta": float(bool(CTA.search(text))),
+        # The trap: readers click claims whether or not the offer stands behind them.
+        "free_shipping": float("shipping" in claims),
+        "superlative": float("superlative" in claims),
     }
 
 
@@ -124,7 +129,7 @@ def default_brands(seed: int = 0) -> list[SimBrand]:
         voice="direct, no hype",
         audience=Audience("northpeak-readers", base_ctr=0.02, seed=seed, products=northpeak_products, weights={
             "discount": 0.7, "short": 0.5, "urgency": 0.25, "question": -0.35, "emoji": -0.2,
-            "product_named": 0.3, "opener": -0.1, "cta": 0.1,
+            "product_named": 0.3, "opener": -0.1, "cta": 0.1, "free_shipping": 0.35, "superlative": 0.3,
         }),
         rules={"max_discount_pct": 30, "banned_phrases": ["hurry"]},
         products=northpeak_products,
@@ -134,7 +139,7 @@ def default_brands(seed: int = 0) -> list[SimBrand]:
         voice="playful and warm",
         audience=Audience("brewhaus-readers", base_ctr=0.03, seed=seed, products=brewhaus_products, weights={
             "question": 0.7, "urgency": -0.6, "emoji": 0.35, "discount": 0.1, "short": -0.1,
-            "product_named": 0.25, "opener": 0.2, "cta": -0.15,
+            "product_named": 0.25, "opener": 0.2, "cta": -0.15, "free_shipping": 0.3, "superlative": 0.25,
         }),
         rules={"banned_phrases": ["last chance"]},
         products=brewhaus_products,

@@ -19,7 +19,8 @@ QUESTIONS = ("Ready for {benefit}?", "Need new {product}?", "Why wait?", "Lookin
              "Who says {product} can't be {adj}?", "What's your next adventure?")
 BENEFITS = ("Meet the {adj} {product}.", "{adj} {product}, made for {audience}.", "Built to last.",
             "Free shipping on every order.", "The {product} {audience} swear by.", "Feel the difference.",
-            "Our {adj} {product} are here.", "{product} that keep up with you.", "Designed for {benefit}.")
+            "Our {adj} {product} are here.", "{product} that keep up with you.", "Designed for {benefit}.",
+            "The best {product} for {audience}.", "Our top-rated {product}.")
 CTAS = ("Shop now.", "Tap to shop.", "See the collection.", "Order yours today.", "Find your pair.",
         "Grab yours.", "Discover more.", "Try them today.")
 EMOJI = ("🔥", "✨", "🎉", "☕", "🏃", "⏰", "💥", "🛍️", "🌧️", "🙌")

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 
 from simulation.audience import SimBrand, default_brands
-from simulation.metrics import ceiling_ctr, distinct_n_at, ended_rate, headroom_captured, valid_rate, violation_rate
+from simulation.metrics import (
+    ceiling_ctr,
+    distinct_n_at,
+    ended_rate,
+    headroom_captured,
+    unsupported_claim_rate,
+    valid_rate,
+    violation_rate,
+)
 from simulation.traffic import send_traffic
 
 
@@ -58,6 +66,9 @@ class SimConfig:
     max_new_tokens: int = 40
     seed: int = 0
     job_timeout_s: float = 900.0
+    # The brands' claim_guard (prefcontent.brands.settings): "off" for the comparison run that lets copy claiming
+    # more than its brief's offer into tests and pairs (manage.py simulate --claim-guard off).
+    claim_guard: str = "block"
 
 
 @dataclass
@@ -75,6 +86,10 @@ class RoundReport:
     concluded: int
     pairs_active: int
     training: dict = field(default_factory=dict)
+    # Share of sampled texts (before any filter) with a claim their brief's facts contradict or do not support,
+    # and of served texts (what the jobs kept as variants).
+    unsupported_claim_rate: float = 0.0
+    served_unsupported_claim_rate: float = 0.0
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.5) -> None:
@@ -129,7 +144,8 @@ class BrandLoop:
                       # the simulation never puts a flagged candidate into an experiment.
                       "settings": brand_settings_clean({"compliance_mode": "flag", "auto_promote": True,
                                                         "decision_threshold": cfg.decision_threshold,
-                                                        "pairs_from_repairs": cfg.repair_pairs})},
+                                                        "pairs_from_repairs": cfg.repair_pairs,
+                                                        "claim_guard": cfg.claim_guard})},
         )
         if created:
             for phrase in sim.rules.get("banned_phrases", []):
@@ -163,7 +179,10 @@ class BrandLoop:
     # -- one round -------------------------------------------------------------------------
 
     def _briefs(self, round_no: int):
+        from django.utils import timezone
+
         from prefcontent.content.models import Brief
+        from simulation.offers import brief_facts
 
         briefs = []
         for i in range(self.cfg.briefs):
@@ -171,7 +190,8 @@ class BrandLoop:
             tone = self.sim.tones[(i + round_no) % len(self.sim.tones)]
             brief, _ = Brief.objects.get_or_create(
                 brand=self.brand, title=f"{product} / {tone}",
-                defaults={"product": product, "audience": "everyone", "tone": tone, "locale": self.brand.locale},
+                defaults={"product": product, "audience": "everyone", "tone": tone, "locale": self.brand.locale,
+                          "facts": brief_facts(self.sim.name, i, timezone.localdate())},
             )
             briefs.append(brief)
         return briefs
@@ -196,7 +216,8 @@ class BrandLoop:
         if failed.exists():
             job = failed.first()
             raise RuntimeError(f"generation job {job.pk} failed: {job.error_code} {job.error_message}")
-        return list(GenerationJob.objects.filter(pk__in=ids).prefetch_related("candidates__variant"))
+        return list(GenerationJob.objects.filter(pk__in=ids).select_related("brief")
+                    .prefetch_related("candidates__variant"))
 
     def _experiment(self, job, round_no: int):
         from prefcontent.experiments.services import ArmSpec, experiment_create, experiment_transition
@@ -233,6 +254,7 @@ class BrandLoop:
         texts = [c.text for c, _ in sampled if c.text]
         served = [c.text for job in jobs for c in job.candidates.all() if c.variant_id]
         allowed_texts = [t for t in served if self.allowed(t)]
+        claims_sampled, claims_served = self._claim_rates(jobs)
         experiments = [e for e in (self._experiment(job, round_no) for job in jobs[:len(briefs)]) if e is not None]
         concluded = 0
         for experiment in experiments:
@@ -256,14 +278,27 @@ class BrandLoop:
             violation_rate=violation_rate(texts, self.allowed), distinct2=distinct_n_at(served, self.cfg.diversity_sample, seed=self.cfg.seed * 100 + round_no),
             generated=len(texts), served=len(served), experiments=len(experiments), concluded=concluded,
             pairs_active=PreferencePair.objects.filter(brand=self.brand, status="active").count(),
+            unsupported_claim_rate=claims_sampled, served_unsupported_claim_rate=claims_served,
         )
         self.reports.append(report)
         self._record_history()
         self.log(f"{self.sim.name} round {round_no}: adapter={report.adapter_version} true_ctr={report.true_ctr:.4f} "
                  f"valid={report.valid_rate:.2f} ended={report.ended_rate:.2f} violations={report.violation_rate:.2f} "
-                 f"distinct2={report.distinct2:.2f} concluded={concluded}/{len(experiments)} "
+                 f"distinct2={report.distinct2:.2f} unsupported_claims={report.unsupported_claim_rate:.2f} "
+                 f"served_unsupported_claims={report.served_unsupported_claim_rate:.2f} "
+                 f"concluded={concluded}/{len(experiments)} "
                  f"pairs={report.pairs_active}")
         return report
+
+    @staticmethod
+    def _claim_rates(jobs) -> tuple[float, float]:
+        """Unsupported-claim rate of everything sampled (before the guard or any filter) and of what was served."""
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        sampled = [(c.text, job.brief) for job in jobs for c in job.candidates.all() if c.text]
+        served = [(c.text, job.brief) for job in jobs for c in job.candidates.all() if c.variant_id]
+        return unsupported_claim_rate(sampled, today), unsupported_claim_rate(served, today)
 
     def _record_history(self) -> None:
         """Keep the rounds on the brand so the dashboard overview shows the same history as the report."""

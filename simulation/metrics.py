@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from datetime import date
 
 from ml.serving.stops import ENDED
 from prefcontent.content.channels import channel_form
+from prefcontent.content.claims import check_claims, claim_problems
+from prefcontent.content.claims.facts import facts_read
 from prefcontent.content.wellformed import well_formed_flags
 from prefcontent.core.text import distinct_n
 from simulation.audience import Audience
@@ -39,6 +42,17 @@ def distinct_n_at(texts: list[str], size: int, *, n: int = 2, draws: int = 20, s
         return distinct_n(texts, n)
     rng = random.Random(seed)
     return sum(distinct_n(rng.sample(texts, size), n) for _ in range(draws)) / draws
+
+
+def unsupported_claim_rate(texts_and_briefs: Sequence[tuple[str, object]], today: date) -> float:
+    """Share of texts with a claim their brief's facts contradict or do not support (a brief without facts: none)."""
+    if not texts_and_briefs:
+        return 0.0
+    hits = 0
+    for text, brief in texts_and_briefs:
+        facts = facts_read(getattr(brief, "facts", None))
+        hits += bool(facts and claim_problems(check_claims(text, facts, today=today, product=brief.product or "")))
+    return hits / len(texts_and_briefs)
 
 
 def violation_rate(texts: list[str], allowed: Callable[[str], bool]) -> float:

@@ -33,6 +33,8 @@ class GateThresholds:
     well_formed_tolerance: float = 0.0  # allowed shortfall of the well-formed rate below the base's
     well_formed_alpha: float = 0.05  # a shortfall still passes unless a one-sided Fisher test gives p < this
     min_well_formed_rate: float = 0.5  # and whatever the base does, samples are well-formed at least this often
+    claims_tolerance: float = 0.0  # allowed excess of the unsupported-claim rate over the baseline's (and the base's)
+    claims_alpha: float = 0.05  # an excess still fails unless a one-sided Fisher test gives p >= this
 
 
 def gate_thresholds() -> GateThresholds:
@@ -75,6 +77,12 @@ class GateInputs:
     # break rules significantly more often than the base either, or a rate could creep up a little
     # (within noise) with every promotion. None when the baseline already is the base.
     base_violations: list[bool] | None = None
+    # Per generation for a held-out brief with facts: does it make a claim those facts contradict or do not support
+    # (prefcontent.content.claims)? Of the candidate, the baseline, and the base when the baseline is the active
+    # adapter. None when no held-out brief has facts or the brand's claim_guard is off: no claim check then.
+    adapter_unsupported_claims: list[bool] | None = None
+    baseline_unsupported_claims: list[bool] | None = None
+    base_unsupported_claims: list[bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,9 +141,24 @@ def _compliance_check(name: str, t: GateThresholds, candidate: list[bool], basel
     """Violation rate not above the baseline's. Both are rates over a few dozen samples, so an excess
     counts only when it is more than sampling noise: a one-sided Fisher exact test of "the candidate
     violates more often" must give p < compliance_alpha for the check to fail."""
+    return _excess_check(name, candidate, baseline, tolerance=t.compliance_tolerance, alpha=t.compliance_alpha,
+                         what=f"violation rate of generations (baseline {label}: {_rate(baseline)})")
+
+
+def _claims_check(name: str, t: GateThresholds, candidate: list[bool], baseline: list[bool], label: str) -> Check:
+    """Share of generations for held-out briefs with facts that make a claim those facts contradict or do not
+    support ("20% off" when the offer is 10%), not above the baseline's beyond sampling noise: A/B winners
+    reward such claims, so an adapter learns them while its rewards look fine. The same one-sided Fisher
+    test as the compliance checks, at claims_alpha."""
+    return _excess_check(name, candidate, baseline, tolerance=t.claims_tolerance, alpha=t.claims_alpha,
+                         what=f"unsupported-claim rate of generations for briefs with facts (baseline {label}: "
+                              f"{_rate(baseline)})")
+
+
+def _excess_check(name: str, candidate: list[bool], baseline: list[bool], *, tolerance: float, alpha: float,
+                  what: str) -> Check:
     cand, base = _rate(candidate), _rate(baseline)
-    check = _cmp(name, cand, (base if base is not None else 0.0) + t.compliance_tolerance,
-                 "<=", f"violation rate of generations (baseline {label}: {base})")
+    check = _cmp(name, cand, (base if base is not None else 0.0) + tolerance, "<=", what)
     if check.passed or cand is None or not baseline:
         return check
     from scipy.stats import fisher_exact
@@ -143,7 +166,7 @@ def _compliance_check(name: str, t: GateThresholds, candidate: list[bool], basel
     a, n_a = sum(candidate), len(candidate)
     b, n_b = sum(baseline), len(baseline)
     p = float(fisher_exact([[a, n_a - a], [b, n_b - b]], alternative="greater").pvalue)
-    passed = p >= t.compliance_alpha
+    passed = p >= alpha
     verdict = "within sampling noise, ok" if passed else "significantly above, fails"
     return Check(check.name, check.value, check.threshold, check.comparator, passed,
                  f"{check.detail.rsplit(' (', 1)[0]}; {a}/{n_a} vs {b}/{n_b}, one-sided Fisher p = {p:.3f} ({verdict})")
@@ -251,6 +274,18 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
     if inputs.base_violations is not None:
         checks.insert(3, _compliance_check("compliance_vs_base", t, inputs.adapter_violations, inputs.base_violations,
                                            "base"))
+    claims = inputs.adapter_unsupported_claims
+    if claims is not None and inputs.baseline_unsupported_claims is not None:
+        at = next(i for i, c in enumerate(checks) if c.name == "well_formed_rate")
+        extra = [_claims_check("unsupported_claim_rate", t, claims, inputs.baseline_unsupported_claims,
+                               inputs.baseline_label)]
+        if inputs.base_unsupported_claims is not None:
+            extra.append(_claims_check("unsupported_claims_vs_base", t, claims, inputs.base_unsupported_claims, "base"))
+        checks[at:at] = extra
     summary = {"holdout_pairs": pairs, "generations": len(cand), "baseline": inputs.baseline_label,
                "samples": {"base": base[:5], "adapter": cand[:5]}}
+    if claims is not None:
+        summary["unsupported_claim_rate"] = {"adapter": _rate(claims),
+                                             "baseline": _rate(inputs.baseline_unsupported_claims or []),
+                                             "judged_generations": len(claims)}
     return GateReport(passed=all(c.passed for c in checks), checks=checks, summary=summary)

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 FLAG, BLOCK = "flag", "block"
 COMPLIANCE_MODES = (BLOCK, FLAG)
+OFF = "off"
+CLAIM_GUARDS = (BLOCK, FLAG, OFF)
 MAX_ORIGINS = 100
 MAX_SIMULATION_ROUNDS = 1000
 _ORIGIN = re.compile(r"[!-~]{1,253}")  # printable ASCII, no spaces: browsers send origins punycoded
@@ -203,6 +205,10 @@ class BrandSettings:
                                         "smallest compliant edit over it).")
     compliance_mode: str = _setting(BLOCK, Choice(COMPLIANCE_MODES),
                                     '"block" drops generated copy that breaks a rule; "flag" keeps it, marked.')
+    claim_guard: str = _setting(BLOCK, Choice(CLAIM_GUARDS),
+                                '"block" drops generated copy with a claim its brief\'s facts contradict or do not '
+                                'support, and pairs whose chosen text has one are excluded; "flag" keeps such copy, '
+                                'marked; "off" judges no claims. Briefs without facts are never judged.')
     allowed_origins: tuple[str, ...] = _setting((), Origins(),
                                                 'Sites whose pages may call assign and events with the brand\'s API '
                                                 'key ("*": any, for development).')

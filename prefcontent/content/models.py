@@ -42,6 +42,8 @@ class Brief(models.Model):
     tone = models.CharField(max_length=200, blank=True)
     locale = models.CharField(max_length=16, blank=True)
     constraints = models.TextField(blank=True)
+    # The offer's facts (prefcontent.content.claims.facts): what copy for this brief may claim. {}: none.
+    facts = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

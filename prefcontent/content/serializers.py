@@ -42,7 +42,7 @@ class BriefOut(serializers.ModelSerializer):
     class Meta:
         model = Brief
         fields = ["id", "brand", "campaign", "title", "product", "audience", "tone", "locale", "constraints",
-                  "created_at"]
+                  "facts", "created_at"]
         read_only_fields = fields
 
 
@@ -54,6 +54,11 @@ class BriefUpdateIn(serializers.Serializer):
     tone = serializers.CharField(max_length=200, required=False, allow_blank=True)
     locale = serializers.CharField(max_length=16, required=False, allow_blank=True)
     constraints = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    facts = serializers.JSONField(
+        required=False, help_text='The offer\'s facts copy may claim: {"offer": {"discount_percent", "discount_amount", '
+        '"price", "regular_price", "currency", "free_shipping", "free_shipping_over", "free_returns", "min_spend", '
+        '"bundle"}, "validity": {"starts", "ends" (YYYY-MM-DD), "while_stocks_last"}, "allowed_claims": [text], '
+        '"never_allowed": [claim kind]}; {} for none (then only the brand\'s rules judge the copy).')
 
 
 class BriefCreateIn(BriefUpdateIn):

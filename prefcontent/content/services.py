@@ -5,6 +5,7 @@ from django.db import transaction
 
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
+from prefcontent.content.claims.facts import FactsError, facts_clean
 from prefcontent.content.hashing import content_hash
 from prefcontent.content.models import (
     CHANNELS,
@@ -19,7 +20,7 @@ from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
 
 CAMPAIGN_FIELDS = ("name", "channel", "goal_metric")
-BRIEF_FIELDS = ("campaign", "title", "product", "audience", "tone", "locale", "constraints")
+BRIEF_FIELDS = ("campaign", "title", "product", "audience", "tone", "locale", "constraints", "facts")
 MAX_VARIANT_CHARS = 10_000
 
 
@@ -27,6 +28,14 @@ def _check_same_brand(brand: Brand, **related) -> None:
     for name, obj in related.items():
         if obj is not None and obj.brand_id != brand.pk:
             raise NotFound(f"{name.capitalize()} not found.")
+
+
+def _clean_facts(raw) -> dict:
+    try:
+        return facts_clean(raw)
+    except FactsError as exc:
+        raise InvalidInput(f"Invalid facts: {exc}", code="invalid_facts",
+                           details={"fields": {f"facts.{k}": v for k, v in exc.errors.items()}}) from None
 
 
 def _check_choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -61,11 +70,12 @@ def campaign_update(*, principal: Principal, campaign: Campaign, **changes) -> C
 @transaction.atomic
 def brief_create(*, principal: Principal, brand: Brand, title: str, campaign: Campaign | None = None,
                  product: str = "", audience: str = "", tone: str = "", locale: str = "",
-                 constraints: str = "") -> Brief:
+                 constraints: str = "", facts: dict | None = None) -> Brief:
     access.brand_require(principal, brand, "content.write")
     _check_same_brand(brand, campaign=campaign)
     return Brief.objects.create(brand=brand, campaign=campaign, title=title, product=product, audience=audience,
-                                tone=tone, locale=locale or brand.locale, constraints=constraints)
+                                tone=tone, locale=locale or brand.locale, constraints=constraints,
+                                facts=_clean_facts(facts))
 
 
 @transaction.atomic
@@ -73,6 +83,8 @@ def brief_update(*, principal: Principal, brief: Brief, **changes) -> Brief:
     access.brand_require(principal, brief.brand, "content.write")
     changed = {k: v for k, v in changes.items() if k in BRIEF_FIELDS}
     _check_same_brand(brief.brand, campaign=changed.get("campaign"))
+    if "facts" in changed:
+        changed["facts"] = _clean_facts(changed["facts"])
     for key, value in changed.items():
         setattr(brief, key, value)
     brief.save(update_fields=list(changed) or None)

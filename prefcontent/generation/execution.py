@@ -21,7 +21,7 @@ from prefcontent.content.services import variant_create
 from prefcontent.core import metrics
 from prefcontent.core.errors import DomainError
 from prefcontent.generation import facade
-from prefcontent.generation.checks import CheckedOutput, check_outputs, compliance_mode
+from prefcontent.generation.checks import CheckedOutput, check_outputs, claim_guard_for, compliance_mode
 from prefcontent.generation.conf import GenerationSettings, generation_settings
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
 from prefcontent.generation.ranking import preference_scores, select_best_diverse
@@ -209,7 +209,7 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
     rules = compliance_rules_for(job.brand)
     checked = check_outputs([(c.index, c.text) for c in generation.completions], rules=rules,
                             channel=job.channel, mode=compliance_mode(job.brand), dedup_threshold=cfg.dedup_threshold,
-                            prompt=job.prompt)
+                            prompt=job.prompt, claims=claim_guard_for(job.brand, job.brief))
     usable = [c for c in checked if c.usable]
     ranking = _rank(job, usable, adapter, rules, cfg) if best_of and usable else None
     if ranking is not None:

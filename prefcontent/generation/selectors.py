@@ -51,6 +51,8 @@ def variant_lineage(variant: Variant) -> dict:
         "snapshot_id": snapshot.pk if snapshot else None,
         "snapshot_content_hash": snapshot.content_hash if snapshot else None,
         "experiment_ids": list(snapshot.source_experiment_ids) if snapshot else [],
+        # Claims its brief's facts contradict or do not support, with the reasons (prefcontent.content.claims).
+        "claims": [v for v in (candidate.violations if candidate is not None else []) if v.get("rule") == "claim"],
     }
 
 

@@ -135,3 +135,6 @@ class LineageOut(serializers.Serializer):
     snapshot_id = serializers.IntegerField(allow_null=True)
     snapshot_content_hash = serializers.CharField(allow_null=True)
     experiment_ids = serializers.ListField(child=serializers.IntegerField())
+    claims = serializers.ListField(
+        child=serializers.DictField(), help_text="Claims of the text that its brief's facts contradict or do not "
+        "support: kind, verdict, reason, the words (match) and the message shown to people.")

@@ -6,7 +6,9 @@ ranks the other arms too: when one of them beat another with the brand's require
 whose winner breaks the brand's rules still teaches which of the allowed texts did better.
 Brands that want winner pairs only set `pairs_from_ranking` to false. A pair that fails a
 guardrail is still stored, excluded, with every reason (see models.EXCLUSION_REASONS), so the API
-shows what was dropped and why. Contradictions are resolved across the brand after each build
+shows what was dropped and why. A chosen text with a claim its brief's facts contradict or do not
+support ("20% off" when the offer is 10%) is excluded as `unsupported_claim` unless the brand's
+claim_guard is off: A/B winners reward exactly those claims, and training on them teaches them. Contradictions are resolved across the brand after each build
 (see contradictions.py).
 
 With `pairs_from_repairs: true` in the brand's settings, every arm whose text breaks the brand's
@@ -26,10 +28,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from prefcontent.brands.compliance import check_text, compliance_rules_for
 from prefcontent.brands.repair import repair_text
-from prefcontent.brands.settings import brand_settings
+from prefcontent.brands.settings import OFF, brand_settings
+from prefcontent.content.claims import check_claims, claim_problems
+from prefcontent.content.claims.facts import facts_read
 from prefcontent.content.hashing import content_hash
 from prefcontent.content.models import Variant
 from prefcontent.core import metrics
@@ -45,6 +50,7 @@ from prefcontent.preferences.models import (
     REPAIR,
     REPAIR_KEY_PREFIX,
     SRM,
+    UNSUPPORTED_CLAIM,
     PreferencePair,
 )
 from prefcontent.preferences.prompting import prompt_version, render_prompt
@@ -129,7 +135,7 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
     stale_keys = stale_keys if stale_keys is not None else defaultdict(set)
     candidates, evidences = _candidates(experiments, arms_by_experiment, result)
 
-    rules_by_brand, prompts, checks = {}, {}, {}
+    rules_by_brand, prompts, checks, claim_checks = {}, {}, {}, {}
     pairs = []
     for (experiment, better, worse, counts, ordering), ev in zip(candidates, evidences, strict=True):
         brand = experiment.brand
@@ -145,6 +151,8 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
         key = (brand.pk, channel, chosen)
         if key not in checks:
             checks[key] = check_text(rules, chosen, channel)
+        if (experiment.pk, chosen) not in claim_checks:
+            claim_checks[(experiment.pk, chosen)] = unsupported_claims(experiment, chosen)
         analysis = (experiment.decision.evidence or {}).get("analysis", {})
         min_sample = _min_sample(experiment)
         evidence = {
@@ -170,7 +178,8 @@ def pairs_build_loaded(*, experiments: list[Experiment], arms_by_experiment: dic
             pair_hash=pair_hash(prompt, chosen, rejected),
             pair_key="|".join(sorted((_text_hash(better.variant), _text_hash(worse.variant)))),
         )
-        set_exclusions(pair, _exclusions(evidence, checks[key], chosen, rejected, min_sample, dup_threshold))
+        set_exclusions(pair, _exclusions(evidence, checks[key], chosen, rejected, min_sample, dup_threshold,
+                                         claim_checks[(experiment.pk, chosen)]))
         pairs.append(pair)
     taken = {(p.experiment_id, p.chosen_variant_id, p.rejected_variant_id) for p in pairs}
     for repair in _repair_pairs(experiments, arms_by_experiment, prompts):
@@ -332,13 +341,30 @@ def _evidence_shortfall(chosen_trials: int, rejected_trials: int, prob_better: f
     return None
 
 
+def unsupported_claims(experiment: Experiment, text: str) -> list[dict]:
+    """The claims of `text` that the experiment's brief's facts contradict or do not support, read for the day the
+    experiment started ("ends tonight" then); [] when the brand's claim_guard is off or the brief has no facts."""
+    brief = experiment.brief
+    facts = facts_read(brief.facts) if brief is not None else None
+    if facts is None or brand_settings(experiment.brand).claim_guard == OFF:
+        return []
+    today = timezone.localdate(experiment.started_at or experiment.created_at)
+    return [{k: p[k] for k in ("kind", "text", "verdict", "reason")}
+            for p in claim_problems(check_claims(text, facts, today=today, locale=brief.locale or "en",
+                                                 product=brief.product or ""))]
+
+
 def _exclusions(evidence: dict, compliance, chosen: str, rejected: str, min_sample: int,
-                dup_threshold: float) -> list[dict]:
+                dup_threshold: float, claims: list[dict] = ()) -> list[dict]:
     out = []
     if not compliance.ok:
         out.append({"reason": COMPLIANCE, "message": "the chosen text breaks the brand's compliance rules",
                     "violations": [{"rule": v.rule, "message": v.message, "rule_id": v.rule_id}
                                    for v in compliance.violations]})
+    if claims:
+        out.append({"reason": UNSUPPORTED_CLAIM, "claims": list(claims),
+                    "message": "the chosen text claims what its brief's facts do not support: "
+                               + "; ".join(f"{c['verdict']} {c['kind']} {c['text']!r}" for c in claims)})
     duplicate, score = is_near_duplicate(chosen, rejected, dup_threshold)
     if duplicate:
         out.append({"reason": NEAR_DUPLICATE, "message": f"the texts are {score:.0%} similar", "similarity":

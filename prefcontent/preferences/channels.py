@@ -1,8 +1,10 @@
-"""Which channel an experiment's copy ran on, for the prompt its pairs train on and the gate's checks."""
+"""Which channel an experiment's copy ran on (and for which brief), for the prompt its pairs train on and the gate's
+checks."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from prefcontent.content.models import Brief
 from prefcontent.experiments.models import Arm, Experiment
 from prefcontent.preferences.models import DatasetSnapshot
 
@@ -31,3 +33,10 @@ def snapshot_holdout_channels(snapshot: DatasetSnapshot) -> dict[str, str]:
                    .prefetch_related("arms__variant__campaign"))
     channels = {e.pk: experiment_channel(e, e.arms.all()) for e in experiments}
     return {prompt: channels.get(experiment_id, "") for prompt, experiment_id in rows}
+
+
+def snapshot_holdout_briefs(snapshot: DatasetSnapshot) -> dict[str, Brief | None]:
+    """Held-out prompt -> the brief of the experiment it came from (the gate reads its facts), None without one."""
+    rows = snapshot.rows.filter(split="holdout").values_list("prompt", "experiment_id")
+    briefs = {e.pk: e.brief for e in Experiment.objects.filter(pk__in={i for _, i in rows}).select_related("brief")}
+    return {prompt: briefs.get(experiment_id) for prompt, experiment_id in rows}

@@ -11,7 +11,8 @@ PAIR_STATUSES = (ACTIVE, EXCLUDED)
 COMPLIANCE, NEAR_DUPLICATE, SRM, INSUFFICIENT_DATA, CONTRADICTION = (
     "compliance_violation", "near_duplicate", "sample_ratio_mismatch", "insufficient_data", "contradicting_evidence",
 )
-EXCLUSION_REASONS = (COMPLIANCE, NEAR_DUPLICATE, SRM, INSUFFICIENT_DATA, CONTRADICTION)
+UNSUPPORTED_CLAIM = "unsupported_claim"  # the chosen text claims what its brief's facts contradict or do not support
+EXCLUSION_REASONS = (COMPLIANCE, UNSUPPORTED_CLAIM, NEAR_DUPLICATE, SRM, INSUFFICIENT_DATA, CONTRADICTION)
 TRAIN, HOLDOUT = "train", "holdout"
 REPAIR = "repair"  # evidence["ordering"] of a rule-repair pair (see building.py)
 # Their pair_key: a namespace of its own keeps them out of the audience pairs' contradiction groups.

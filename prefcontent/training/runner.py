@@ -264,15 +264,47 @@ def _gate(run: TrainingRun, examples: list, adapter_dir: Path, holdout: dict) ->
     def well_formed(texts: list[str]) -> list[bool]:
         return well_formed_flags(texts, channels, gens.prompts)
 
+    unsupported = _claim_flags(run, gens.prompts)
+
     report = evaluate_gate(GateInputs(
         holdout=holdout, beta=float(run.hyperparameters.get("beta", 0.1)),
         base_texts=gens.base, adapter_texts=gens.candidate, adapter_violations=violations(gens.candidate),
         baseline_violations=violations(gens.baseline if gens.baseline is not None else gens.base),
         baseline_label=label, base_violations=violations(gens.base) if gens.baseline is not None else None,
         base_well_formed=well_formed(gens.base), adapter_well_formed=well_formed(gens.candidate),
+        adapter_unsupported_claims=unsupported(gens.candidate) if unsupported else None,
+        baseline_unsupported_claims=unsupported(gens.baseline if gens.baseline is not None else gens.base)
+        if unsupported else None,
+        base_unsupported_claims=unsupported(gens.base) if unsupported and gens.baseline is not None else None,
     ), gate_thresholds()).to_dict()
     report["summary"]["held_out_briefs"] = len(prompts)
     report["summary"]["channels"] = sorted(set(channels))
     if note:
         report["summary"]["note"] = note
     return report
+
+
+def _claim_flags(run: TrainingRun, prompts: list[str]):
+    """Per generation for a held-out brief with facts, whether it makes a claim the facts contradict or do not
+    support (read for today); None when no held-out brief has facts or the brand's claim_guard is off."""
+    from prefcontent.brands.settings import OFF, brand_settings
+    from prefcontent.content.claims import check_claims, claim_problems
+    from prefcontent.content.claims.facts import facts_read
+    from prefcontent.preferences.channels import snapshot_holdout_briefs
+
+    if not prompts or brand_settings(run.brand).claim_guard == OFF:
+        return None
+    briefs = snapshot_holdout_briefs(run.snapshot)
+    facts = {p: facts_read(b.facts) for p, b in briefs.items() if b is not None}
+    judged = [i for i, p in enumerate(prompts) if facts.get(p) is not None]
+    if not judged:
+        return None
+    today = timezone.localdate()
+
+    def flags(texts: list[str]) -> list[bool]:
+        return [bool(claim_problems(check_claims(texts[i], facts[prompts[i]], today=today,
+                                                 locale=briefs[prompts[i]].locale or "en",
+                                                 product=briefs[prompts[i]].product or "")))
+                for i in judged]
+
+    return flags

@@ -58,6 +58,14 @@ def test_simulate_smoke_runs_every_stage(transactional_db, settings, tiny_model_
     assert first["valid_rate"] == pytest.approx(valid_rate([c.text for c, _ in round0], "headline",
                                                            [p for _, p in round0]))
     assert first["ended_rate"] == pytest.approx(ended_rate([c.finish_reason for c, _ in round0]))
+    # Claims are read against each brief's offer on everything sampled; the guard (block) serves none.
+    from django.utils import timezone
+
+    from simulation.metrics import unsupported_claim_rate
+
+    sampled = [(c.text, j.brief) for j in jobs if not j.adapter_version_id for c in j.candidates.all() if c.text]
+    assert first["unsupported_claim_rate"] == pytest.approx(unsupported_claim_rate(sampled, timezone.localdate()))
+    assert first["served_unsupported_claim_rate"] == second["served_unsupported_claim_rate"] == 0.0
     assert {c.finish_reason for c, _ in round0} <= {"stop", "newline", "length", "max_chars"}
     assert 0 < first["true_ctr"] <= brand["ceiling_ctr"] and "headroom_captured" in brand
     assert report["base_model"] == str(tiny_model_dir.resolve())

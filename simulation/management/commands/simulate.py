@@ -71,6 +71,8 @@ class Command(BaseCommand):
                                            "default: PREFCONTENT_BASE_MODEL, else the dev model. With "
                                            "--external-workers, those workers must serve the same base.")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--claim-guard", choices=("block", "flag", "off"),
+                            help="The brands' claim_guard (default block); off for the comparison run.")
         parser.add_argument("--report", type=Path, help="Write the JSON report here (PNG charts go beside it).")
         parser.add_argument("--external-workers", action="store_true",
                             help="Use the workers already running (make run) instead of starting one.")
@@ -82,6 +84,8 @@ class Command(BaseCommand):
             cfg = replace(cfg, rounds=options["rounds"])
         if options["brands"]:
             cfg = replace(cfg, brands=options["brands"])
+        if options["claim_guard"]:
+            cfg = replace(cfg, claim_guard=options["claim_guard"])
         env = {"DJANGO_DEBUG": "false"}
         if options["base"]:
             base = resolve_base(options["base"])

@@ -195,3 +195,49 @@ def test_a_holdout_of_100000_pairs_is_judged_not_crashed():
     assert significance.passed and significance.value < 1e-9  # 51,000/100,000 is far from chance
     chance = evaluate_gate(inputs(holdout={**big, "reward_accuracy": 0.5}), GateThresholds())
     assert not check(chance, "reward_accuracy_significance").passed
+
+
+def _unsupported(texts):
+    """The gate's claim flags as the runner computes them: a claim the brief's facts do not back, per text."""
+    from datetime import date
+
+    from prefcontent.content.claims import check_claims, claim_problems, facts_parse
+
+    facts = facts_parse({"offer": {"discount_percent": 10, "free_shipping": False},
+                         "validity": {"ends": "2026-12-06"}, "allowed_claims": ["waterproof"]})
+    return [bool(claim_problems(check_claims(t, facts, today=date(2026, 12, 4)))) for t in texts]
+
+
+TRAPS = ["Save 20% on rain jackets", "Rain jackets 10% off, ends tonight", "Free shipping on rain jackets",
+         "The best rain jackets in town"]
+HONEST = [f"Waterproof rain jackets, 10% off until Sunday, style {i}" for i in range(16)]
+
+
+def test_the_gate_counts_each_trap_and_refuses_a_rise_beyond_noise():
+    flags = _unsupported(TRAPS)
+    assert flags == [True] * 4  # a contradicted discount, a deadline, free shipping, an unsourced superlative
+    adapter = TRAPS * 2 + HONEST[:8]  # 8 of 16
+    report = evaluate_gate(inputs(adapter_unsupported_claims=_unsupported(adapter),
+                                  baseline_unsupported_claims=_unsupported(HONEST)), GateThresholds())
+    rate = check(report, "unsupported_claim_rate")
+    assert rate.value == 0.5 and not rate.passed and "8/16 vs 0/16" in rate.detail and "Fisher" in rate.detail
+    assert not report.passed and any(r.startswith("unsupported_claim_rate") for r in report.reasons)
+    assert report.summary["unsupported_claim_rate"] == {"adapter": 0.5, "baseline": 0.0, "judged_generations": 16}
+
+
+def test_an_unsupported_claim_rate_within_noise_passes_and_the_base_stays_the_floor():
+    one_more = evaluate_gate(inputs(adapter_unsupported_claims=_unsupported(TRAPS[:2] + HONEST[:14]),
+                                    baseline_unsupported_claims=_unsupported(TRAPS[:1] + HONEST[:15])),
+                             GateThresholds())
+    assert check(one_more, "unsupported_claim_rate").passed  # 2/16 vs 1/16
+    creeping = evaluate_gate(inputs(adapter_unsupported_claims=[True] * 7 + [False] * 25,
+                                    baseline_unsupported_claims=[True] * 5 + [False] * 27,
+                                    base_unsupported_claims=[False] * 32, baseline_label="active adapter v3"),
+                             GateThresholds())
+    assert check(creeping, "unsupported_claim_rate").passed
+    assert not check(creeping, "unsupported_claims_vs_base").passed and not creeping.passed
+
+
+def test_without_briefs_with_facts_the_gate_runs_no_claim_check():
+    names = [c.name for c in evaluate_gate(inputs(), GateThresholds()).checks]
+    assert "unsupported_claim_rate" not in names and "unsupported_claims_vs_base" not in names

@@ -118,3 +118,19 @@ def test_ranked_candidates_show_their_test_evidence_and_how_they_were_ranked(bra
     assert "Test evidence (CTR)" in page and 'id="ranking"' in page
     assert "plus 1.0 × the evidence of 0 tested variants" in page
     assert page.count("0.0000") == job.candidates.exclude(variant=None).count()  # nothing tested: the mean, 0
+
+
+def test_flagged_claims_show_with_their_reasons(brand, member):
+    from prefcontent.generation.models import GeneratedCandidate
+
+    _, client = member(brand.organization, "marketer")
+    job = GenerationJob.objects.create(brand=brand, channel="headline", prompt="p", prompt_version="v",
+                                       params={"n": 1}, uses_base_model=True, state="succeeded")
+    GeneratedCandidate.objects.create(job=job, index=0, text="Free shipping on trail shoes", status="blocked",
+                                      violations=[{"rule": "claim", "kind": "shipping", "verdict": "contradicted",
+                                                   "match": "Free shipping",
+                                                   "reason": "claims free shipping; the offer has none",
+                                                   "message": "contradicted shipping claim"}])
+    html = client.get(f"/dashboard/generate/{job.pk}/candidates/").content.decode()
+    assert 'data-claim="shipping"' in html and "contradicted shipping" in html
+    assert "claims free shipping; the offer has none" in html and "Free shipping" in html

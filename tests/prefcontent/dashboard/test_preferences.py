@@ -87,3 +87,16 @@ def test_repair_pairs_show_the_rule_they_teach_instead_of_test_counts(brand, mem
     html = client.get("/dashboard/preferences/").content.decode()
     assert html.count('data-ordering="repair"') == 2
     assert "rule repair: lacks the required disclaimer &#x27;T&amp;Cs apply&#x27;" in html
+
+
+def test_a_pair_excluded_for_an_unbacked_claim_shows_the_claim_and_why(brand, member):
+    from prefcontent.content.models import Brief
+    from tests.prefcontent.preferences.factories import clear_win
+
+    decided = clear_win(brand, winner="Free shipping on running shoes")
+    Brief.objects.filter(pk=decided.brief_id).update(facts={"offer": {"discount_percent": 10}})
+    pairs_build(experiment_ids=[decided.pk])
+    _, client = member(brand.organization, "marketer")
+    html = client.get("/dashboard/preferences/?reason=unsupported_claim").content.decode()
+    assert 'data-reason="unsupported_claim"' in html and 'data-claim="shipping"' in html
+    assert "claims free shipping; the offer has none" in html

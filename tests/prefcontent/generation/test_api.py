@@ -199,7 +199,7 @@ def test_a_variant_traces_back_to_its_dataset_and_experiments(brand, owner_clien
         "variant_id": variant_id, "generated": True, "generation_job_id": body["id"], "base_model": False,
         "model_id": body["model"]["model_id"], "adapter_version_id": adapter.pk, "adapter_version": 1,
         "training_run_id": run.pk, "snapshot_id": snapshot.pk, "snapshot_content_hash": snapshot.content_hash,
-        "experiment_ids": sorted(ids),
+        "experiment_ids": sorted(ids), "claims": [],
     }
     human = Variant.objects.create(brand=brand, text="By hand", content_hash="b" * 64)
     assert owner_client.get(reverse("variant-lineage", kwargs={"variant_id": human.pk})).json()["generated"] is False
@@ -218,3 +218,22 @@ def test_a_real_generation_records_its_engine_latency_job_duration_and_queue_wai
     assert delta("prefcontent_generation_latency_seconds_sum", kind="generate") > 0
     assert delta("prefcontent_run_duration_seconds_count", kind="generate", outcome="succeeded") == 1
     assert delta("prefcontent_queue_wait_seconds_count", kind="generate") == 1
+
+
+@pytest.mark.django_db
+def test_the_lineage_and_the_job_carry_flagged_claims_with_their_reasons(brand, owner_client):
+    from prefcontent.generation.models import GeneratedCandidate
+    from tests.prefcontent.generation.factories import GenerationJobFactory
+
+    claim = {"rule": "claim", "kind": "discount", "verdict": "contradicted", "match": "Save 20%",
+             "reason": "claims 20% off; the offer is 10%", "message": "contradicted discount claim 'Save 20%': ...",
+             "value": 20.0, "detail": ""}
+    job = GenerationJobFactory(brand=brand, state="succeeded")
+    variant = Variant.objects.create(brand=brand, text="Save 20% on jackets", content_hash="c" * 64,
+                                     source="generated")
+    GeneratedCandidate.objects.create(job=job, index=0, text=variant.text, status="flagged", variant=variant,
+                                      violations=[claim])
+    lineage = owner_client.get(reverse("variant-lineage", kwargs={"variant_id": variant.pk})).json()
+    assert lineage["claims"] == [claim]
+    body = owner_client.get(reverse("generation-job-detail", kwargs={"pk": job.pk})).json()
+    assert body["candidates"][0]["violations"] == [claim]

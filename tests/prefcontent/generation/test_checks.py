@@ -68,3 +68,54 @@ def test_outputs_are_cleaned_of_control_bytes_before_checking():
     out = _check(["Warm\x00 feet\x07 now\n", "\x00\x01"])
     assert out[0].text == "Warm feet now" and out[0].status == "kept"
     assert out[1].status == "empty"
+
+
+# Claims: 10% off until Sunday 6 December, no free shipping, no source for a superlative; copy judged on Friday.
+CLAIM_FACTS = {"offer": {"discount_percent": 10, "free_shipping": False}, "validity": {"ends": "2026-12-06"},
+               "allowed_claims": ["waterproof"]}
+TRAPS = ["Save 20% on rain jackets", "Rain jackets 10% off, ends tonight", "Free shipping on rain jackets",
+         "The best rain jackets in town"]
+TRAP_KINDS = [("discount", "contradicted"), ("deadline", "contradicted"), ("shipping", "contradicted"),
+              ("superlative", "unsupported")]
+
+
+def _guard(mode):
+    from datetime import date
+
+    from prefcontent.content.claims import facts_parse
+    from prefcontent.generation.checks import ClaimGuard
+
+    return ClaimGuard(facts=facts_parse(CLAIM_FACTS), mode=mode, today=date(2026, 12, 4))
+
+
+def _claimed(texts, mode):
+    return check_outputs(list(enumerate(texts)), rules=CompiledRules(), channel="headline", mode=BLOCK,
+                         dedup_threshold=0.9, claims=_guard(mode))
+
+
+def test_claim_guard_blocks_each_trap_with_its_reason():
+    out = _claimed([*TRAPS, "Rain jackets, 10% off until Sunday"], BLOCK)
+    assert [o.status for o in out] == ["blocked"] * 4 + ["kept"]
+    for o, (kind, verdict) in zip(out, TRAP_KINDS, strict=False):
+        [v] = o.violations
+        assert (v["rule"], v["kind"], v["verdict"]) == ("claim", kind, verdict) and v["reason"] and v["match"]
+
+
+def test_claim_guard_in_flag_mode_keeps_the_traps_marked():
+    out = _claimed(TRAPS, FLAG)
+    assert [o.status for o in out] == ["flagged"] * 4
+    assert [(o.violations[0]["kind"], o.violations[0]["verdict"]) for o in out] == TRAP_KINDS
+
+
+def test_claim_guard_for_reads_the_brand_setting_and_the_brief(brand):
+    from prefcontent.generation.checks import claim_guard_for
+    from tests.prefcontent.content.factories import BriefFactory
+
+    brief = BriefFactory(brand=brand, facts=CLAIM_FACTS)
+    assert claim_guard_for(brand, brief).mode == BLOCK  # the default
+    assert claim_guard_for(brand, BriefFactory(brand=brand)) is None  # no facts: the brand's rules only
+    assert claim_guard_for(brand, None) is None
+    brand.settings = {"claim_guard": "flag"}
+    assert claim_guard_for(brand, brief).mode == FLAG
+    brand.settings = {"claim_guard": "off"}
+    assert claim_guard_for(brand, brief) is None
