@@ -30,7 +30,8 @@ def _check_same_brand(brand: Brand, **related) -> None:
             raise NotFound(f"{name.capitalize()} not found.")
 
 
-def _clean_facts(raw) -> dict:
+def brief_facts_clean(raw) -> dict:
+    """Facts a client sent, as they are stored; a 400 `invalid_facts` names each bad field."""
     try:
         return facts_clean(raw)
     except FactsError as exc:
@@ -75,7 +76,7 @@ def brief_create(*, principal: Principal, brand: Brand, title: str, campaign: Ca
     _check_same_brand(brand, campaign=campaign)
     return Brief.objects.create(brand=brand, campaign=campaign, title=title, product=product, audience=audience,
                                 tone=tone, locale=locale or brand.locale, constraints=constraints,
-                                facts=_clean_facts(facts))
+                                facts=brief_facts_clean(facts))
 
 
 @transaction.atomic
@@ -84,7 +85,7 @@ def brief_update(*, principal: Principal, brief: Brief, **changes) -> Brief:
     changed = {k: v for k, v in changes.items() if k in BRIEF_FIELDS}
     _check_same_brand(brief.brand, campaign=changed.get("campaign"))
     if "facts" in changed:
-        changed["facts"] = _clean_facts(changed["facts"])
+        changed["facts"] = brief_facts_clean(changed["facts"])
     for key, value in changed.items():
         setattr(brief, key, value)
     brief.save(update_fields=list(changed) or None)

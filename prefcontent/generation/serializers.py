@@ -18,6 +18,9 @@ class InlineBriefIn(serializers.Serializer):
     tone = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     locale = serializers.CharField(required=False, allow_blank=True, default="", max_length=16)
     constraints = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    facts = serializers.JSONField(required=False, default=dict,
+                                  help_text="The offer's facts, as on a stored brief; claims in the copy are checked "
+                                            "against them.")
 
 
 class _BriefChoiceIn(serializers.Serializer):

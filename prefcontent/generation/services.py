@@ -17,6 +17,7 @@ from prefcontent.adapters.base_match import adapter_require_same_base
 from prefcontent.adapters.models import AdapterVersion
 from prefcontent.adapters.selectors import adapter_active_for
 from prefcontent.content.models import CHANNELS, Brief
+from prefcontent.content.services import brief_facts_clean
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound, ServiceUnavailable
 from prefcontent.core.queue import enqueue
 from prefcontent.generation import facade
@@ -146,6 +147,7 @@ def generation_job_create(*, principal: Principal, brand, brief: Brief, channel:
     if brief.pk is None:
         brief.brand = brand
         brief.locale = brief.locale or brand.locale
+        brief.facts = brief_facts_clean(brief.facts or {})  # an inline brief's facts, checked as a stored one's
         brief.save()
     values = asdict(params)
     if params.best_of is not None:

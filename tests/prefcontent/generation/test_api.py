@@ -121,12 +121,23 @@ def test_score_ranks_candidates_and_viewers_may_call_it(org, brand, make_member,
     ({"brief": BRIEF, "brief_id": 1}, "brief_required"),
     ({"brief": BRIEF, "n": 0}, "validation_error"),
     ({"brief": BRIEF, "channel": "fax"}, "validation_error"),
+    ({"brief": {**BRIEF, "facts": {"offer": {"discount_percent": 150}}}, "async": True}, "invalid_facts"),
+    ({"brief": {**BRIEF, "facts": {"offer": "20% off"}}, "async": True}, "invalid_facts"),
 ])
 def test_bad_input_is_a_clear_400(brand, owner_client, body, code):
     response = _generate(owner_client, brand.pk, **body)
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == code
     assert not GenerationJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_inline_brief_keeps_its_facts(brand, owner_client):
+    facts = {"offer": {"discount_percent": 10}, "validity": {"ends": "2026-12-06"}}
+    response = _generate(owner_client, brand.pk, brief={**BRIEF, "facts": facts}, n=1, **{"async": True})
+    assert response.status_code == 202, response.content
+    brief = GenerationJob.objects.get(pk=response.json()["id"]).brief
+    assert brief.facts["offer"]["discount_percent"] == 10 and brief.facts["validity"]["ends"] == "2026-12-06"
 
 
 @pytest.mark.django_db
