@@ -4,7 +4,7 @@ import pytest
 
 from prefcontent.experiments import decisions
 from prefcontent.experiments.models import Decision, Experiment
-from prefcontent.experiments.tasks import decide_running
+from prefcontent.experiments.tasks import decide_chunk, decide_running
 from prefcontent.tenancy.principal import SYSTEM
 from tests.factories import BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment
@@ -24,6 +24,19 @@ def with_counts(experiment, counts):
         arm.impressions, arm.clicks, arm.conversions = impressions, clicks, clicks // 10
         arm.save()
     return experiment
+
+
+def run_pass(sent):
+    """The periodic pass as the workers would run it: the plan's chunk tasks (captured by `sent`), each run."""
+    plan = decide_running()
+    chunks = [args[0] for name, args in sent if name == "experiments.decide_chunk"]
+    assert plan["chunks"] == plan["sent"] == len(chunks)
+    sent[:] = [call for call in sent if call[0] != "experiments.decide_chunk"]
+    totals = {"evaluated": 0, "concluded": 0, "skipped": plan["skipped"]}
+    for chunk in chunks:
+        for key, n in decide_chunk(chunk).items():
+            totals[key] += n
+    return totals
 
 
 def decide(experiment, capture):
@@ -110,7 +123,7 @@ def test_deciding_or_stopping_after_the_scheduler_concluded_answers_its_decision
     experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(5000, 500), (5000, 650)])
     stale = Experiment.objects.get(pk=experiment.pk)  # what the caller loaded before the scheduler ran
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 1, "concluded": 1, "skipped": 0}
+        assert run_pass(sent) == {"evaluated": 1, "concluded": 1, "skipped": 0}
     decision = Decision.objects.get(experiment=experiment)
     for call in (decisions.experiment_decide, decisions.experiment_stop):
         with django_capture_on_commit_callbacks(execute=True):
@@ -132,16 +145,16 @@ def test_periodic_task_decides_only_the_ready(brand, sent, django_capture_on_com
     waiting = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(500, 50), (500, 65)])
     make_experiment(brand, status="paused")
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 2, "concluded": 1, "skipped": 0}
+        assert run_pass(sent) == {"evaluated": 2, "concluded": 1, "skipped": 0}
     assert Experiment.objects.get(pk=ready.pk).status == "concluded"
     assert Experiment.objects.get(pk=waiting.pk).status == "running"
     # Nothing new for the waiting one: the next pass does not evaluate it again; new counts bring it back.
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 0, "concluded": 0, "skipped": 1}
+        assert run_pass(sent) == {"evaluated": 0, "concluded": 0, "skipped": 1}
     analysed = Experiment.objects.get(pk=waiting.pk).analyzed_at
     with_counts(waiting, [(600, 60), (600, 78)])
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 1, "concluded": 0, "skipped": 0}
+        assert run_pass(sent) == {"evaluated": 1, "concluded": 0, "skipped": 0}
     assert Experiment.objects.get(pk=waiting.pk).analyzed_at > analysed
     assert sent == [("preferences.build_pairs_for_experiment", [ready.pk])]
 
@@ -169,6 +182,17 @@ def _impressions(experiment, arm, *, units: int, per_unit: int, start: int = 0):
         Event(brand_id=experiment.brand_id, experiment=experiment, arm=arm, event_id=f"{arm.pk}-{u}-{v}",
               type="impression", unit_hash=f"{start + u:064d}", occurred_at=now, received_at=now)
         for u in range(units) for v in range(per_unit)])
+    _rebuild(experiment)
+
+
+def _rebuild(experiment):
+    """Events written outside ingestion: the repair path recounts the experiment's readers."""
+    from django.db import connection
+
+    from prefcontent.experiments.counters import counters_rebuild
+
+    with connection.cursor() as cursor:
+        counters_rebuild(cursor, connection.vendor, [experiment.pk])
 
 
 def test_srm_counts_readers_not_page_views(brand, sent, django_capture_on_commit_callbacks):
