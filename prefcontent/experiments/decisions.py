@@ -291,8 +291,9 @@ def experiments_decide_running(*, chunk_size: int = DECIDE_CHUNK) -> dict[str, i
 
 def experiments_decide_chunk(*, experiment_ids: list[int]) -> dict[str, int]:
     """Decide these experiments (SYSTEM): their arms and assignment totals read in two queries for the
-    chunk, each analysed without a lock, each write alone under the no-key lock. Experiments that ended
-    or whose counters did not move since the plan are skipped."""
+    chunk and analysed without a lock. The analyses that name no winner are written together, in one
+    short transaction under the no-key locks of those still live; each winner is concluded alone.
+    Experiments that ended or whose counters did not move since the plan are skipped."""
     concluded = evaluated = skipped = 0
     experiments = {e.pk: e for e in Experiment.objects.filter(pk__in=experiment_ids, status=RUNNING)
                    .select_related("brand")}
@@ -300,16 +301,29 @@ def experiments_decide_chunk(*, experiment_ids: list[int]) -> dict[str, int]:
     for arm in Arm.objects.filter(experiment_id__in=list(experiments)).order_by("id"):
         arms.setdefault(arm.experiment_id, []).append(arm)
     assigned = assigned_totals(list(experiments))
+    winners, waiting = [], {}
     for experiment_id in experiment_ids:
         experiment = experiments.get(experiment_id)
-        if experiment is None or experiment_id not in arms:
-            skipped += 1
-            continue
-        if _unchanged(experiment, _events(arms[experiment_id])):
+        if experiment is None or experiment_id not in arms or _unchanged(experiment, _events(arms[experiment_id])):
             skipped += 1
             continue
         evaluation = experiment_evaluate(experiment=experiment, arms=arms[experiment_id],
                                          assigned=assigned.get(experiment_id, {}))
+        if evaluation.analysis.winner_id is not None:
+            winners.append((experiment, evaluation))
+        else:
+            waiting[experiment_id] = evaluation
+    if waiting:
+        now = timezone.now()
+        with transaction.atomic():
+            live = list(Experiment.objects.select_for_update(no_key=True).filter(
+                pk__in=list(waiting), status__in=(RUNNING, PAUSED)).order_by("pk").values_list("pk", flat=True))
+            Experiment.objects.bulk_update(
+                [Experiment(pk=pk, last_analysis=waiting[pk].evidence, analyzed_at=now,
+                            analyzed_events=waiting[pk].events) for pk in live],
+                ["last_analysis", "analyzed_at", "analyzed_events"])
+        evaluated += len(live)
+    for experiment, evaluation in winners:
         try:
             result = _record(experiment, evaluation, SYSTEM, stop=False)
         except InvalidState:  # moved on since the query

@@ -243,3 +243,42 @@ def test_latest_evidence_reuses_the_stored_evaluation_until_counters_move(brand,
     with_counts(experiment, [(600, 60), (600, 80)])
     fresh = decisions.experiment_latest_evidence(experiment=experiment)
     assert fresh["counts"] != stored["counts"] and fresh["evaluated_at"] > stored["evaluated_at"]
+
+
+def test_plan_chunks_cover_every_changed_running_experiment_oldest_analysed_first(brand, sent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    experiments = [with_counts(make_experiment(brand), [(10 + i, 1), (10, 1)]) for i in range(7)]
+    # Analysed at different times (two never), one of them since its counters last moved.
+    ages = [None, 5, 1, None, 3, 2, 4]
+    for experiment, age in zip(experiments, ages, strict=True):
+        if age is not None:
+            Experiment.objects.filter(pk=experiment.pk).update(analyzed_at=now - timedelta(hours=age), analyzed_events=0)
+    unchanged = experiments[5]
+    Experiment.objects.filter(pk=unchanged.pk).update(analyzed_events=10 + 5 + 1 + 10 + 1 + 0 + 0)
+    make_experiment(brand, status="paused")
+    with_counts(make_experiment(brand, source="imported"), [(10, 1), (10, 1)])
+    plan = decisions.experiments_decide_plan(chunk_size=2)
+    expected = [experiments[i].pk for i in (0, 3, 1, 6, 4, 2)]  # never analysed (by id), then oldest first
+    assert [pk for chunk in plan.chunks for pk in chunk] == expected
+    assert [len(c) for c in plan.chunks] == [2, 2, 2] and plan.skipped == 1
+    result = decisions.experiments_decide_running(chunk_size=2)
+    assert result == {"chunks": 3, "sent": 3, "skipped": 1, "evaluated": 0, "concluded": 0}
+    assert [args[0] for name, args in sent] == plan.chunks
+
+
+def test_chunk_analyses_changed_experiments_and_skips_unchanged_ones(brand, sent):
+    moved = with_counts(make_experiment(brand), [(500, 50), (500, 65)])
+    still = with_counts(make_experiment(brand), [(500, 50), (500, 65)])
+    assert decide_chunk([moved.pk, still.pk]) == {"evaluated": 2, "concluded": 0, "skipped": 0}
+    analysed = {e.pk: e.analyzed_at for e in Experiment.objects.filter(pk__in=[moved.pk, still.pk])}
+    with_counts(moved, [(600, 60), (600, 78)])
+    assert decide_chunk([moved.pk, still.pk]) == {"evaluated": 1, "concluded": 0, "skipped": 1}
+    after = {e.pk: e for e in Experiment.objects.filter(pk__in=[moved.pk, still.pk])}
+    assert after[moved.pk].analyzed_at > analysed[moved.pk] and after[still.pk].analyzed_at == analysed[still.pk]
+    assert after[moved.pk].analyzed_events == 600 + 60 + 6 + 600 + 78 + 7
+    assert after[moved.pk].last_analysis["counts"][str(moved.arms.order_by("id").first().pk)]["impressions"] == 600
+    assert decisions.experiments_decide_plan().chunks == []  # nothing moved since: the next pass sends nothing
