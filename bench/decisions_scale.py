@@ -207,7 +207,8 @@ def run_scale(args) -> None:
         expected = (args.batches * 2 + 4) * BATCH
         print(f"decision_pass_experiments={len(running)} decision_pass_chunks={planned['chunks']} "
               f"decision_pass_concluded={ended} worker_concurrency={args.concurrency}")
-        print(f"ingest_errors={alone_totals['errors'] + during_totals['errors']} "
+        worker_errors = Path(worker_log.name).read_text(errors="replace").count("ERROR")
+        print(f"worker_errors={worker_errors} ingest_errors={alone_totals['errors'] + during_totals['errors']} "
               f"ingest_events_stored={Event.objects.filter(event_id__regex=r'^(warm|alone|during)-').count()} "
               f"ingest_events_sent={expected}")
         print(f"decision_pass_s={pass_end - t0:.2f}")

@@ -140,7 +140,8 @@ def counters_rebuild(cursor, vendor: str, experiment_ids: list[int] | None = Non
         "AND a.propensity > 0), MIN(e.received_at) "
         "FROM experiments_event e JOIN experiments_experiment x ON x.id = e.experiment_id "
         f"WHERE e.{scope} GROUP BY e.experiment_id, e.arm_id, e.unit_hash, x.primary_metric, x.allocation", params)
-    of_arm = "FROM experiments_reader r WHERE r.arm_id = experiments_arm.id"
+    of_arm = ("FROM experiments_reader r WHERE r.experiment_id = experiments_arm.experiment_id "
+              "AND r.arm_id = experiments_arm.id")  # the unique index's prefix
     cursor.execute(
         f"UPDATE experiments_arm SET readers = (SELECT COUNT(*) {of_arm}), "
         f"exposed_units = (SELECT COUNT(*) {of_arm} AND r.impressions > 0), "

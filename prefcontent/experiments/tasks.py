@@ -8,6 +8,7 @@ from prefcontent.experiments.decisions import (
     experiments_decide_running,
     experiments_update_thompson_weights,
 )
+from prefcontent.experiments.retention import events_retention_sweep
 
 
 @shared_task(name="experiments.decide_running", time_limit=120, soft_time_limit=100)
@@ -26,3 +27,9 @@ def decide_chunk(experiment_ids: list[int]) -> dict:
 def update_thompson_weights() -> int:
     """Recompute the traffic weights of running Thompson experiments from their posteriors."""
     return experiments_update_thompson_weights()
+
+
+@shared_task(name="experiments.sweep_event_retention", time_limit=3600, soft_time_limit=3500)
+def sweep_event_retention() -> dict:
+    """Drop the raw events of experiments that ended longer ago than their brand's retention window."""
+    return events_retention_sweep()

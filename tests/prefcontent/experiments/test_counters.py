@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from prefcontent.experiments.counters import counters_rebuild
 from prefcontent.experiments.ingestion import events_ingest
-from prefcontent.experiments.models import Arm, ArmHour, Assignment, Event
+from prefcontent.experiments.models import Arm, ArmHour, Assignment, Event, Reader
 from prefcontent.experiments.readers import assigned_totals, reader_stats, reader_stats_scan
 from prefcontent.tenancy.principal import principal_for_api_key
 from tests.factories import ApiKeyFactory
@@ -158,3 +158,22 @@ def test_concurrent_overlapping_batches_keep_reader_counters_exact():
     [t.join() for t in threads]
     assert not errors, errors
     _assert_matches_scan(experiment)
+
+
+def test_repair_command_counts_events_written_outside_ingestion(brand):
+    """What migration 0003 does for events stored before the counters existed."""
+    from django.core.management import call_command
+
+    experiment = make_experiment(brand, allocation="thompson")
+    arms = list(experiment.arms.order_by("id"))
+    now = timezone.now()
+    for u in range(0, 20, 2):
+        Assignment.objects.create(experiment=experiment, arm=arms[u % 2], unit_hash=f"{u:064d}", propensity=0.25)
+    Event.objects.bulk_create([
+        Event(brand_id=brand.pk, experiment=experiment, arm=arms[u % 2], event_id=f"raw-{u}-{k}",
+              type=("impression", "click")[k % 2], unit_hash=f"{u:064d}", occurred_at=now, received_at=now)
+        for u in range(20) for k in range(u % 4 + 1)])
+    assert not Reader.objects.exists() and not Arm.objects.filter(experiment=experiment, readers__gt=0).exists()
+    call_command("experiments_rebuild_counters")
+    _assert_matches_scan(experiment)
+    assert _from_counters(experiment).unweighted_readers == 10
