@@ -211,7 +211,6 @@ def _record(experiment: Experiment, evaluation: Evaluation, principal: Principal
 
 
 def _decide(principal: Principal, experiment: Experiment, *, stop: bool) -> DecideResult:
-    access.brand_require(principal, experiment.brand, "experiments.write")
     experiment = Experiment.objects.select_related("brand").get(pk=experiment.pk)
     if experiment.status not in (RUNNING, PAUSED):
         return _not_live(experiment, "stop" if stop else "decide")
@@ -225,6 +224,7 @@ def experiment_decide(*, principal: Principal, experiment: Experiment) -> Decide
     still live (the sequential test is valid at any look, so data that arrived meanwhile are for the next
     look). An experiment that has already ended answers with its decision (`earlier=True`).
     """
+    access.brand_require(principal, experiment.brand, "experiments.write")
     return _decide(principal, experiment, stop=False)
 
 
@@ -233,6 +233,7 @@ def experiment_stop(*, principal: Principal, experiment: Experiment) -> DecideRe
 
     An experiment that has already ended answers with its decision (`earlier=True`), as in experiment_decide.
     """
+    access.brand_require(principal, experiment.brand, "experiments.write")
     return _decide(principal, experiment, stop=True)
 
 
