@@ -174,9 +174,10 @@ def main() -> None:
     parser.add_argument("--brands", type=int, default=500, help="--scale: brands")
     parser.add_argument("--per-brand", type=int, default=10, help="--scale: running experiments per brand")
     parser.add_argument("--hot-brands", type=int, default=50, help="--scale: brands whose experiments get events")
-    parser.add_argument("--batches", type=int, default=60, help="--scale: batches of 500 events per load")
+    parser.add_argument("--batches", type=int, default=150, help="--scale: batches of 500 events per load")
     parser.add_argument("--concurrency", type=int, default=2, help="--scale: Celery worker processes")
     parser.add_argument("--workers", type=int, default=2, help="--scale: gunicorn workers")
+    parser.add_argument("--worker-nice", type=int, default=4, help="--scale: the Celery worker's extra niceness")
     parser.add_argument("--connections", type=int, default=4, help="--scale: concurrent ingestion clients")
     args = parser.parse_args()
     if args.scale:

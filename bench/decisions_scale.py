@@ -8,11 +8,14 @@ migration's backfill). Starts gunicorn and a real Celery worker (`--concurrency`
 embedded broker in a private folder). Then, in the same run:
 
 1. ingestion alone: `--batches` batches of 500 new events over the experiments of `--hot-brands`
-   brands, through POST /api/v1/events (bench/ingest.py's load driver);
+   brands, through POST /api/v1/events (bench/ingest.py's load driver), before the pass and again
+   after it (ingest_alone_per_s is the mean of the two);
 2. one full decision pass (the periodic task's dispatcher, here in this process: plan, one
    experiments.decide_chunk task per 100 experiments, decided by the worker) while the same number of
    new batches is ingested; the pass is done when every experiment running at its start has been
    analysed since (or has ended).
+
+The worker runs `--worker-nice` (default 4) below this process's CPU priority; 0 gives it the same.
 
 Prints decision_pass_s (floor < 60), ingest_alone_per_s, ingest_during_pass_per_s,
 ingest_during_pass_ratio (floor >= 0.9), ingest_overlap (the share of the second load's time that fell
@@ -132,10 +135,13 @@ def bodies(keys, experiments, hot: int, n_batches: int, tag: str, rng: random.Ra
     return out_keys, out
 
 
-def start_worker(server: BenchServer, concurrency: int, broker_dir: str) -> tuple[subprocess.Popen, object]:
+def start_worker(server: BenchServer, concurrency: int, broker_dir: str, nice: int) -> tuple[subprocess.Popen, object]:
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115 - read after stop
     env = {**server.env(), "CELERY_BROKER_DIR": broker_dir}
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "prefcontent", "worker", "-Q", "default",
+    # A batch pass runs below the request path's CPU priority (`nice` more), as a deployment would give
+    # its decision workers a lower priority or their own nodes: on a 2-core box it otherwise takes the
+    # cores the API needs.
+    proc = subprocess.Popen(["nice", "-n", str(nice), sys.executable, "-m", "celery", "-A", "prefcontent", "worker", "-Q", "default",
                              "-c", str(concurrency), "--pool", "prefork", "-l", "info", "--without-gossip",
                              "--without-mingle", "--without-heartbeat"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -147,6 +153,21 @@ def start_worker(server: BenchServer, concurrency: int, broker_dir: str) -> tupl
             break
         time.sleep(0.5)
     raise RuntimeError(f"celery worker did not start: {Path(log.name).read_text()[-4000:]}")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (the worker's pool), from /proc."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def run_scale(args) -> None:
@@ -166,11 +187,11 @@ def run_scale(args) -> None:
         from prefcontent.experiments.models import Event, Experiment
 
         server.start()
-        worker, worker_log = start_worker(server, args.concurrency, broker_dir)
+        worker, worker_log = start_worker(server, args.concurrency, broker_dir, args.worker_nice)
         hot = min(args.hot_brands, len(keys))
         warm_keys, warm = bodies(keys, experiments, hot, 4, "warm", rng)
         run_load_process(load, (server.port, warm_keys, warm, args.connections))  # connections, caches
-        alone_keys, alone = bodies(keys, experiments, hot, args.batches, "alone", rng)
+        alone_keys, alone = bodies(keys, experiments, hot, args.batches, "alone", rng)  # before the pass
         alone_s, alone_totals = run_load_process(load, (server.port, alone_keys, alone, args.connections))
         during_keys, during = bodies(keys, experiments, hot, args.batches, "during", rng)
 
@@ -180,6 +201,7 @@ def run_scale(args) -> None:
         ctx = get_context("spawn")
         out = ctx.Queue()
         loader = ctx.Process(target=load, args=(server.port, during_keys, during, args.connections, out))
+        worker_cpu = _cpu_s(worker.pid)
         pass_start = timezone.now()
         t0 = time.perf_counter()
         loader.start()
@@ -194,24 +216,32 @@ def run_scale(args) -> None:
                         .exclude(analyzed_at__gte=pass_start).count())
                 if left == 0:
                     pass_end = time.perf_counter()
+                    worker_cpu = _cpu_s(worker.pid) - worker_cpu
             if time.perf_counter() - t0 > 900:
                 raise RuntimeError("the pass did not finish in 900 s")
             time.sleep(0.2)
         loader.join(30)
         during_s, during_totals = load_result
+        # Ingestion alone again after the pass: the baseline is the mean of before and after, so a shared
+        # machine's drift over the run is not read as the pass's cost.
+        after_keys, after = bodies(keys, experiments, hot, args.batches, "after", rng)
+        after_s, after_totals = run_load_process(load, (server.port, after_keys, after, args.connections))
         load_start = load_end - during_s
         overlap = max(0.0, min(pass_end, load_end) - max(t0, load_start)) / during_s
         ended = Experiment.objects.filter(pk__in=running).exclude(status="running").count()
-        alone_rate = alone_totals["accepted"] / alone_s
+        before_rate, after_rate = alone_totals["accepted"] / alone_s, after_totals["accepted"] / after_s
+        alone_rate = (before_rate + after_rate) / 2
         during_rate = during_totals["accepted"] / during_s
-        expected = (args.batches * 2 + 4) * BATCH
+        expected = (args.batches * 3 + 4) * BATCH
         print(f"decision_pass_experiments={len(running)} decision_pass_chunks={planned['chunks']} "
-              f"decision_pass_concluded={ended} worker_concurrency={args.concurrency}")
+              f"decision_pass_concluded={ended} worker_concurrency={args.concurrency} worker_nice={args.worker_nice}")
         worker_errors = Path(worker_log.name).read_text(errors="replace").count("ERROR")
         print(f"worker_errors={worker_errors} ingest_errors={alone_totals['errors'] + during_totals['errors']} "
-              f"ingest_events_stored={Event.objects.filter(event_id__regex=r'^(warm|alone|during)-').count()} "
+              f"ingest_events_stored={Event.objects.filter(event_id__regex=r'^(warm|alone|during|after)-').count()} "
               f"ingest_events_sent={expected}")
         print(f"decision_pass_s={pass_end - t0:.2f}")
+        print(f"decision_pass_worker_cpu_s={worker_cpu:.1f} ingest_before_pass_per_s={before_rate:.0f} "
+              f"ingest_after_pass_per_s={after_rate:.0f}")
         print(f"ingest_alone_per_s={alone_rate:.0f}")
         print(f"ingest_during_pass_per_s={during_rate:.0f}")
         print(f"ingest_during_pass_ratio={during_rate / alone_rate:.3f}")
