@@ -7,6 +7,10 @@ arm at `min_sample_per_arm` impressions, and no sample-ratio mismatch. Thompson 
 tested by inverse-propensity weighting with the propensities stored at assignment. The Bayesian
 figures (probability to be best, expected loss) are descriptions. The decision stores its evidence;
 on a winner the preferences task is enqueued by name after commit.
+
+Everything is read from counters ingestion keeps (counters.py), never from the raw events. The
+periodic pass plans the experiments whose counters moved, oldest analysed first, and sends them in
+chunk tasks; an analysis holds no lock, only its write takes the experiment's no-key lock.
 """
 from __future__ import annotations
 
