@@ -19,6 +19,10 @@ look, as the periodic decision task does.
   need are printed as well (`thompson_readers_vs_equal_split`).
 
 `--quick`: fewer experiments (same figures, wider Monte Carlo error), a few minutes.
+
+`--scale`: the decision pass over 5,000 running experiments on PostgreSQL and the ingestion it costs
+(bench/decisions_scale.py): decision_pass_s, ingest_alone_per_s, ingest_during_pass_per_s,
+ingest_during_pass_ratio.
 """
 from __future__ import annotations
 
@@ -166,7 +170,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer experiments (a few minutes)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scale", action="store_true", help="the decision pass at scale on PostgreSQL instead")
+    parser.add_argument("--brands", type=int, default=500, help="--scale: brands")
+    parser.add_argument("--per-brand", type=int, default=10, help="--scale: running experiments per brand")
+    parser.add_argument("--hot-brands", type=int, default=50, help="--scale: brands whose experiments get events")
+    parser.add_argument("--batches", type=int, default=150, help="--scale: batches of 500 events per load")
+    parser.add_argument("--concurrency", type=int, default=2, help="--scale: Celery worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="--scale: gunicorn workers")
+    parser.add_argument("--worker-nice", type=int, default=4, help="--scale: the Celery worker's extra niceness")
+    parser.add_argument("--connections", type=int, default=4, help="--scale: concurrent ingestion clients")
     args = parser.parse_args()
+    if args.scale:
+        from bench.decisions_scale import run_scale
+
+        run_scale(args)
+        return
     aa_n, lift_n = (500, 300) if args.quick else (1000, 1000)
     thompson_aa_n, thompson_lift_n = (500, 100) if args.quick else (1000, 500)
     rng = np.random.default_rng(args.seed)

@@ -154,19 +154,21 @@ def make_batches(experiment, n_batches: int, rng: random.Random) -> list[list[di
     return batches
 
 
-def load(port: int, key: str, bodies: list[bytes], connections: int, out) -> None:
-    """The load process: `connections` keep-alive clients share the bodies; reports (seconds, accepted, dups)."""
+def load(port: int, key: str | list[str], bodies: list[bytes], connections: int, out) -> None:
+    """The load process: `connections` keep-alive clients share the bodies; reports (seconds, accepted, dups).
+    `key`: one API key for every body, or one per body (bodies of several brands)."""
+    keys = key if isinstance(key, list) else [key] * len(bodies)
     lock, cursor = threading.Lock(), [0]
     totals = {"accepted": 0, "duplicates": 0, "errors": 0}
 
     def client():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        headers = {"Content-Type": "application/json", "X-API-Key": key}
         while True:
             with lock:
                 if cursor[0] >= len(bodies):
                     return
                 body = bodies[cursor[0]]
+                headers = {"Content-Type": "application/json", "X-API-Key": keys[cursor[0]]}
                 cursor[0] += 1
             for _attempt in range(5):
                 try:

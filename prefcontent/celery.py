@@ -30,8 +30,10 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "training-reap-runs": {"task": "training.reap_runs", "schedule": 30.0},
     # training: start runs for due retrain policies (threshold reached or cron fired), by priority.
     "training-evaluate-retrain-policies": {"task": "training.evaluate_retrain_policies", "schedule": 60.0},
-    # experiments: conclude running experiments whose winner meets the decision rules.
+    # experiments: plan the decision pass (changed experiments, oldest analysed first) and send its chunks.
     "experiments-decide-running": {"task": "experiments.decide_running", "schedule": 300.0},
+    # experiments: drop raw events of experiments ended longer ago than the brand's retention window.
+    "experiments-sweep-event-retention": {"task": "experiments.sweep_event_retention", "schedule": 3600.0},
     # experiments: Thompson allocation follows the posteriors (new units only; assignments are sticky).
     "experiments-thompson-weights": {"task": "experiments.update_thompson_weights", "schedule": 60.0},
     # generation: ping every generate shard (live shards own brands), and reap lost or stranded jobs.

@@ -190,6 +190,9 @@ class BrandSettings:
         0.05, Number(0, low_open=True),
         "The brand's usual primary-metric events per reader (0.05: one click per twenty readers): with the "
         "minimum detectable effect, the readers the decision test is tuned for.")
+    event_retention_days: float = _setting(90, Number(1, 3650),
+                                           "Days after an experiment ends that its raw events are kept; then they "
+                                           "are dropped (its counters, hourly roll-ups and decision stay).")
     srm_p: float = _setting(0.001, OPEN_PROBABILITY,
                             "Sample-ratio-mismatch p-value below which an experiment is not decided.")
     pair_min_prob: float = _setting(0.95, PROBABILITY,

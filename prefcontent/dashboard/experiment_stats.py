@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from django.db.models import Count
-from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 from django.utils import timezone
 from scipy import stats as sps
 
 from prefcontent.dashboard.charts import Series, line_chart
-from prefcontent.experiments.models import Arm, Event, Experiment
+from prefcontent.experiments.models import Arm, Experiment, success_counter
+from prefcontent.experiments.selectors import arm_hours
 
 POSTERIOR_POINTS = 120
 
@@ -59,27 +58,20 @@ def posterior_chart(rows: list[ArmRow]) -> str:
     return line_chart(series, title="Posterior of each arm's rate", y_min=0, x_format=lambda v: f"{v:.1%}")
 
 
-def _bucket(span: timedelta):
-    if span <= timedelta(hours=2):
-        return TruncMinute, "%H:%M"
-    if span <= timedelta(days=3):
-        return TruncHour, "%d %H:00"
-    return TruncDay, "%m-%d"
-
-
 def rate_over_time_chart(experiment: Experiment, rows: list[ArmRow]) -> str:
-    """Each arm's cumulative rate of the primary metric, per minute, hour or day of the experiment."""
-    success_type = experiment.primary_metric  # a metric is the event type it counts (experiments.models)
+    """Each arm's cumulative rate of the primary metric, per hour (per day past three days) of the
+    experiment, from the hourly roll-ups ingestion keeps: the page is polled, the events are not read."""
+    success_field = success_counter(experiment.primary_metric)
     start = experiment.started_at or experiment.created_at
     end = experiment.ended_at or timezone.now()
-    trunc, fmt = _bucket(end - start)
-    counted = (Event.objects.filter(experiment_id=experiment.pk, type__in=["impression", success_type])
-               .annotate(bucket=trunc("occurred_at")).values("arm_id", "type", "bucket")
-               .annotate(n=Count("id")).order_by("bucket"))
+    by_day = end - start > timedelta(days=3)
+    fmt = "%m-%d" if by_day else "%d %H:00"
     per_arm: dict[int, dict[datetime, list[int]]] = {}
-    for item in counted:
-        slot = per_arm.setdefault(item["arm_id"], {}).setdefault(item["bucket"], [0, 0])
-        slot[0 if item["type"] == "impression" else 1] += item["n"]
+    for item in arm_hours(experiment_id=experiment.pk):
+        bucket = item.hour.replace(hour=0) if by_day else item.hour
+        slot = per_arm.setdefault(item.arm_id, {}).setdefault(bucket, [0, 0])
+        slot[0] += item.impressions
+        slot[1] += getattr(item, success_field)
     series = []
     for row in rows:
         impressions = successes = 0

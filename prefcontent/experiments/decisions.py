@@ -7,20 +7,24 @@ arm at `min_sample_per_arm` impressions, and no sample-ratio mismatch. Thompson 
 tested by inverse-propensity weighting with the propensities stored at assignment. The Bayesian
 figures (probability to be best, expected loss) are descriptions. The decision stores its evidence;
 on a winner the preferences task is enqueued by name after commit.
+
+Everything is read from counters ingestion keeps (counters.py), never from the raw events. The
+periodic pass plans the experiments whose counters moved, oldest analysed first, and sends them in
+chunk tasks; an analysis holds no lock, only its write takes the experiment's no-key lock.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.settings import brand_settings
 from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidState
-from prefcontent.core.queue import enqueue_on_commit
+from prefcontent.core.queue import enqueue, enqueue_on_commit
 from prefcontent.experiments.allocation import thompson_allocation
 from prefcontent.experiments.models import (
     CONCLUDED,
@@ -29,23 +33,25 @@ from prefcontent.experiments.models import (
     STOPPED,
     Arm,
     Decision,
-    Event,
     Experiment,
     success_counter,
 )
-from prefcontent.experiments.readers import reader_stats
+from prefcontent.experiments.readers import AssignedTotals, assigned_totals, reader_stats
 from prefcontent.experiments.sequential import ArmReaders
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import SYSTEM, Principal
 
 BUILD_PAIRS_TASK = "preferences.build_pairs_for_experiment"
+DECIDE_CHUNK_TASK = "experiments.decide_chunk"
+DECIDE_CHUNK = 100  # experiments per chunk task: a few seconds of work, so a pool shares a pass evenly
 
 
 @dataclass(frozen=True)
 class Evaluation:
     analysis: Analysis  # the stats engine's verdict
     evidence: dict  # what a decision stores (see evidence())
+    events: int | None = None  # the arms' event counters summed, as this evaluation read them
 
 
 @dataclass(frozen=True)
@@ -64,30 +70,35 @@ def _actor(principal: Principal) -> str:
     return "system"
 
 
-def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
-    """Analyse the current counters (reads only).
+def experiment_evaluate(*, experiment: Experiment, arms: list[Arm] | None = None,
+                        assigned: dict[int, AssignedTotals] | None = None) -> Evaluation:
+    """Analyse the current counters (reads only; no event is read).
 
     The decision's unit is the reader (readers.py): clicks (or conversions) per reader, under Thompson
-    weighted by the inverse of each reader's stored propensity. For the descriptions, trials are
-    impressions and successes the primary metric's events, capped at impressions (a click without a
-    recorded impression is counted on the arm but cannot push a rate above 1).
-    The sample-ratio check compares exposed units (distinct units with an impression event) with
-    the planned split: the weights for fixed allocation, the share of stored assignments for
+    weighted by the inverse of each reader's stored propensity, from the reader counters ingestion
+    keeps. For the descriptions, trials are impressions and successes the primary metric's events,
+    capped at impressions (a click without a recorded impression is counted on the arm but cannot
+    push a rate above 1).
+    The sample-ratio check compares exposed units (units with an impression, counted at ingestion)
+    with the planned split: the weights for fixed allocation, the share of stored assignments for
     Thompson (whose weights move on purpose). Units, because assignment splits readers, not page
     views. Experiments known only by their counters (no impression events, e.g. imported history)
-    fall back to impressions.
+    fall back to impressions. `arms` and `assigned` (assigned_totals' entry) may be given by a caller
+    that read them for many experiments at once.
     """
     brand = experiment.brand
-    arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
-    assigned = dict(experiment.assignments.values_list("arm_id").annotate(n=Count("id")).values_list("arm_id", "n"))
+    if arms is None:
+        arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
+    if assigned is None:
+        assigned = assigned_totals([experiment.pk]).get(experiment.pk, {})
+    assigned_n = {arm_id: t.assigned for arm_id, t in assigned.items()}
     metric = success_counter(experiment.primary_metric)
-    use_assignments = experiment.allocation == "thompson" and sum(assigned.values()) > 0
-    exposed = dict(Event.objects.filter(experiment_id=experiment.pk, type="impression").values("arm_id")
-                   .annotate(n=Count("unit_hash", distinct=True)).values_list("arm_id", "n"))
+    use_assignments = experiment.allocation == "thompson" and sum(assigned_n.values()) > 0
+    exposed = {arm.pk: arm.exposed_units for arm in arms}
     by_units = sum(exposed.values()) > 0
     counts = []
     for arm in arms:
-        share = assigned.get(arm.pk, 0) if use_assignments else arm.weight
+        share = assigned_n.get(arm.pk, 0) if use_assignments else arm.weight
         successes = min(getattr(arm, metric), arm.impressions)
         counts.append(ArmCounts(arm_id=str(arm.pk), trials=arm.impressions, successes=successes,
                                 expected_share=share if share > 0 else None,
@@ -95,7 +106,7 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
     if any(c.expected_share is None for c in counts):  # fall back to an equal split
         counts = [ArmCounts(c.arm_id, c.trials, c.successes, units=c.units) for c in counts]
     adaptive = experiment.allocation == "thompson"
-    per_reader = reader_stats(experiment_id=experiment.pk, metric=experiment.primary_metric, adaptive=adaptive)
+    per_reader = reader_stats(arms=arms, metric=experiment.primary_metric, adaptive=adaptive, assigned=assigned)
     # Known only by counters (no events, e.g. imported): one impression stands in for one reader. Under
     # Thompson nothing stands in: without stored propensities no reader can be weighted, so no winner.
     readers = None
@@ -127,12 +138,16 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
         "counts": {
             str(arm.pk): {"variant_id": arm.variant_id, "is_control": arm.is_control, "weight": arm.weight,
                           "impressions": arm.impressions, "clicks": arm.clicks, "conversions": arm.conversions,
-                          "assignments": assigned.get(arm.pk, 0), "exposed_units": exposed.get(arm.pk, 0)}
+                          "assignments": assigned_n.get(arm.pk, 0), "exposed_units": exposed.get(arm.pk, 0)}
             for arm in arms
         },
         "analysis": analysis.to_dict(),
     }
-    return Evaluation(analysis=analysis, evidence=evidence)
+    return Evaluation(analysis=analysis, evidence=evidence, events=_events(arms))
+
+
+def _events(arms: list[Arm]) -> int:
+    return sum(a.impressions + a.clicks + a.conversions for a in arms)
 
 
 def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Principal, *, status: str) -> Decision:
@@ -146,7 +161,8 @@ def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Princip
     experiment.ended_at = decision.decided_at
     experiment.last_analysis = evaluation.evidence
     experiment.analyzed_at = decision.decided_at
-    experiment.save(update_fields=["status", "ended_at", "last_analysis", "analyzed_at"])
+    experiment.analyzed_events = evaluation.events
+    experiment.save(update_fields=["status", "ended_at", "last_analysis", "analyzed_at", "analyzed_events"])
     audit_record(principal=principal, organization_id=experiment.brand.organization_id,
                  brand_id=experiment.brand_id, action=f"experiment.{status}", target=experiment,
                  data={"outcome": decision.outcome, "winner_arm": decision.winner_arm_id})
@@ -157,8 +173,8 @@ def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Princip
 
 
 def _locked(experiment: Experiment) -> Experiment:
-    # FOR NO KEY UPDATE: event and assignment inserts take FOR KEY SHARE on the experiment through their
-    # foreign key, which a plain FOR UPDATE would block for the whole evaluation.
+    # FOR NO KEY UPDATE, and only for the write: event and assignment inserts take FOR KEY SHARE on the
+    # experiment through their foreign key, which this lock does not block; the analysis runs before it.
     return Experiment.objects.select_for_update(no_key=True).select_related("brand").get(pk=experiment.pk)
 
 
@@ -175,82 +191,146 @@ def _ended(experiment: Experiment) -> DecideResult | None:
     return DecideResult(experiment, evaluation, decision, earlier=True)
 
 
-@transaction.atomic
+def _not_live(experiment: Experiment, verb: str) -> DecideResult:
+    if (ended := _ended(experiment)) is not None:
+        return ended
+    raise InvalidState(f"Cannot {verb} an experiment that is {experiment.status}.",
+                       details={"status": experiment.status})
+
+
+def _record(experiment: Experiment, evaluation: Evaluation, principal: Principal, *, stop: bool) -> DecideResult:
+    """Write what an evaluation made of the experiment, under the no-key lock, if it is still live."""
+    with transaction.atomic():
+        experiment = _locked(experiment)
+        if experiment.status not in (RUNNING, PAUSED):  # ended by someone else since the evaluation began
+            return _not_live(experiment, "stop" if stop else "decide")
+        if evaluation.analysis.winner_id is not None or stop:
+            status = CONCLUDED if evaluation.analysis.winner_id is not None else STOPPED
+            return DecideResult(experiment, evaluation, _conclude(experiment, evaluation, principal, status=status))
+        experiment.last_analysis = evaluation.evidence
+        experiment.analyzed_at = timezone.now()
+        experiment.analyzed_events = evaluation.events
+        experiment.save(update_fields=["last_analysis", "analyzed_at", "analyzed_events"])
+        return DecideResult(experiment, evaluation, None)
+
+
+def _decide(principal: Principal, experiment: Experiment, *, stop: bool) -> DecideResult:
+    experiment = Experiment.objects.select_related("brand").get(pk=experiment.pk)
+    if experiment.status not in (RUNNING, PAUSED):
+        return _not_live(experiment, "stop" if stop else "decide")
+    return _record(experiment, experiment_evaluate(experiment=experiment), principal, stop=stop)
+
+
 def experiment_decide(*, principal: Principal, experiment: Experiment) -> DecideResult:
     """Conclude with a winner if the rules allow; otherwise record the evaluation and keep running.
 
-    An experiment that has already ended answers with its decision (`earlier=True`).
+    The analysis holds no lock; the write takes the experiment's no-key lock and re-checks that it is
+    still live (the sequential test is valid at any look, so data that arrived meanwhile are for the next
+    look). An experiment that has already ended answers with its decision (`earlier=True`).
     """
     access.brand_require(principal, experiment.brand, "experiments.write")
-    experiment = _locked(experiment)
-    if experiment.status not in (RUNNING, PAUSED):
-        if (ended := _ended(experiment)) is not None:
-            return ended
-        raise InvalidState(f"Cannot decide an experiment that is {experiment.status}.",
-                           details={"status": experiment.status})
-    evaluation = experiment_evaluate(experiment=experiment)
-    if evaluation.analysis.winner_id is not None:
-        return DecideResult(experiment, evaluation, _conclude(experiment, evaluation, principal, status=CONCLUDED))
-    experiment.last_analysis = evaluation.evidence
-    experiment.analyzed_at = timezone.now()
-    experiment.save(update_fields=["last_analysis", "analyzed_at"])
-    return DecideResult(experiment, evaluation, None)
+    return _decide(principal, experiment, stop=False)
 
 
-@transaction.atomic
 def experiment_stop(*, principal: Principal, experiment: Experiment) -> DecideResult:
     """End the experiment: concluded with a winner if the rules already allow one, else stopped inconclusive.
 
     An experiment that has already ended answers with its decision (`earlier=True`), as in experiment_decide.
     """
     access.brand_require(principal, experiment.brand, "experiments.write")
-    experiment = _locked(experiment)
-    if experiment.status not in (RUNNING, PAUSED):
-        if (ended := _ended(experiment)) is not None:
-            return ended
-        raise InvalidState(f"Cannot stop an experiment that is {experiment.status}.",
-                           details={"status": experiment.status})
-    evaluation = experiment_evaluate(experiment=experiment)
-    status = CONCLUDED if evaluation.analysis.winner_id is not None else STOPPED
-    return DecideResult(experiment, evaluation, _conclude(experiment, evaluation, principal, status=status))
+    return _decide(principal, experiment, stop=True)
 
 
-def _unchanged(experiment: Experiment, counters: dict[int, tuple[int, int, int]]) -> bool:
-    """True when no arm's counters moved since the stored evaluation: a new look would see the same data."""
-    stored = (experiment.last_analysis or {}).get("counts") or {}
-    return bool(stored) and len(stored) == len(counters) and all(
-        (c.get("impressions"), c.get("clicks"), c.get("conversions")) == counters.get(int(arm_id))
-        for arm_id, c in stored.items())
+def _unchanged(experiment: Experiment, events: int) -> bool:
+    """True when no arm's counters moved since the stored evaluation (they only grow): a new look would
+    see the same data."""
+    return experiment.analyzed_events is not None and experiment.analyzed_events == events
 
 
 def experiment_latest_evidence(*, experiment: Experiment) -> dict:
     """The evidence of the experiment now (reads only): the stored evaluation while no arm's counters moved
-    since it, else a fresh one. For pages polled every few seconds: no aggregate over the events when
-    nothing arrived."""
-    counters = {arm_id: tuple(counts) for arm_id, *counts in Arm.objects.filter(experiment_id=experiment.pk)
-                .values_list("id", "impressions", "clicks", "conversions")}
-    if _unchanged(experiment, counters):
+    since it, else a fresh one from the counters. For pages polled every few seconds: no event is read."""
+    arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
+    if _unchanged(experiment, _events(arms)) and experiment.last_analysis:
         return experiment.last_analysis
-    return experiment_evaluate(experiment=experiment).evidence
+    return experiment_evaluate(experiment=experiment, arms=arms).evidence
 
 
-def experiments_decide_running() -> dict[str, int]:
-    """The periodic evaluation: every running experiment whose counters moved since its last evaluation,
-    the longest unanalysed first (so a pass cut short by its time limit starts where the last one did
-    not reach), each in its own transaction."""
+@dataclass(frozen=True)
+class DecidePlan:
+    chunks: list[list[int]]  # experiment ids, oldest analysed (never analysed first) to newest
+    skipped: int  # running experiments whose counters did not move since their last analysis
+
+
+def experiments_decide_plan(*, chunk_size: int = DECIDE_CHUNK) -> DecidePlan:
+    """The running live experiments whose counters moved since their last analysis, oldest analysed
+    first, cut in chunks: one query over the experiments and their arms' counters."""
+    rows = (Experiment.objects.filter(status=RUNNING, source="live")
+            .annotate(event_total=Sum(F("arms__impressions") + F("arms__clicks") + F("arms__conversions")))
+            .order_by(F("analyzed_at").asc(nulls_first=True), "id").values_list("id", "analyzed_events", "event_total"))
+    due, skipped = [], 0
+    for experiment_id, analyzed, events in rows:
+        if analyzed is not None and analyzed == (events or 0):
+            skipped += 1
+        else:
+            due.append(experiment_id)
+    return DecidePlan([due[i:i + chunk_size] for i in range(0, len(due), chunk_size)], skipped)
+
+
+def experiments_decide_running(*, chunk_size: int = DECIDE_CHUNK) -> dict[str, int]:
+    """The periodic pass: plan, then one `experiments.decide_chunk` task per chunk, sent by name (a pool of
+    workers decides them side by side, oldest analysed first). A chunk the broker refuses is decided here
+    (the work is delayed, not lost). Counts of what it planned, sent, and decided itself."""
+    plan = experiments_decide_plan(chunk_size=chunk_size)
+    totals = {"chunks": len(plan.chunks), "sent": 0, "skipped": plan.skipped, "evaluated": 0, "concluded": 0}
+    for chunk in plan.chunks:
+        if enqueue(DECIDE_CHUNK_TASK, args=[chunk]):
+            totals["sent"] += 1
+            continue
+        done = experiments_decide_chunk(experiment_ids=chunk)
+        totals["evaluated"] += done["evaluated"]
+        totals["concluded"] += done["concluded"]
+        totals["skipped"] += done["skipped"]
+    return totals
+
+
+def experiments_decide_chunk(*, experiment_ids: list[int]) -> dict[str, int]:
+    """Decide these experiments (SYSTEM): their arms and assignment totals read in two queries for the
+    chunk and analysed without a lock. The analyses that name no winner are written together, in one
+    short transaction under the no-key locks of those still live; each winner is concluded alone.
+    Experiments that ended or whose counters did not move since the plan are skipped."""
     concluded = evaluated = skipped = 0
-    running = list(Experiment.objects.filter(status=RUNNING, source="live").select_related("brand")
-                   .order_by(F("analyzed_at").asc(nulls_first=True), "id"))
-    counters: dict[int, dict[int, tuple[int, int, int]]] = {}
-    for arm_id, experiment_id, *counts in Arm.objects.filter(experiment__in=[e.pk for e in running]).values_list(
-            "id", "experiment_id", "impressions", "clicks", "conversions"):
-        counters.setdefault(experiment_id, {})[arm_id] = tuple(counts)
-    for experiment in running:
-        if _unchanged(experiment, counters.get(experiment.pk, {})):
+    experiments = {e.pk: e for e in Experiment.objects.filter(pk__in=experiment_ids, status=RUNNING)
+                   .select_related("brand")}
+    arms: dict[int, list[Arm]] = {}
+    for arm in Arm.objects.filter(experiment_id__in=list(experiments)).order_by("id"):
+        arms.setdefault(arm.experiment_id, []).append(arm)
+    assigned = assigned_totals(list(experiments))
+    winners, waiting = [], {}
+    for experiment_id in experiment_ids:
+        experiment = experiments.get(experiment_id)
+        if experiment is None or experiment_id not in arms or _unchanged(experiment, _events(arms[experiment_id])):
             skipped += 1
             continue
+        evaluation = experiment_evaluate(experiment=experiment, arms=arms[experiment_id],
+                                         assigned=assigned.get(experiment_id, {}))
+        if evaluation.analysis.winner_id is not None:
+            winners.append((experiment, evaluation))
+        else:
+            waiting[experiment_id] = evaluation
+    if waiting:
+        now = timezone.now()
+        with transaction.atomic():
+            live = list(Experiment.objects.select_for_update(no_key=True).filter(
+                pk__in=list(waiting), status__in=(RUNNING, PAUSED)).order_by("pk").values_list("pk", flat=True))
+            Experiment.objects.bulk_update(
+                [Experiment(pk=pk, last_analysis=waiting[pk].evidence, analyzed_at=now,
+                            analyzed_events=waiting[pk].events) for pk in live],
+                ["last_analysis", "analyzed_at", "analyzed_events"])
+        evaluated += len(live)
+    for experiment, evaluation in winners:
         try:
-            result = experiment_decide(principal=SYSTEM, experiment=experiment)
+            result = _record(experiment, evaluation, SYSTEM, stop=False)
         except InvalidState:  # moved on since the query
             continue
         if result.earlier:  # ended by someone else since the query

@@ -3,14 +3,15 @@
 The hot path works on plain dicts. Experiments and arms of the batch are resolved with one
 query. Rows go in with INSERT ... ON CONFLICT DO NOTHING RETURNING, so the transaction knows
 exactly which events it inserted, and the arm counters are incremented from those rows only,
-in the same transaction. A concurrent retry of the same batch blocks on the unique index
+in the same transaction, with the reader counters and hourly roll-ups of those rows (counters.py):
+no decision or dashboard page aggregates the raw events. A concurrent retry of the same batch blocks on the unique index
 until the first commits, then inserts nothing and counts nothing: no event is counted twice
 or half-counted.
 """
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,8 @@ from django.utils import timezone
 from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidInput, PayloadTooLarge
 from prefcontent.core.fields import ID_MAX
-from prefcontent.experiments.models import COUNTER_FIELD, EVENT_TYPES, RUNNING, Arm, Event
+from prefcontent.experiments.counters import count_batch
+from prefcontent.experiments.models import EVENT_TYPES, RUNNING, Arm, Event
 from prefcontent.experiments.units import unit_hasher, unit_id_problem
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
@@ -101,11 +103,12 @@ def _resolve(principal: Principal, experiment_ids: set[int]) -> dict[int, dict]:
     rows = Arm.objects.filter(experiment_id__in=experiment_ids,
                               experiment__brand_id__in=principal.visible_brand_ids()).values_list(
         "id", "variant_id", "experiment_id", "experiment__brand_id", "experiment__brand__organization_id",
-        "experiment__status", "experiment__started_at")
+        "experiment__status", "experiment__started_at", "experiment__primary_metric", "experiment__allocation")
     found: dict[int, dict] = {}
-    for arm_id, variant_id, exp_id, brand_id, org_id, status, started_at in rows:
+    for arm_id, variant_id, exp_id, brand_id, org_id, status, started_at, metric, allocation in rows:
         info = found.setdefault(exp_id, {"brand": brand_id, "org": org_id, "status": status,
-                                         "started_at": started_at, "arms": {}})
+                                         "started_at": started_at, "arms": {},
+                                         "counting": (metric, allocation == "thompson")})
         info["arms"][arm_id] = variant_id
     return found
 
@@ -205,7 +208,7 @@ def events_ingest(*, principal: Principal, events: list) -> IngestResult:
             hasher = hashers[info["brand"]] = unit_hasher(info["brand"])
         rows[key] = (info["brand"], exp_id, arm_id, event_id, kind, hasher(unit_id), occurred, now)
     if rows:
-        inserted = _store(rows, result)
+        inserted = _store(rows, result, {exp_id: info["counting"] for exp_id, info in experiments.items()})
         for brand_id, n in Counter(brand_id for brand_id, _ in inserted).items():
             metrics.EVENTS_INGESTED.labels(brand=str(brand_id)).inc(n)
         for brand_id, _ in set(rows) - inserted:
@@ -224,15 +227,14 @@ def _reject(result: IngestResult, index: int, raw, exc: _Reject) -> None:
                             "error": {"code": exc.code, "message": exc.message}})
 
 
-def _store(rows: dict[tuple[int, str], tuple], result: IngestResult) -> set[tuple[int, str]]:
-    # Sorted keys: concurrent batches take unique-index locks in one order, so they cannot deadlock.
+def _store(rows: dict[tuple[int, str], tuple], result: IngestResult,
+           counting: dict[int, tuple[str, bool]]) -> set[tuple[int, str]]:
+    # Sorted keys: concurrent batches take unique-index locks in one order, so they cannot deadlock
+    # (events, then readers and hours in count_batch, then arms: every batch in that order).
     ordered = [rows[k] for k in sorted(rows)]
     with transaction.atomic():
         inserted = _insert_returning(ordered)
-        increments: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for key in inserted:
-            row = rows[key]
-            increments[row[2]][COUNTER_FIELD[row[4]]] += 1
+        increments = count_batch([rows[k] for k in inserted], counting, ordered[0][7]) if inserted else {}
         for arm_id in sorted(increments):  # one order of row locks across transactions
             Arm.objects.filter(pk=arm_id).update(**{f: F(f) + n for f, n in increments[arm_id].items()})
     result.accepted += len(inserted)

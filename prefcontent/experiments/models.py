@@ -60,6 +60,9 @@ class Experiment(models.Model):
     # The latest evaluation that did not end the experiment (the decision holds the final one).
     last_analysis = models.JSONField(default=dict, blank=True)
     analyzed_at = models.DateTimeField(null=True, blank=True)
+    # The arms' event counters summed when it was last analysed (None: never): they only grow, so an
+    # unchanged sum means the decision pass would see the same data and skips it.
+    analyzed_events = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -77,6 +80,19 @@ class Arm(models.Model):
     impressions = models.BigIntegerField(default=0)
     clicks = models.BigIntegerField(default=0)
     conversions = models.BigIntegerField(default=0)
+    # Reader counters of the experiment's primary metric (y: a reader's events of that metric on the arm),
+    # incremented with the counters above from the Reader rows that batch created or grew, so a decision
+    # reads them instead of aggregating the events. Sum of y is the metric's counter above.
+    readers = models.BigIntegerField(default=0)  # units with any event on the arm
+    exposed_units = models.BigIntegerField(default=0)  # units with an impression on the arm
+    success_sq = models.BigIntegerField(default=0)  # sum of y squared
+    # Thompson: readers whose first event found their assignment to this arm with a propensity p > 0
+    # (sums of y, y^2, y/p, y^2/p^2 over them), and readers that found none (they cannot be weighted).
+    weighted_successes = models.BigIntegerField(default=0)
+    weighted_success_sq = models.BigIntegerField(default=0)
+    ipw_successes = models.FloatField(default=0.0)
+    ipw_success_sq = models.FloatField(default=0.0)
+    unweighted_readers = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
@@ -121,6 +137,40 @@ class Event(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["brand", "event_id"], name="uniq_event_id_per_brand")]
+
+
+class Reader(models.Model):
+    """One unit's events on one arm: the first-exposure row the reader counters are kept from.
+
+    Ingestion inserts it (or adds to it) in the transaction of the events it counts, so the arm's
+    reader counters change by exactly the readers and per-reader sums that batch moved."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, db_index=False, related_name="+")
+    arm = models.ForeignKey(Arm, on_delete=models.CASCADE, db_index=False, related_name="+")
+    unit_hash = models.CharField(max_length=64)
+    events = models.BigIntegerField(default=0)
+    impressions = models.BigIntegerField(default=0)
+    successes = models.BigIntegerField(default=0)  # events of the experiment's primary metric
+    # Thompson: the propensity of the unit's assignment to this arm when its first event arrived
+    # (None: no such assignment, or fixed allocation).
+    propensity = models.FloatField(null=True, blank=True)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["experiment", "arm", "unit_hash"], name="uniq_reader_arm")]
+
+
+class ArmHour(models.Model):
+    """Events per arm per hour (UTC, of occurred_at), kept by ingestion: what the dashboard's charts read."""
+
+    arm = models.ForeignKey(Arm, on_delete=models.CASCADE, db_index=False, related_name="+")
+    hour = models.DateTimeField()
+    impressions = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    conversions = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["arm", "hour"], name="uniq_arm_hour")]
 
 
 class Decision(models.Model):

@@ -5,14 +5,21 @@ every reader with an event on the arm. Thompson allocation: every reader assigne
 propensity (an assigned reader with no event has y = 0: assignment, not exposure, is what was
 randomised), with the inverse-propensity sums; readers with events but no stored propensity cannot
 be weighted and are left out (counted in `unweighted_readers`).
+
+`reader_stats` reads the arms' reader counters that ingestion keeps (counters.py) plus one
+aggregate over the assignments; `reader_stats_scan` computes the same from the raw events, for
+checks and the repair command. They differ in one case only: a reader whose assignment was stored
+after its first event stays unweighted in the counters.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Count, F, FloatField, Q, Sum
+from django.db.models.functions import Cast
 
-from prefcontent.experiments.models import Assignment, Event
+from prefcontent.experiments.models import Arm, Assignment, Event, success_counter
 from prefcontent.experiments.sequential import ArmReaders
 
 
@@ -22,14 +29,52 @@ class ReaderStats:
     unweighted_readers: int  # Thompson only: readers with events but no stored propensity
 
 
+@dataclass(frozen=True)
+class AssignedTotals:
+    """An arm's stored assignments: all, those with a propensity p > 0, and the sum of 1/p^2 over them."""
+
+    assigned: int = 0
+    weighted: int = 0
+    inverse_square: float = 0.0
+
+
+def assigned_totals(experiment_ids: list[int]) -> dict[int, dict[int, AssignedTotals]]:
+    """experiment id -> arm id -> AssignedTotals, in one aggregate query (one row per assigned reader read)."""
+    weighted = Q(propensity__gt=0)
+    rows = (Assignment.objects.filter(experiment_id__in=experiment_ids).values("experiment_id", "arm_id")
+            .annotate(n=Count("id"), w=Count("id", filter=weighted),
+                      v=Sum(1.0 / (Cast(F("propensity"), FloatField()) * F("propensity")), filter=weighted)))
+    out: dict[int, dict[int, AssignedTotals]] = {}
+    for r in rows:
+        out.setdefault(r["experiment_id"], {})[r["arm_id"]] = AssignedTotals(r["n"], r["w"], float(r["v"] or 0))
+    return out
+
+
+def reader_stats(*, arms: list[Arm], metric: str, adaptive: bool,
+                 assigned: dict[int, AssignedTotals]) -> ReaderStats:
+    """From the arms' counters (no query): `assigned` is assigned_totals' entry for the experiment."""
+    if not adaptive:
+        counter = success_counter(metric)
+        return ReaderStats({a.pk: ArmReaders(str(a.pk), a.readers, float(getattr(a, counter)), float(a.success_sq))
+                            for a in arms if a.readers}, 0)
+    stats = {}
+    for a in arms:
+        totals = assigned.get(a.pk, AssignedTotals())
+        if totals.weighted:
+            stats[a.pk] = ArmReaders(str(a.pk), totals.weighted, float(a.weighted_successes),
+                                     float(a.weighted_success_sq), a.ipw_successes, a.ipw_success_sq,
+                                     totals.inverse_square)
+    return ReaderStats(stats, sum(a.unweighted_readers for a in arms))
+
+
 def _per_reader(metric: str) -> tuple[str, list]:
     events = Event._meta.db_table
     return (f"SELECT arm_id, unit_hash, SUM(CASE WHEN type = %s THEN 1 ELSE 0 END) AS y FROM {events} "
             f"WHERE experiment_id = %s GROUP BY arm_id, unit_hash"), [metric]
 
 
-def reader_stats(*, experiment_id: int, metric: str, adaptive: bool) -> ReaderStats:
-    """One aggregate query over the experiment's events (and assignments when `adaptive`)."""
+def reader_stats_scan(*, experiment_id: int, metric: str, adaptive: bool) -> ReaderStats:
+    """The same statistics from one aggregate over the raw events (and assignments when `adaptive`)."""
     per_reader, params = _per_reader(metric)
     with connection.cursor() as cursor:
         if not adaptive:

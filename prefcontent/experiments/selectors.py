@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Max, QuerySet, Sum
 
 from prefcontent.core.errors import NotFound
-from prefcontent.experiments.models import CONCLUDED, STOPPED, Arm, Experiment, success_counter
+from prefcontent.experiments.models import CONCLUDED, STOPPED, Arm, ArmHour, Experiment, success_counter
 from prefcontent.tenancy.principal import Principal, scope_to_principal
 
 
@@ -55,3 +55,9 @@ def variant_outcomes_for_brand(*, brand_id: int, metric: str, limit: int,
             .annotate(successes=Sum(successes), trials=Sum("impressions"), last=Max("experiment_id"))
             .filter(trials__gt=0).order_by("-last", "-variant_id")[:limit])
     return [VariantOutcome(r["variant_id"], r["variant__text"], r["successes"], r["trials"]) for r in rows]
+
+
+def arm_hours(*, experiment_id: int) -> list[ArmHour]:
+    """The experiment's hourly roll-ups (UTC hours of occurred_at), oldest first. The caller has already
+    loaded the experiment through the principal (experiment_get)."""
+    return list(ArmHour.objects.filter(arm__experiment_id=experiment_id).order_by("hour", "arm_id"))

@@ -1,4 +1,4 @@
-"""A data subject's erasure: every event and assignment of one visitor (unit_id) in one brand.
+"""A data subject's erasure: every event, assignment and reader row of one visitor (unit_id) in one brand.
 
 Rows hold only the brand-keyed hash of the unit id, so the request names the id and the rows
 are found by its hash. The arms' counters are aggregates with no visitor in them and stay:
@@ -11,7 +11,7 @@ from django.db import transaction
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.core.errors import InvalidInput
-from prefcontent.experiments.models import Assignment, Event
+from prefcontent.experiments.models import Assignment, Event, Reader
 from prefcontent.experiments.units import MAX_UNIT_ID_CHARS, unit_hash
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
@@ -27,6 +27,7 @@ def visitor_erase(*, principal: Principal, brand: Brand, unit_id) -> dict[str, i
     with transaction.atomic():
         events, _ = Event.objects.filter(brand_id=brand.pk, unit_hash=hashed).delete()
         assignments, _ = Assignment.objects.filter(experiment__brand_id=brand.pk, unit_hash=hashed).delete()
+        Reader.objects.filter(experiment__brand_id=brand.pk, unit_hash=hashed).delete()  # counters stay
         counts = {"events": events, "assignments": assignments}
         audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand.pk,
                      action="visitor.erase", target=brand, data={"unit_hash_prefix": hashed[:8], **counts})

@@ -7,7 +7,11 @@ from django.db import OperationalError
 from kombu.exceptions import OperationalError as BrokerDown
 
 from prefcontent.experiments import ingestion
-from prefcontent.experiments.decisions import experiments_decide_running
+from prefcontent.experiments.decisions import (
+    experiments_decide_chunk,
+    experiments_decide_plan,
+    experiments_decide_running,
+)
 from prefcontent.experiments.models import Arm, Decision, Event
 from prefcontent.preferences.models import PreferencePair
 from prefcontent.preferences.services import pairs_build_pending
@@ -97,8 +101,11 @@ def test_scheduler_firing_twice_decides_once_and_builds_pairs_once(brand, make_k
     client = client_for_key(make_key(brand))
     for batch in range(4):
         client.post("/api/v1/events", {"events": _events(experiment, 400, clicks_on=1, batch=batch)}, format="json")
-    first, second = experiments_decide_running(), experiments_decide_running()
-    assert first["concluded"] == 1 and second["concluded"] == 0
+    # Both firings plan the experiment before either's chunk task runs; then both chunks run.
+    first, second = experiments_decide_plan(), experiments_decide_plan()
+    assert first.chunks == second.chunks == [[experiment.pk]]
+    done = [experiments_decide_chunk(experiment_ids=plan.chunks[0]) for plan in (first, second)]
+    assert done[0]["concluded"] == 1 and done[1]["concluded"] == 0
     assert Decision.objects.filter(experiment=experiment).count() == 1
     from prefcontent.preferences.building import pairs_build_for_experiment
 

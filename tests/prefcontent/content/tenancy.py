@@ -46,3 +46,6 @@ SERVICES = {
     _SERVICES + "brief_update": ServiceCase("content.write", lambda w: {"brief": _brief(w), "tone": "calm"}),
     _SERVICES + "variant_create": ServiceCase("content.write", lambda w: {"brand": w.brand_a, "text": "Run further"}),
 }
+UNCHECKED = {
+    _SERVICES + "brief_facts_clean": "pure: validates a facts object, writes nothing",
+}

@@ -118,3 +118,28 @@ def test_stats_fragment_follows_events_and_stops_polling_once_ended(brand, membe
     done = client.get(f"/dashboard/experiments/{running.pk}/stats/")
     assert done["X-Poll-Done"] == "1"
     assert "winner" in done.content.decode()
+
+
+def test_stats_fragment_reads_counters_and_roll_ups_not_raw_events(brand, member):
+    """The polled page shows the same table and chart after the raw events are gone (as retention drops
+    them): it reads the stored analysis, the arms' counters and the hourly roll-ups."""
+    from prefcontent.experiments.models import Event
+
+    running = experiment(brand, start=True, min_sample_per_arm=10)
+    control, challenger = running.arms.order_by("id")
+    send_events(running, control, impressions=30, clicks=3)
+    send_events(running, challenger, impressions=30, clicks=9)
+    _, client = member(brand.organization, "viewer")
+
+    def shown():
+        html = client.get(f"/dashboard/experiments/{running.pk}/stats/").content.decode()
+        row = html.split(f'data-arm="{challenger.pk}"')[1].split("</tr>")[0]
+        chart = html.split('data-series="arm')[1].split("</g>")[0]
+        return row, chart
+
+    before = shown()
+    assert '<td class="num" data-field="clicks">9</td>' in before[0]
+    Event.objects.filter(experiment=running).delete()
+    assert shown() == before
+    send_events(running, challenger, impressions=10, prefix="later")  # new events still move the page
+    assert '<td class="num" data-field="impressions">40</td>' in shown()[0]

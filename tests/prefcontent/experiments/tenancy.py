@@ -87,7 +87,9 @@ SERVICES["prefcontent.experiments.visitor_erasure.visitor_erase"] = ServiceCase(
 UNCHECKED = {
     _DECISIONS + "experiment_evaluate": "a read: the analysis of the current counters",
     _DECISIONS + "experiment_latest_evidence": "a read: the stored analysis, or experiment_evaluate when counters moved",
-    _DECISIONS + "experiments_decide_running": "beat: decides every running experiment as SYSTEM",
+    _DECISIONS + "experiments_decide_running": "beat: plans the pass and sends its chunks (SYSTEM)",
+    _DECISIONS + "experiments_decide_plan": "a read: which running experiments the pass decides, in what order",
+    _DECISIONS + "experiments_decide_chunk": "a task: decides the given experiments as SYSTEM",
     _DECISIONS + "experiment_update_thompson_weights": "beat: recomputes weights from the posteriors",
     _DECISIONS + "experiments_update_thompson_weights": "beat: every running Thompson experiment",
 }

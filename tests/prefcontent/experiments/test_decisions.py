@@ -4,7 +4,7 @@ import pytest
 
 from prefcontent.experiments import decisions
 from prefcontent.experiments.models import Decision, Experiment
-from prefcontent.experiments.tasks import decide_running
+from prefcontent.experiments.tasks import decide_chunk, decide_running
 from prefcontent.tenancy.principal import SYSTEM
 from tests.factories import BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment
@@ -24,6 +24,19 @@ def with_counts(experiment, counts):
         arm.impressions, arm.clicks, arm.conversions = impressions, clicks, clicks // 10
         arm.save()
     return experiment
+
+
+def run_pass(sent):
+    """The periodic pass as the workers would run it: the plan's chunk tasks (captured by `sent`), each run."""
+    plan = decide_running()
+    chunks = [args[0] for name, args in sent if name == "experiments.decide_chunk"]
+    assert plan["chunks"] == plan["sent"] == len(chunks)
+    sent[:] = [call for call in sent if call[0] != "experiments.decide_chunk"]
+    totals = {"evaluated": 0, "concluded": 0, "skipped": plan["skipped"]}
+    for chunk in chunks:
+        for key, n in decide_chunk(chunk).items():
+            totals[key] += n
+    return totals
 
 
 def decide(experiment, capture):
@@ -110,7 +123,7 @@ def test_deciding_or_stopping_after_the_scheduler_concluded_answers_its_decision
     experiment = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(5000, 500), (5000, 650)])
     stale = Experiment.objects.get(pk=experiment.pk)  # what the caller loaded before the scheduler ran
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 1, "concluded": 1, "skipped": 0}
+        assert run_pass(sent) == {"evaluated": 1, "concluded": 1, "skipped": 0}
     decision = Decision.objects.get(experiment=experiment)
     for call in (decisions.experiment_decide, decisions.experiment_stop):
         with django_capture_on_commit_callbacks(execute=True):
@@ -132,16 +145,16 @@ def test_periodic_task_decides_only_the_ready(brand, sent, django_capture_on_com
     waiting = with_counts(make_experiment(brand, min_sample_per_arm=1000), [(500, 50), (500, 65)])
     make_experiment(brand, status="paused")
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 2, "concluded": 1, "skipped": 0}
+        assert run_pass(sent) == {"evaluated": 2, "concluded": 1, "skipped": 0}
     assert Experiment.objects.get(pk=ready.pk).status == "concluded"
     assert Experiment.objects.get(pk=waiting.pk).status == "running"
     # Nothing new for the waiting one: the next pass does not evaluate it again; new counts bring it back.
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 0, "concluded": 0, "skipped": 1}
+        assert run_pass(sent) == {"evaluated": 0, "concluded": 0, "skipped": 1}
     analysed = Experiment.objects.get(pk=waiting.pk).analyzed_at
     with_counts(waiting, [(600, 60), (600, 78)])
     with django_capture_on_commit_callbacks(execute=True):
-        assert decide_running() == {"evaluated": 1, "concluded": 0, "skipped": 0}
+        assert run_pass(sent) == {"evaluated": 1, "concluded": 0, "skipped": 0}
     assert Experiment.objects.get(pk=waiting.pk).analyzed_at > analysed
     assert sent == [("preferences.build_pairs_for_experiment", [ready.pk])]
 
@@ -169,6 +182,17 @@ def _impressions(experiment, arm, *, units: int, per_unit: int, start: int = 0):
         Event(brand_id=experiment.brand_id, experiment=experiment, arm=arm, event_id=f"{arm.pk}-{u}-{v}",
               type="impression", unit_hash=f"{start + u:064d}", occurred_at=now, received_at=now)
         for u in range(units) for v in range(per_unit)])
+    _rebuild(experiment)
+
+
+def _rebuild(experiment):
+    """Events written outside ingestion: the repair path recounts the experiment's readers."""
+    from django.db import connection
+
+    from prefcontent.experiments.counters import counters_rebuild
+
+    with connection.cursor() as cursor:
+        counters_rebuild(cursor, connection.vendor, [experiment.pk])
 
 
 def test_srm_counts_readers_not_page_views(brand, sent, django_capture_on_commit_callbacks):
@@ -219,3 +243,42 @@ def test_latest_evidence_reuses_the_stored_evaluation_until_counters_move(brand,
     with_counts(experiment, [(600, 60), (600, 80)])
     fresh = decisions.experiment_latest_evidence(experiment=experiment)
     assert fresh["counts"] != stored["counts"] and fresh["evaluated_at"] > stored["evaluated_at"]
+
+
+def test_plan_chunks_cover_every_changed_running_experiment_oldest_analysed_first(brand, sent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    experiments = [with_counts(make_experiment(brand), [(10 + i, 1), (10, 1)]) for i in range(7)]
+    # Analysed at different times (two never), one of them since its counters last moved.
+    ages = [None, 5, 1, None, 3, 2, 4]
+    for experiment, age in zip(experiments, ages, strict=True):
+        if age is not None:
+            Experiment.objects.filter(pk=experiment.pk).update(analyzed_at=now - timedelta(hours=age), analyzed_events=0)
+    unchanged = experiments[5]
+    Experiment.objects.filter(pk=unchanged.pk).update(analyzed_events=10 + 5 + 1 + 10 + 1 + 0 + 0)
+    make_experiment(brand, status="paused")
+    with_counts(make_experiment(brand, source="imported"), [(10, 1), (10, 1)])
+    plan = decisions.experiments_decide_plan(chunk_size=2)
+    expected = [experiments[i].pk for i in (0, 3, 1, 6, 4, 2)]  # never analysed (by id), then oldest first
+    assert [pk for chunk in plan.chunks for pk in chunk] == expected
+    assert [len(c) for c in plan.chunks] == [2, 2, 2] and plan.skipped == 1
+    result = decisions.experiments_decide_running(chunk_size=2)
+    assert result == {"chunks": 3, "sent": 3, "skipped": 1, "evaluated": 0, "concluded": 0}
+    assert [args[0] for name, args in sent] == plan.chunks
+
+
+def test_chunk_analyses_changed_experiments_and_skips_unchanged_ones(brand, sent):
+    moved = with_counts(make_experiment(brand), [(500, 50), (500, 65)])
+    still = with_counts(make_experiment(brand), [(500, 50), (500, 65)])
+    assert decide_chunk([moved.pk, still.pk]) == {"evaluated": 2, "concluded": 0, "skipped": 0}
+    analysed = {e.pk: e.analyzed_at for e in Experiment.objects.filter(pk__in=[moved.pk, still.pk])}
+    with_counts(moved, [(600, 60), (600, 78)])
+    assert decide_chunk([moved.pk, still.pk]) == {"evaluated": 1, "concluded": 0, "skipped": 1}
+    after = {e.pk: e for e in Experiment.objects.filter(pk__in=[moved.pk, still.pk])}
+    assert after[moved.pk].analyzed_at > analysed[moved.pk] and after[still.pk].analyzed_at == analysed[still.pk]
+    assert after[moved.pk].analyzed_events == 600 + 60 + 6 + 600 + 78 + 7
+    assert after[moved.pk].last_analysis["counts"][str(moved.arms.order_by("id").first().pk)]["impressions"] == 600
+    assert decisions.experiments_decide_plan().chunks == []  # nothing moved since: the next pass sends nothing

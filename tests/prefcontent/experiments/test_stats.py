@@ -15,6 +15,7 @@ from prefcontent.experiments.stats import (
     analyze,
     holm_adjust,
     posterior_summary,
+    posterior_summary_quadrature,
     srm_p_value,
     thompson_weights,
     two_proportion_ztest,
@@ -120,6 +121,42 @@ def test_posterior_matches_exact_integration_for_two_arms(a: ArmCounts, b: ArmCo
     scale = max(exact_loss_a, exact_loss_b, 1e-4)
     assert loss_a == pytest.approx(exact_loss_a, abs=0.03 * scale)
     assert loss_b == pytest.approx(exact_loss_b, abs=0.03 * scale)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (ArmCounts("a", 1000, 100), ArmCounts("b", 1000, 120)),
+        (ArmCounts("a", 50, 5), ArmCounts("b", 40, 2)),
+        (ArmCounts("a", 0, 0), ArmCounts("b", 10, 9)),
+        (ArmCounts("a", 10, 10), ArmCounts("b", 10, 0)),
+        (ArmCounts("a", 20000, 1000), ArmCounts("b", 20000, 1050)),
+    ],
+)
+def test_quadrature_posterior_matches_exact_integration_more_tightly(a: ArmCounts, b: ArmCounts) -> None:
+    (p_a, p_b), (loss_a, loss_b) = posterior_summary_quadrature([a, b])
+    exact_p_a, exact_loss_a, exact_loss_b = _exact_two_arm(a, b)
+    assert p_a == pytest.approx(exact_p_a, abs=5e-4)
+    assert p_a + p_b == pytest.approx(1.0, abs=1e-6)
+    scale = max(exact_loss_a, exact_loss_b, 1e-4)
+    assert loss_a == pytest.approx(exact_loss_a, abs=0.005 * scale)
+    assert loss_b == pytest.approx(exact_loss_b, abs=0.005 * scale)
+
+
+def test_quadrature_holds_on_posteriors_too_narrow_for_a_fixed_grid() -> None:
+    """2M impressions an arm: sd 1.2e-4. The normal approximation is exact to ~1e-3 here."""
+    a, b = ArmCounts("a", 2_000_000, 60_000), ArmCounts("b", 2_000_000, 60_300)
+    (p_a, _), _ = posterior_summary_quadrature([a, b])
+    mean = [(1 + x.successes) / (2 + x.trials) for x in (a, b)]
+    var = sum(m * (1 - m) / (3 + x.trials) for m, x in zip(mean, (a, b), strict=True))
+    assert p_a == pytest.approx(sps.norm.cdf((mean[0] - mean[1]) / var**0.5), abs=2e-3)
+
+
+def test_quadrature_agrees_with_monte_carlo_for_several_arms() -> None:
+    arms = [ArmCounts("a", 500, 50), ArmCounts("b", 480, 58), ArmCounts("c", 520, 61), ArmCounts("d", 90, 3)]
+    (quad_p, quad_loss), (mc_p, mc_loss) = posterior_summary_quadrature(arms), posterior_summary(arms)
+    assert quad_p == pytest.approx(mc_p, abs=0.006) and sum(quad_p) == pytest.approx(1.0, abs=1e-6)
+    assert quad_loss == pytest.approx(mc_loss, abs=5e-4)
 
 
 def test_posterior_is_deterministic_for_a_seed() -> None:
