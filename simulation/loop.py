@@ -65,7 +65,7 @@ class SimConfig:
     temperature: float = 0.8
     max_new_tokens: int = 40
     seed: int = 0
-    job_timeout_s: float = 900.0
+    job_timeout_s: float = 900.0  # the longest wait for the workers without progress (a job done, a run ended)
     # The brands' claim_guard (prefcontent.brands.settings): "off" for the comparison run that lets copy claiming
     # more than its brief's offer into tests and pairs (manage.py simulate --claim-guard off).
     claim_guard: str = "block"
@@ -99,6 +99,22 @@ def _wait(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: fl
             return
         time.sleep(poll_s)
     raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def _wait_progress(done: Callable[[], int], total: int, stall_s: float, what: str, poll_s: float = 0.5) -> None:
+    """Wait until `done()` reaches `total`, failing only after `stall_s` without one more done.
+
+    Many jobs on a slow machine take long in all, each within its own task time limit: a stall,
+    not the sum, is what says the workers are stuck.
+    """
+    count, deadline = done(), time.monotonic() + stall_s
+    while count < total:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no progress for {stall_s:.0f}s waiting for {what} ({count} of {total} done)")
+        time.sleep(poll_s)
+        latest = done()
+        if latest > count:
+            count, deadline = latest, time.monotonic() + stall_s
 
 
 def pick_diverse(variants: list, k: int, products: tuple[str, ...] = ()) -> list:
@@ -210,8 +226,8 @@ class BrandLoop:
                 jobs.append(generation_job_create(principal=self.principal, brand=self.brand, brief=brief,
                                                   channel=self.sim.channel, params=params))
         ids = [j.pk for j in jobs]
-        _wait(lambda: GenerationJob.objects.filter(pk__in=ids, state__in=GenerationJob.TERMINAL).count() == len(ids),
-              self.cfg.job_timeout_s, "generation jobs")
+        _wait_progress(lambda: GenerationJob.objects.filter(pk__in=ids, state__in=GenerationJob.TERMINAL).count(),
+                       len(ids), self.cfg.job_timeout_s, "generation jobs")
         failed = GenerationJob.objects.filter(pk__in=ids, state=GenerationJob.State.FAILED)
         if failed.exists():
             job = failed.first()
