@@ -22,6 +22,7 @@ from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidState
 from prefcontent.core.queue import enqueue_on_commit
 from prefcontent.experiments.allocation import thompson_allocation
+from prefcontent.experiments.holdout import holdout_arm_counts, holdout_summary, holdout_units
 from prefcontent.experiments.models import (
     CONCLUDED,
     PAUSED,
@@ -79,17 +80,26 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
     """
     brand = experiment.brand
     arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
-    assigned = dict(experiment.assignments.values_list("arm_id").annotate(n=Count("id")).values_list("arm_id", "n"))
+    # Held-out readers (holdout.py) are not part of the test: their assignments, units and events are
+    # left out here and counted apart in the evidence's "holdout".
+    held = holdout_arm_counts(experiment.pk)
+
+    def net(arm: Arm, counter: str) -> int:  # the arm's counter without held-out readers' events
+        return getattr(arm, counter) - held.get(arm.pk, {}).get(counter, 0)
+
+    assigned = dict(experiment.assignments.filter(holdout=False).values_list("arm_id").annotate(n=Count("id"))
+                    .values_list("arm_id", "n"))
     metric = success_counter(experiment.primary_metric)
     use_assignments = experiment.allocation == "thompson" and sum(assigned.values()) > 0
-    exposed = dict(Event.objects.filter(experiment_id=experiment.pk, type="impression").values("arm_id")
+    exposed = dict(Event.objects.filter(experiment_id=experiment.pk, type="impression")
+                   .exclude(unit_hash__in=holdout_units(experiment.pk)).values("arm_id")
                    .annotate(n=Count("unit_hash", distinct=True)).values_list("arm_id", "n"))
     by_units = sum(exposed.values()) > 0
     counts = []
     for arm in arms:
         share = assigned.get(arm.pk, 0) if use_assignments else arm.weight
-        successes = min(getattr(arm, metric), arm.impressions)
-        counts.append(ArmCounts(arm_id=str(arm.pk), trials=arm.impressions, successes=successes,
+        successes = min(net(arm, metric), net(arm, "impressions"))
+        counts.append(ArmCounts(arm_id=str(arm.pk), trials=net(arm, "impressions"), successes=successes,
                                 expected_share=share if share > 0 else None,
                                 units=exposed.get(arm.pk, 0) if by_units else None))
     if any(c.expected_share is None for c in counts):  # fall back to an equal split
@@ -131,6 +141,7 @@ def experiment_evaluate(*, experiment: Experiment) -> Evaluation:
             for arm in arms
         },
         "analysis": analysis.to_dict(),
+        "holdout": holdout_summary(experiment_id=experiment.pk, share=cfg.holdout_share, srm_p=cfg.srm_p),
     }
     return Evaluation(analysis=analysis, evidence=evidence)
 

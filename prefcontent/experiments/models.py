@@ -100,6 +100,9 @@ class Assignment(models.Model):
     # what inverse-propensity weighting divides by under Thompson allocation. None: assigned before it
     # was stored.
     propensity = models.FloatField(null=True, blank=True)
+    # The unit is in the brand's persistent holdout (prefcontent.experiments.holdout): it was served the
+    # human or base-model arm whatever the weights, and is left out of the decision and the pairs.
+    holdout = models.BooleanField(default=False, db_default=False)  # db_default: raw INSERTs may omit it
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

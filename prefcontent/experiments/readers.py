@@ -4,7 +4,8 @@ A reader's outcome y is their count of the primary metric's events on the arm. F
 every reader with an event on the arm. Thompson allocation: every reader assigned with a stored
 propensity (an assigned reader with no event has y = 0: assignment, not exposure, is what was
 randomised), with the inverse-propensity sums; readers with events but no stored propensity cannot
-be weighted and are left out (counted in `unweighted_readers`).
+be weighted and are left out (counted in `unweighted_readers`). Readers of the brand's holdout
+(holdout.py) are no part of the test and are left out.
 """
 from __future__ import annotations
 
@@ -23,9 +24,12 @@ class ReaderStats:
 
 
 def _per_reader(metric: str) -> tuple[str, list]:
-    events = Event._meta.db_table
-    return (f"SELECT arm_id, unit_hash, SUM(CASE WHEN type = %s THEN 1 ELSE 0 END) AS y FROM {events} "
-            f"WHERE experiment_id = %s GROUP BY arm_id, unit_hash"), [metric]
+    """Per (arm, reader) outcomes; parameters: [metric], then the experiment id twice."""
+    events, assignments = Event._meta.db_table, Assignment._meta.db_table
+    return (f"SELECT arm_id, unit_hash, SUM(CASE WHEN type = %s THEN 1 ELSE 0 END) AS y FROM {events} e "
+            f"WHERE experiment_id = %s AND NOT EXISTS (SELECT 1 FROM {assignments} h WHERE "
+            f"h.experiment_id = %s AND h.unit_hash = e.unit_hash AND h.holdout) "
+            f"GROUP BY arm_id, unit_hash"), [metric]
 
 
 def reader_stats(*, experiment_id: int, metric: str, adaptive: bool) -> ReaderStats:
@@ -34,7 +38,7 @@ def reader_stats(*, experiment_id: int, metric: str, adaptive: bool) -> ReaderSt
     with connection.cursor() as cursor:
         if not adaptive:
             cursor.execute(f"SELECT arm_id, COUNT(*), SUM(y), SUM(y * y) FROM ({per_reader}) r GROUP BY arm_id",
-                           [*params, experiment_id])
+                           [*params, experiment_id, experiment_id])
             rows = cursor.fetchall()
             return ReaderStats({arm: ArmReaders(str(arm), int(n), float(s or 0), float(q or 0))
                                 for arm, n, s, q in rows}, 0)
@@ -44,13 +48,13 @@ def reader_stats(*, experiment_id: int, metric: str, adaptive: bool) -> ReaderSt
             f"SUM(COALESCE(r.y, 0) / a.propensity), SUM(COALESCE(r.y, 0) * COALESCE(r.y, 0) / "
             f"(a.propensity * a.propensity)), SUM(1.0 / (a.propensity * a.propensity)) FROM {assignments} a LEFT JOIN ({per_reader}) r "
             f"ON r.arm_id = a.arm_id AND r.unit_hash = a.unit_hash "
-            f"WHERE a.experiment_id = %s AND a.propensity > 0 GROUP BY a.arm_id",
-            [*params, experiment_id, experiment_id])
+            f"WHERE a.experiment_id = %s AND a.propensity > 0 AND NOT a.holdout GROUP BY a.arm_id",
+            [*params, experiment_id, experiment_id, experiment_id])
         rows = cursor.fetchall()
         cursor.execute(
             f"SELECT COUNT(*) FROM ({per_reader}) r WHERE NOT EXISTS (SELECT 1 FROM {assignments} a "
             f"WHERE a.experiment_id = %s AND a.unit_hash = r.unit_hash AND a.arm_id = r.arm_id "
-            f"AND a.propensity > 0)", [*params, experiment_id, experiment_id])
+            f"AND a.propensity > 0)", [*params, experiment_id, experiment_id, experiment_id])
         unweighted = cursor.fetchone()[0]
     return ReaderStats({arm: ArmReaders(str(arm), int(n), float(s or 0), float(q or 0), float(w or 0),
                                         float(w2 or 0), float(v or 0))

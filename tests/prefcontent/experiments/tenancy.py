@@ -50,6 +50,7 @@ ROUTES = {
     "experiment-assign": RouteCase(kwargs=_detail(_running), body=lambda w: {"unit_id": "visitor-1"}),
     "event-ingest": RouteCase(body=_event_body),
     "experiments-snippet": RouteCase(public=True),
+    "brand-lift": RouteCase(kwargs=lambda w: {"brand_id": w.brand_a.pk}),
 }
 
 
