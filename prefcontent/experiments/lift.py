@@ -33,7 +33,14 @@ from prefcontent.brands.settings import brand_settings
 from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidInput
 from prefcontent.experiments.holdout import ArmKind, holdout_arm, holdout_share_p, variant_kind
-from prefcontent.experiments.lift_stats import Cluster, GroupTotals, LiftEstimate, lift_alerts, lift_estimate
+from prefcontent.experiments.lift_stats import (
+    MIXING_SD,
+    Cluster,
+    GroupTotals,
+    LiftEstimate,
+    lift_alerts,
+    lift_estimate,
+)
 from prefcontent.experiments.models import METRICS, Arm, Assignment, Event, Experiment
 from prefcontent.tenancy.principal import Principal
 
@@ -164,7 +171,7 @@ def lift_report_for_brand(*, brand: Brand, window: LiftWindow, metric: str = "cl
     if metric not in METRICS:
         raise InvalidInput(f"metric must be one of {', '.join(METRICS)}.", code="invalid_metric")
     cfg = brand_settings(brand)
-    tau = math.log1p(cfg.minimum_detectable_effect)
+    tau = MIXING_SD
     by_channel, without = _experiments(brand.pk, window, experiment_ids)
     everyone = sorted(e for ids in by_channel.values() for e in ids)
     overall = _reader_totals(brand.pk, window, metric, everyone, by_week=False)
