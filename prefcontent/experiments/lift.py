@@ -105,6 +105,7 @@ def _reader_totals(brand_id: int, window: LiftWindow, metric: str, experiment_id
         return {}
     events, assignments = Event._meta.db_table, Assignment._meta.db_table
     week = _week_sql() if by_week else "'all'"
+    group_week = f"{week}, " if by_week else ""  # PostgreSQL refuses a constant in GROUP BY
     adapt = connection.ops.adapt_datetimefield_value
     marks = ", ".join(["%s"] * len(experiment_ids))
     sql = (f"SELECT r.experiment_id, r.week, r.holdout, COUNT(*), SUM(r.y), SUM(r.y * r.y) FROM ("
@@ -112,7 +113,7 @@ def _reader_totals(brand_id: int, window: LiftWindow, metric: str, experiment_id
            f"SUM(CASE WHEN e.type = %s THEN 1 ELSE 0 END) AS y FROM {events} e JOIN {assignments} a "
            f"ON a.experiment_id = e.experiment_id AND a.unit_hash = e.unit_hash "
            f"WHERE e.brand_id = %s AND e.occurred_at >= %s AND e.occurred_at < %s AND e.experiment_id IN ({marks}) "
-           f"GROUP BY e.experiment_id, {week}, a.holdout, e.unit_hash) r GROUP BY r.experiment_id, r.week, r.holdout")
+           f"GROUP BY e.experiment_id, {group_week}a.holdout, e.unit_hash) r GROUP BY r.experiment_id, r.week, r.holdout")
     with connection.cursor() as cursor:
         cursor.execute(sql, [metric, brand_id, adapt(window.since), adapt(window.until), *experiment_ids])
         rows = cursor.fetchall()
