@@ -11,6 +11,8 @@ from prefcontent.dashboard.charts import Series, line_chart
 from prefcontent.dashboard.views.base import Dash, dashboard_page, page_context
 from prefcontent.experiments.lift import brand_lift_report
 
+ALERT_LABELS = {"below_zero": "NO LIFT", "decay": "DECAY"}
+
 
 def _chart(channel: dict):
     weeks = [w for w in channel["weeks"] if w["lift"] is not None]
@@ -31,5 +33,7 @@ def lift(request: HttpRequest, dash: Dash) -> HttpResponse:
     report = brand_lift_report(principal=dash.principal, brand_id=dash.brand.pk, weeks=q.get("weeks") or None,
                                metric=q.get("metric") or None)
     charts = [(channel, _chart(channel)) for channel in report["channels"]]
-    return render(request, "dashboard/lift.html", page_context(dash, report=report, charts=charts,
-                                                               weeks=q.get("weeks") or "12"))
+    alerts = [{**a, "label": ALERT_LABELS[a["kind"]]} for a in report["alerts"]]
+    return render(request, "dashboard/lift.html", page_context(
+        dash, report=report, charts=charts, alerts=alerts, weeks=q.get("weeks") or "12",
+        holdout_percent=f"{report['holdout_share']:.0%}"))
