@@ -91,4 +91,9 @@ UNCHECKED = {
     _DECISIONS + "experiments_decide_running": "beat: decides every running experiment as SYSTEM",
     _DECISIONS + "experiment_update_thompson_weights": "beat: recomputes weights from the posteriors",
     _DECISIONS + "experiments_update_thompson_weights": "beat: every running Thompson experiment",
+    "prefcontent.experiments.lift.brand_lift_report": "a read: the brand through brands.selectors.brand_get "
+                                                      "(404 for another tenant), then its lift report",
+    "prefcontent.experiments.lift.lift_report_for_brand": "a read of a brand its caller already holds (export, "
+                                                          "simulation)",
+    "prefcontent.experiments.lift.lift_window": "parses query parameters; touches no rows",
 }
