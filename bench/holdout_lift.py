@@ -19,6 +19,10 @@ same data in the same run: a fixed-look Poisson interval for the rate ratio, rea
 experiments ignored (`naive_coverage`, `naive_coverage_watched`), and both intervals' median widths.
 
     python bench/holdout_lift.py [--quick] [--seeds 5] [--rounds 6]
+    python bench/holdout_lift.py --reports var/sim/seed*/report.json
+
+--reports: no harness; the same per-round lines and `lift_coverage` read off closed-loop reports of
+`manage.py simulate` (every brand's every round).
 
 --quick: 4 rounds of 6 experiments of 600 readers per seed.
 """
@@ -139,7 +143,29 @@ def run_round(brand, principal, key, *, seed: int, round_no: int, rounds: int, e
     }
 
 
+def summarise_reports(paths: list[Path]) -> None:
+    """Per round measured vs true lift from `manage.py simulate` reports, and the share covered."""
+    import json
+
+    rounds = []
+    for path in paths:
+        report = json.loads(path.read_text())
+        for brand, entry in report["brands"].items():
+            for r in entry["rounds"]:
+                covered = _covers(r.get("measured_lift_low"), r.get("measured_lift_high"), r.get("true_lift"))
+                rounds.append(covered)
+                figures = " ".join(f"{k}={'n/a' if r.get(k) is None else format(r[k], '+.3f')}"
+                                   for k in ("measured_lift", "measured_lift_low", "measured_lift_high", "true_lift"))
+                print(f"seed={report['config']['seed']} brand={brand} round={r['round']} {figures} "
+                      f"covered={int(covered)}")
+    print(f"rounds={len(rounds)}")
+    print(f"lift_coverage={sum(rounds) / len(rounds):.3f}")
+
+
 def main() -> None:
+    if "--reports" in sys.argv:
+        summarise_reports([Path(p) for p in sys.argv[sys.argv.index("--reports") + 1:]])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 rounds of 6 experiments of 600 readers per seed")
     parser.add_argument("--seeds", type=int, default=5)
