@@ -69,6 +69,9 @@ class SimConfig:
     # The brands' claim_guard (prefcontent.brands.settings): "off" for the comparison run that lets copy claiming
     # more than its brief's offer into tests and pairs (manage.py simulate --claim-guard off).
     claim_guard: str = "block"
+    # Each experiment's control is human-written copy (simulation.copywriter), the copy the brand would have
+    # run anyway: the brand's persistent holdout sees it, and the round measures the lift over it.
+    human_control: bool = True
 
 
 @dataclass
@@ -90,6 +93,16 @@ class RoundReport:
     # and of served texts (what the jobs kept as variants).
     unsupported_claim_rate: float = 0.0
     served_unsupported_claim_rate: float = 0.0
+    # The lift report over this round's experiments (treated readers against the holdout, from events)
+    # beside the true lift the audience knows (simulation.lift); None without held-out readers.
+    measured_lift: float | None = None
+    measured_lift_low: float | None = None
+    measured_lift_high: float | None = None
+    true_lift: float | None = None
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.5) -> None:
@@ -235,6 +248,27 @@ class BrandLoop:
         return list(GenerationJob.objects.filter(pk__in=ids).select_related("brief")
                     .prefetch_related("candidates__variant"))
 
+    def _human_copy(self, brief):
+        """A compliant human-written variant for the brief (the copywriter's, as the brand would have run)."""
+        from prefcontent.content.channels import channel_form
+        from prefcontent.content.services import variant_create
+        from simulation.copywriter import write_copy
+
+        for _ in range(50):
+            text = write_copy(self.rng, product=brief.product, tone=brief.tone,
+                              max_chars=channel_form(self.sim.channel).max_chars)
+            if self.allowed(text):
+                return variant_create(principal=self.principal, brand=self.brand, text=text, source="human",
+                                      brief=brief)
+        return None
+
+    def _campaign(self):
+        from prefcontent.content.models import Campaign
+
+        campaign, _ = Campaign.objects.get_or_create(brand=self.brand, name="simulation",
+                                                     defaults={"channel": self.sim.channel})
+        return campaign
+
     def _experiment(self, job, round_no: int):
         from prefcontent.experiments.services import ArmSpec, experiment_create, experiment_transition
 
@@ -242,10 +276,13 @@ class BrandLoop:
         arms = pick_diverse(stored, self.cfg.arms, self.sim.products)
         if len(arms) < 2:
             return None
+        human = self._human_copy(job.brief) if self.cfg.human_control else None
+        if human is not None:
+            arms = [human, *arms]
         experiment = experiment_create(
             principal=self.principal, brand=self.brand, name=f"sim r{round_no} job {job.pk}", brief=job.brief,
             arms=[ArmSpec(variant=v, is_control=(i == 0)) for i, v in enumerate(arms)],
-            primary_metric="click", min_sample_per_arm=self.cfg.min_sample_per_arm,
+            primary_metric="click", min_sample_per_arm=self.cfg.min_sample_per_arm, campaign=self._campaign(),
         )
         return experiment_transition(principal=self.principal, experiment=experiment, action="start")
 
@@ -271,6 +308,9 @@ class BrandLoop:
         served = [c.text for job in jobs for c in job.candidates.all() if c.variant_id]
         allowed_texts = [t for t in served if self.allowed(t)]
         claims_sampled, claims_served = self._claim_rates(jobs)
+        from django.utils import timezone
+
+        traffic_from = timezone.now()
         experiments = [e for e in (self._experiment(job, round_no) for job in jobs[:len(briefs)]) if e is not None]
         concluded = 0
         for experiment in experiments:
@@ -286,7 +326,10 @@ class BrandLoop:
                           .values_list("experiment_id", flat=True).distinct()) == set(winners),
               self.cfg.job_timeout_s, "preference pairs")
         self.last_texts = allowed_texts
-        report = RoundReport(
+        from simulation.lift import round_lift
+
+        lift = round_lift(self.brand, [e.pk for e in experiments], traffic_from, self.sim.audience.click_probability)
+        report = RoundReport(**lift,
             round=round_no, adapter_version=active.version if active else None,
             true_ctr=self.sim.audience.true_ctr(allowed_texts),
             valid_rate=valid_rate([c.text for c, _ in sampled], self.sim.channel, [p for _, p in sampled]),
@@ -303,7 +346,9 @@ class BrandLoop:
                  f"distinct2={report.distinct2:.2f} unsupported_claims={report.unsupported_claim_rate:.2f} "
                  f"served_unsupported_claims={report.served_unsupported_claim_rate:.2f} "
                  f"concluded={concluded}/{len(experiments)} "
-                 f"pairs={report.pairs_active}")
+                 f"pairs={report.pairs_active} measured_lift={_fmt(report.measured_lift)} "
+                 f"[{_fmt(report.measured_lift_low)}, {_fmt(report.measured_lift_high)}] "
+                 f"true_lift={_fmt(report.true_lift)}")
         return report
 
     @staticmethod

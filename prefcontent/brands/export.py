@@ -3,6 +3,8 @@
     OUT/manifest.json                 brand, counts per model, adapters with checksums
     OUT/data/<app>.<model>.jsonl      Django's serialisation of each row
     OUT/adapters/v<N>/                the adapter directories, verified against their checksums
+    OUT/lift.json                     the lift report over its holdout (clicks and conversions, the last
+                                      104 weeks): what the learned copy gained, as the brand saw it
 
 API keys are credentials, not content: they are not exported (a new home issues new ones).
 """
@@ -24,6 +26,14 @@ NOT_EXPORTED = {"accounts.ApiKey"}
 
 def exported_models():
     return [(model, path) for model, path in brand_owned_models() if model._meta.label not in NOT_EXPORTED]
+
+
+def _lift(brand: Brand) -> dict:
+    from prefcontent.experiments.lift import MAX_WEEKS, lift_report_for_brand, lift_window
+
+    window = lift_window(weeks=MAX_WEEKS)
+    return {metric: lift_report_for_brand(brand=brand, window=window, metric=metric)
+            for metric in ("click", "conversion")}
 
 
 def brand_export(*, brand: Brand, out_dir: Path) -> dict:
@@ -49,7 +59,9 @@ def brand_export(*, brand: Brand, out_dir: Path) -> dict:
         shutil.copytree(source, out_dir / "adapters" / f"v{adapter.version}")
         adapters.append({"version": adapter.version, "status": adapter.status, "sha256": adapter.sha256,
                          "base_model_id": adapter.base_model_id, "path": f"adapters/v{adapter.version}"})
+    (out_dir / "lift.json").write_text(json.dumps(_lift(brand), indent=2))
     manifest = {"brand": {"id": brand.pk, "name": brand.name, "slug": brand.slug},
-                "exported_at": timezone.now().isoformat(), "counts": counts, "adapters": adapters}
+                "exported_at": timezone.now().isoformat(), "counts": counts, "adapters": adapters,
+                "lift": "lift.json"}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest

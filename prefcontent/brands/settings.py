@@ -217,6 +217,15 @@ class BrandSettings:
                                                 'key ("*": any, for development).')
     auto_promote: bool = _setting(True, Boolean(), "Promote a candidate that passes the gate without a person "
                                   "(kept in step with the retrain policy, which edits it).", form=False)
+    holdout_share: float = _setting(0.05, Number(0, 0.5),
+                                    "Share of readers held out of learned copy: they always see the experiment's "
+                                    "human-written (or base-model) arm, so lift is measured on live traffic (0: none).")
+    lift_alert_weeks: float = _setting(3, Number(1, 52),
+                                       "Weeks in a row whose lift interval reaches below zero before the lift alert "
+                                       "fires.")
+    lift_alert_drop: float = _setting(0.5, Number(0, 1, low_open=True),
+                                      "Share of its established peak the weekly lift may lose before the decay alert "
+                                      "fires (0.5: half).")
     simulation_history: tuple[dict, ...] = _setting((), SimulationRounds(),
                                                     "The closed-loop simulation's rounds (manage.py simulate).",
                                                     form=False)

@@ -14,7 +14,7 @@ by state, queue lengths) are custom collectors in prefcontent.core.metrics_colle
 """
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 NAMESPACE = "prefcontent"
 
@@ -95,6 +95,15 @@ ADAPTERS_PROMOTED = Counter(
     "Adapter versions made active, by brand id and how (auto, manual, rollback).",
     ["brand", "how"],
     namespace=NAMESPACE,
+)
+LIFT_ALERT = Gauge(
+    "lift_alert",
+    "1 while a brand's lift report raises an alert on a channel, by brand id, channel and kind (below_zero: the "
+    "interval reached below zero for the set number of weeks; decay: the lift fell from its peak), else 0. "
+    "Set whenever the report is computed (prefcontent.experiments.lift).",
+    ["brand", "channel", "kind"],
+    namespace=NAMESPACE,
+    multiprocess_mode="mostrecent",
 )
 TRAINING_STEP_SECONDS = Histogram(
     "training_step_seconds",

@@ -13,6 +13,7 @@ from prefcontent.content import selectors as content_selectors
 from prefcontent.dashboard.charts import Series, line_chart
 from prefcontent.dashboard.retrain import RetrainOutlook, retrain_outlook
 from prefcontent.experiments import selectors as experiment_selectors
+from prefcontent.experiments.lift import brand_lift_report
 from prefcontent.experiments.models import CONCLUDED, PAUSED, RUNNING, STOPPED
 from prefcontent.preferences import selectors as preference_selectors
 from prefcontent.tenancy.principal import Principal
@@ -27,7 +28,7 @@ LIFT_EXPERIMENTS = 100
 class Alert:
     """Something on the overview that needs a person."""
 
-    kind: str  # "srm", "rejected_adapter" or "failed_run"
+    kind: str  # "srm", "rejected_adapter", "failed_run", "lift_below_zero", "lift_decay" or "holdout_srm"
     message: str  # what happened, for people
     url: str  # where to look
 
@@ -57,6 +58,14 @@ def _alerts(principal: Principal, brand: Brand) -> list[Alert]:
             alerts.append(Alert("srm", f"Sample-ratio mismatch in “{experiment.name}” "
                                        f"(p = {analysis.get('srm_p_value', 0):.2g})",
                                 f"/dashboard/experiments/{experiment.pk}/"))
+    lift = brand_lift_report(principal=principal, brand_id=brand.pk)
+    for found in lift["alerts"]:
+        alerts.append(Alert(f"lift_{found['kind']}", f"{found['channel'].capitalize()}: {found['message']}",
+                            "/dashboard/lift/"))
+    if lift["holdout_check"]["srm_flag"]:
+        check = lift["holdout_check"]
+        alerts.append(Alert("holdout_srm", f"Holdout share off plan: {check['held_out']} of {check['assigned']} "
+                                           f"readers held out (p = {check['srm_p_value']:.2g})", "/dashboard/lift/"))
     rejected = (adapter_selectors.adapter_list(principal=principal)
                 .filter(brand=brand, status=AdapterVersion.Status.REJECTED).order_by("-created_at")[:ALERTS_PER_KIND])
     for adapter in rejected:

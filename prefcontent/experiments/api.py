@@ -9,16 +9,18 @@ from rest_framework.response import Response
 from prefcontent.brands.selectors import brand_get
 from prefcontent.content import selectors as content_selectors
 from prefcontent.experiments import decisions, services
+from prefcontent.experiments.lift import brand_lift_report
 from prefcontent.experiments.models import Experiment
 from prefcontent.experiments.serializers import (
     EvaluationOut,
     ExperimentCreateIn,
     ExperimentOut,
     ExperimentUpdateIn,
+    LiftReportOut,
     WeightsIn,
 )
 from prefcontent.tenancy.roles import SCOPE_CONTENT_READ
-from prefcontent.tenancy.views import TenantViewSet
+from prefcontent.tenancy.views import TenantAPIView, TenantViewSet
 
 STATUS_FILTER = OpenApiParameter("status", str, description="Only experiments in this status.")
 BRAND_FILTER = OpenApiParameter("brand", int, description="Only experiments of this brand.")
@@ -136,3 +138,20 @@ class ExperimentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         evaluation = decisions.experiment_evaluate(experiment=experiment)
         return Response({"concluded": False, "experiment": ExperimentOut(experiment).data,
                          "evidence": evaluation.evidence})
+
+
+class BrandLiftView(TenantAPIView):
+    """The brand's lift over its holdout, per channel and week, with always-valid intervals and alerts."""
+
+    api_key_read_scope = SCOPE_CONTENT_READ
+
+    @extend_schema(parameters=[
+        OpenApiParameter("weeks", int, description="Weeks back from `until` (1 to 104; default 12)."),
+        OpenApiParameter("since", str, description="ISO 8601 start of the window (instead of weeks)."),
+        OpenApiParameter("until", str, description="ISO 8601 end of the window (default now)."),
+        OpenApiParameter("metric", str, enum=["click", "conversion"], description="Default click."),
+    ], responses=LiftReportOut)
+    def get(self, request, brand_id: int):
+        q = request.query_params
+        return Response(brand_lift_report(principal=self.principal, brand_id=brand_id, weeks=q.get("weeks"),
+                                          since=q.get("since"), until=q.get("until"), metric=q.get("metric")))

@@ -3,7 +3,8 @@
 A running experiment stores each unit's arm the first time it is asked, so later weight
 changes (fixed or Thompson) never move a unit. Outside the running state nothing is stored:
 a paused or stopped experiment serves a unit's stored arm or the control, a concluded one
-serves the winner to everyone.
+serves the winner to everyone. Readers in the brand's persistent holdout (holdout.py) are served
+the experiment's human-written (or base-model) arm in every state, stored with `holdout` set.
 
 The hot path is one query for the API key (authentication), one for the experiment with its
 arms, and one statement that inserts the assignment or reads the stored one.
@@ -11,14 +12,17 @@ arms, and one statement that inserts the assignment or reads the stored one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.db import connection
 from django.utils import timezone
 
+from prefcontent.brands.settings import brand_settings
 from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
 from prefcontent.core.fields import parse_id
 from prefcontent.experiments.allocation import bucket, pick_arm
+from prefcontent.experiments.holdout import ArmKind, holdout_arm, is_held_out, variant_kind
 from prefcontent.experiments.models import (
     CONCLUDED,
     DRAFT,
@@ -40,6 +44,7 @@ class AssignmentResult:
     text: str  # the variant's text, ready to render
     status: str  # the experiment's status when asked
     sticky: bool  # True when this is the unit's stored assignment (running experiments, or stored before)
+    holdout: bool = False  # the unit is in the brand's holdout and sees the human (or base-model) arm
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,12 @@ class _Arm:
     is_control: bool
     variant_id: int
     text: str
+    kind: str  # holdout.variant_kind of the variant: adapter, base, human or other
 
 
 def _experiment_arms(principal: Principal, experiment_id) -> tuple[dict, list[_Arm]]:
-    """The experiment (status, brand, organization) and its arms in one query; 404 when not visible."""
+    """The experiment (status, brand, organization, the brand's holdout share) and its arms in one
+    query; 404 when not visible."""
     pk = parse_id(str(experiment_id))
     if pk is None:  # also ids beyond 64 bits, which the foreign-key lookup would overflow on
         raise NotFound("Experiment not found.")
@@ -62,12 +69,16 @@ def _experiment_arms(principal: Principal, experiment_id) -> tuple[dict, list[_A
     else:
         qs = qs.filter(experiment__brand_id__in=principal.visible_brand_ids())
     rows = list(qs.order_by("id").values_list(
-        "id", "weight", "is_control", "variant_id", "variant__text",
-        "experiment__status", "experiment__brand_id", "experiment__brand__organization_id"))
+        "id", "weight", "is_control", "variant_id", "variant__text", "variant__source", "variant__adapter_version_id",
+        "experiment__status", "experiment__brand_id", "experiment__brand__organization_id",
+        "experiment__brand__settings"))
     if not rows:
         raise NotFound("Experiment not found.")
-    status, brand_id, org_id = rows[0][5:]
-    return {"id": pk, "status": status, "brand_id": brand_id, "organization_id": org_id}, [_Arm(*r[:5]) for r in rows]
+    status, brand_id, org_id, stored = rows[0][7:]
+    share = brand_settings(SimpleNamespace(pk=brand_id, settings=stored)).holdout_share
+    arms = [_Arm(*r[:5], variant_kind(source=r[5], adapter_version_id=r[6])) for r in rows]
+    return {"id": pk, "status": status, "brand_id": brand_id, "organization_id": org_id,
+            "holdout_share": share}, arms
 
 
 def _stored_arm(experiment_id: int, hashed: str) -> int | None:
@@ -75,13 +86,14 @@ def _stored_arm(experiment_id: int, hashed: str) -> int | None:
         "arm_id", flat=True).first()
 
 
-def _store(experiment_id: int, arm_id: int, hashed: str, propensity: float) -> int:
-    """Insert the assignment (with the chance the unit had of its arm) unless the unit has one; return the
-    unit's arm either way."""
+def _store(experiment_id: int, arm_id: int, hashed: str, propensity: float | None, holdout: bool = False) -> int:
+    """Insert the assignment (with the chance the unit had of its arm; None for a held-out unit, which was
+    not randomised) unless the unit has one; return the unit's arm either way."""
     table = Assignment._meta.db_table
-    insert = (f"INSERT INTO {table} (experiment_id, arm_id, unit_hash, propensity, created_at) "
-              "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (experiment_id, unit_hash) DO NOTHING RETURNING arm_id")
-    params = [experiment_id, arm_id, hashed, propensity, connection.ops.adapt_datetimefield_value(timezone.now())]
+    insert = (f"INSERT INTO {table} (experiment_id, arm_id, unit_hash, propensity, holdout, created_at) "
+              "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (experiment_id, unit_hash) DO NOTHING RETURNING arm_id")
+    params = [experiment_id, arm_id, hashed, propensity, holdout,
+              connection.ops.adapt_datetimefield_value(timezone.now())]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One round trip: the new row, or the one already stored (visible to this statement's snapshot).
@@ -122,10 +134,18 @@ def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> Assi
         raise InvalidState("This experiment has not started.", code="experiment_not_running")
     hashed = unit_hash(experiment["brand_id"], unit_id)
     control = next(a.id for a in arms if a.is_control)
+    held_arm = holdout_arm(ArmKind(a.id, a.is_control, a.kind) for a in arms)
+    held = held_arm is not None and is_held_out(experiment["brand_id"], hashed, experiment["holdout_share"])
     sticky = True
     if status == RUNNING:
-        chosen = pick_arm([(a.id, a.weight) for a in arms], bucket(pk, hashed))
-        arm_id = _store(pk, chosen, hashed, _propensity(arms, chosen))
+        if held:
+            arm_id = _store(pk, held_arm, hashed, None, holdout=True)
+            held = arm_id == held_arm  # a unit stored before it joined the holdout keeps its arm
+        else:
+            chosen = pick_arm([(a.id, a.weight) for a in arms], bucket(pk, hashed))
+            arm_id = _store(pk, chosen, hashed, _propensity(arms, chosen))
+    elif held:  # paused, stopped or concluded: a held-out reader never sees learned copy, not even the winner
+        arm_id, sticky = held_arm, False
     elif status == CONCLUDED:
         winner = Decision.objects.filter(experiment_id=pk).values_list("winner_arm_id", flat=True).first()
         arm_id, sticky = winner or control, False
@@ -136,4 +156,4 @@ def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> Assi
     arm = next(a for a in arms if a.id == arm_id)
     metrics.ASSIGNMENTS.labels(brand=str(experiment["brand_id"]), status=status).inc()
     return AssignmentResult(experiment_id=pk, arm_id=arm.id, variant_id=arm.variant_id, text=arm.text,
-                            status=status, sticky=sticky)
+                            status=status, sticky=sticky, holdout=held)

@@ -6,6 +6,9 @@ arm's counters move by exactly what changed: a new reader, a first impression, y
 caller runs this in the transaction that inserted the events, in sorted key order (events, then
 readers, then hours, then arms), so concurrent batches take their locks in one order.
 
+Readers of the brand's holdout (their assignment says so) get a Reader row marked `holdout` and move
+no reader counter of the arm: the decision leaves them out and subtracts their events (holdout.py).
+
 `counters_rebuild` recomputes all of it from the raw events (the migration's backfill and the
 `experiments_rebuild_counters` repair command).
 """
@@ -59,6 +62,16 @@ def _propensities(keys: list[tuple[int, int, str]]) -> dict[tuple[int, int, str]
     return found
 
 
+def _held_out(keys: list[tuple[int, int, str]]) -> set[tuple[int, str]]:
+    """(experiment, unit) of the batch's units whose assignment is to the brand's holdout."""
+    by_experiment: dict[int, set[str]] = defaultdict(set)
+    for exp_id, _, unit in keys:
+        by_experiment[exp_id].add(unit)
+    return {(exp_id, unit) for exp_id, units in by_experiment.items()
+            for unit in Assignment.objects.filter(experiment_id=exp_id, unit_hash__in=units, holdout=True)
+            .values_list("unit_hash", flat=True)}
+
+
 def count_batch(inserted: list[tuple], experiments: dict[int, tuple[str, bool]], now: datetime
                 ) -> dict[int, dict[str, float]]:
     """Upsert the Reader and ArmHour rows of the inserted event rows; the arms' counter increments.
@@ -81,15 +94,19 @@ def count_batch(inserted: list[tuple], experiments: dict[int, tuple[str, bool]],
     adaptive = [k for k in keys if experiments[k[0]][1]]
     propensity = _propensities(adaptive) if adaptive else {}
     stamp = connection.ops.adapt_datetimefield_value(now) if connection.vendor != "postgresql" else now.isoformat()
-    rows = [(*k, *deltas[k], propensity.get(k), stamp) for k in keys]
+    held = _held_out(keys)
+    rows = [(*k, *deltas[k], propensity.get(k), (k[0], k[2]) in held, stamp) for k in keys]
     after = _upsert(Reader._meta.db_table,
                     ("experiment_id", "arm_id", "unit_hash", "events", "impressions", "successes", "propensity",
-                     "first_seen_at"),
-                    ("bigint", "bigint", "varchar", "bigint", "bigint", "bigint", "float8", "timestamptz"),
+                     "holdout", "first_seen_at"),
+                    ("bigint", "bigint", "varchar", "bigint", "bigint", "bigint", "float8", "boolean", "timestamptz"),
                     ("experiment_id", "arm_id", "unit_hash"), ("events", "impressions", "successes"),
-                    ("experiment_id", "arm_id", "unit_hash", "events", "impressions", "successes", "propensity"),
+                    ("experiment_id", "arm_id", "unit_hash", "events", "impressions", "successes", "propensity",
+                     "holdout"),
                     rows)
-    for exp_id, arm_id, unit, events, impressions, successes, p in after:
+    for exp_id, arm_id, unit, events, impressions, successes, p, holdout in after:
+        if holdout:
+            continue
         d_events, d_impressions, d_successes = deltas[exp_id, arm_id, unit]
         arm = increments[arm_id]
         new = events == d_events  # no events before this batch: the row is new
@@ -118,7 +135,7 @@ def count_batch(inserted: list[tuple], experiments: dict[int, tuple[str, bool]],
 def counters_rebuild(cursor, vendor: str, experiment_ids: list[int] | None = None) -> None:
     """Recompute the Reader rows, the arms' reader counters and the hourly roll-ups of these experiments
     (all when None) from their raw events; the event counters are left as they are. Plain SQL on the
-    tables as migration 0003 made them, so the migration's backfill can run it.
+    tables as migration 0005 left them, so that migration's backfill can run it.
 
     A reader's propensity is its assignment's (to the same arm, p > 0) as stored now."""
     if experiment_ids is not None and not experiment_ids:
@@ -132,16 +149,17 @@ def counters_rebuild(cursor, vendor: str, experiment_ids: list[int] | None = Non
                    params)
     cursor.execute(
         "INSERT INTO experiments_reader (experiment_id, arm_id, unit_hash, events, impressions, successes, "
-        "propensity, first_seen_at) SELECT e.experiment_id, e.arm_id, e.unit_hash, COUNT(*), "
+        "propensity, holdout, first_seen_at) SELECT e.experiment_id, e.arm_id, e.unit_hash, COUNT(*), "
         "SUM(CASE WHEN e.type = 'impression' THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN e.type = x.primary_metric THEN 1 ELSE 0 END), "
         "(SELECT a.propensity FROM experiments_assignment a WHERE x.allocation = 'thompson' AND "
         "a.experiment_id = e.experiment_id AND a.unit_hash = e.unit_hash AND a.arm_id = e.arm_id "
-        "AND a.propensity > 0), MIN(e.received_at) "
+        "AND a.propensity > 0), EXISTS (SELECT 1 FROM experiments_assignment h WHERE h.experiment_id = e.experiment_id "
+        "AND h.unit_hash = e.unit_hash AND h.holdout), MIN(e.received_at) "
         "FROM experiments_event e JOIN experiments_experiment x ON x.id = e.experiment_id "
         f"WHERE e.{scope} GROUP BY e.experiment_id, e.arm_id, e.unit_hash, x.primary_metric, x.allocation", params)
     of_arm = ("FROM experiments_reader r WHERE r.experiment_id = experiments_arm.experiment_id "
-              "AND r.arm_id = experiments_arm.id")  # the unique index's prefix
+              "AND r.arm_id = experiments_arm.id AND NOT r.holdout")  # the unique index's prefix
     cursor.execute(
         f"UPDATE experiments_arm SET readers = (SELECT COUNT(*) {of_arm}), "
         f"exposed_units = (SELECT COUNT(*) {of_arm} AND r.impressions > 0), "

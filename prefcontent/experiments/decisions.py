@@ -26,6 +26,7 @@ from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidState
 from prefcontent.core.queue import enqueue, enqueue_on_commit
 from prefcontent.experiments.allocation import thompson_allocation
+from prefcontent.experiments.holdout import holdout_arm_counts, holdout_summary
 from prefcontent.experiments.models import (
     CONCLUDED,
     PAUSED,
@@ -71,7 +72,8 @@ def _actor(principal: Principal) -> str:
 
 
 def experiment_evaluate(*, experiment: Experiment, arms: list[Arm] | None = None,
-                        assigned: dict[int, AssignedTotals] | None = None) -> Evaluation:
+                        assigned: dict[int, AssignedTotals] | None = None,
+                        held: dict[int, tuple[int, int, int]] | None = None) -> Evaluation:
     """Analyse the current counters (reads only; no event is read).
 
     The decision's unit is the reader (readers.py): clicks (or conversions) per reader, under Thompson
@@ -83,30 +85,41 @@ def experiment_evaluate(*, experiment: Experiment, arms: list[Arm] | None = None
     with the planned split: the weights for fixed allocation, the share of stored assignments for
     Thompson (whose weights move on purpose). Units, because assignment splits readers, not page
     views. Experiments known only by their counters (no impression events, e.g. imported history)
-    fall back to impressions. `arms` and `assigned` (assigned_totals' entry) may be given by a caller
-    that read them for many experiments at once.
+    fall back to impressions. `arms`, `assigned` (assigned_totals' entry) and `held` (holdout_arm_counts')
+    may be given by a caller that read them for many experiments at once.
     """
     brand = experiment.brand
     if arms is None:
         arms = list(Arm.objects.filter(experiment_id=experiment.pk).order_by("id"))
     if assigned is None:
         assigned = assigned_totals([experiment.pk]).get(experiment.pk, {})
-    assigned_n = {arm_id: t.assigned for arm_id, t in assigned.items()}
+    if held is None:
+        held = holdout_arm_counts([experiment.pk]).get(experiment.pk, {})
+    # Held-out readers (holdout.py) are not part of the test: their assignments and reader counters are
+    # kept apart at ingestion, their events are subtracted here, and the evidence's "holdout" counts them.
     metric = success_counter(experiment.primary_metric)
+
+    def net(arm: Arm, counter: str) -> int:  # the arm's event counter without held-out readers' events
+        _, impressions, successes = held.get(arm.pk, (0, 0, 0))
+        return getattr(arm, counter) - (impressions if counter == "impressions" else successes)
+
+    assigned_n = {arm_id: t.assigned for arm_id, t in assigned.items()}
     use_assignments = experiment.allocation == "thompson" and sum(assigned_n.values()) > 0
     exposed = {arm.pk: arm.exposed_units for arm in arms}
     by_units = sum(exposed.values()) > 0
     counts = []
     for arm in arms:
         share = assigned_n.get(arm.pk, 0) if use_assignments else arm.weight
-        successes = min(getattr(arm, metric), arm.impressions)
-        counts.append(ArmCounts(arm_id=str(arm.pk), trials=arm.impressions, successes=successes,
+        trials = net(arm, "impressions")
+        successes = min(net(arm, metric), trials)
+        counts.append(ArmCounts(arm_id=str(arm.pk), trials=trials, successes=successes,
                                 expected_share=share if share > 0 else None,
                                 units=exposed.get(arm.pk, 0) if by_units else None))
     if any(c.expected_share is None for c in counts):  # fall back to an equal split
         counts = [ArmCounts(c.arm_id, c.trials, c.successes, units=c.units) for c in counts]
     adaptive = experiment.allocation == "thompson"
-    per_reader = reader_stats(arms=arms, metric=experiment.primary_metric, adaptive=adaptive, assigned=assigned)
+    per_reader = reader_stats(arms=arms, metric=experiment.primary_metric, adaptive=adaptive, assigned=assigned,
+                              held_successes={arm_id: h[2] for arm_id, h in held.items()})
     # Known only by counters (no events, e.g. imported): one impression stands in for one reader. Under
     # Thompson nothing stands in: without stored propensities no reader can be weighted, so no winner.
     readers = None
@@ -142,6 +155,9 @@ def experiment_evaluate(*, experiment: Experiment, arms: list[Arm] | None = None
             for arm in arms
         },
         "analysis": analysis.to_dict(),
+        "holdout": holdout_summary(held=held, assigned=sum(t.assigned + t.held_out for t in assigned.values()),
+                                   held_assigned=sum(t.held_out for t in assigned.values()),
+                                   metric=experiment.primary_metric, share=cfg.holdout_share, srm_p=cfg.srm_p),
     }
     return Evaluation(analysis=analysis, evidence=evidence, events=_events(arms))
 
@@ -306,6 +322,7 @@ def experiments_decide_chunk(*, experiment_ids: list[int]) -> dict[str, int]:
     for arm in Arm.objects.filter(experiment_id__in=list(experiments)).order_by("id"):
         arms.setdefault(arm.experiment_id, []).append(arm)
     assigned = assigned_totals(list(experiments))
+    held = holdout_arm_counts(list(experiments))
     winners, waiting = [], {}
     for experiment_id in experiment_ids:
         experiment = experiments.get(experiment_id)
@@ -313,7 +330,7 @@ def experiments_decide_chunk(*, experiment_ids: list[int]) -> dict[str, int]:
             skipped += 1
             continue
         evaluation = experiment_evaluate(experiment=experiment, arms=arms[experiment_id],
-                                         assigned=assigned.get(experiment_id, {}))
+                                         assigned=assigned.get(experiment_id, {}), held=held.get(experiment_id, {}))
         if evaluation.analysis.winner_id is not None:
             winners.append((experiment, evaluation))
         else:

@@ -116,6 +116,9 @@ class Assignment(models.Model):
     # what inverse-propensity weighting divides by under Thompson allocation. None: assigned before it
     # was stored.
     propensity = models.FloatField(null=True, blank=True)
+    # The unit is in the brand's persistent holdout (prefcontent.experiments.holdout): it was served the
+    # human or base-model arm whatever the weights, and is left out of the decision and the pairs.
+    holdout = models.BooleanField(default=False, db_default=False)  # db_default: raw INSERTs may omit it
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -154,6 +157,8 @@ class Reader(models.Model):
     # Thompson: the propensity of the unit's assignment to this arm when its first event arrived
     # (None: no such assignment, or fixed allocation).
     propensity = models.FloatField(null=True, blank=True)
+    # The unit is in the brand's holdout (its assignment says so): counted apart, never in the arm's reader counters.
+    holdout = models.BooleanField(default=False, db_default=False)
     first_seen_at = models.DateTimeField()
 
     class Meta:

@@ -4,7 +4,8 @@ A reader's outcome y is their count of the primary metric's events on the arm. F
 every reader with an event on the arm. Thompson allocation: every reader assigned with a stored
 propensity (an assigned reader with no event has y = 0: assignment, not exposure, is what was
 randomised), with the inverse-propensity sums; readers with events but no stored propensity cannot
-be weighted and are left out (counted in `unweighted_readers`).
+be weighted and are left out (counted in `unweighted_readers`). Readers of the brand's holdout
+(holdout.py) are no part of the test and are left out.
 
 `reader_stats` reads the arms' reader counters that ingestion keeps (counters.py) plus one
 aggregate over the assignments; `reader_stats_scan` computes the same from the raw events, for
@@ -31,31 +32,38 @@ class ReaderStats:
 
 @dataclass(frozen=True)
 class AssignedTotals:
-    """An arm's stored assignments: all, those with a propensity p > 0, and the sum of 1/p^2 over them."""
+    """An arm's stored assignments outside the holdout: all, those with a propensity p > 0, and the sum of
+    1/p^2 over them; and apart, the held-out readers assigned to it."""
 
     assigned: int = 0
     weighted: int = 0
     inverse_square: float = 0.0
+    held_out: int = 0
 
 
 def assigned_totals(experiment_ids: list[int]) -> dict[int, dict[int, AssignedTotals]]:
     """experiment id -> arm id -> AssignedTotals, in one aggregate query (one row per assigned reader read)."""
-    weighted = Q(propensity__gt=0)
+    tested = Q(holdout=False)
+    weighted = tested & Q(propensity__gt=0)
     rows = (Assignment.objects.filter(experiment_id__in=experiment_ids).values("experiment_id", "arm_id")
-            .annotate(n=Count("id"), w=Count("id", filter=weighted),
-                      v=Sum(1.0 / (Cast(F("propensity"), FloatField()) * F("propensity")), filter=weighted)))
+            .annotate(n=Count("id", filter=tested), w=Count("id", filter=weighted),
+                      v=Sum(1.0 / (Cast(F("propensity"), FloatField()) * F("propensity")), filter=weighted),
+                      h=Count("id", filter=Q(holdout=True))))
     out: dict[int, dict[int, AssignedTotals]] = {}
     for r in rows:
-        out.setdefault(r["experiment_id"], {})[r["arm_id"]] = AssignedTotals(r["n"], r["w"], float(r["v"] or 0))
+        out.setdefault(r["experiment_id"], {})[r["arm_id"]] = AssignedTotals(r["n"], r["w"], float(r["v"] or 0), r["h"])
     return out
 
 
-def reader_stats(*, arms: list[Arm], metric: str, adaptive: bool,
-                 assigned: dict[int, AssignedTotals]) -> ReaderStats:
-    """From the arms' counters (no query): `assigned` is assigned_totals' entry for the experiment."""
+def reader_stats(*, arms: list[Arm], metric: str, adaptive: bool, assigned: dict[int, AssignedTotals],
+                 held_successes: dict[int, int] | None = None) -> ReaderStats:
+    """From the arms' counters (no query): `assigned` is assigned_totals' entry for the experiment,
+    `held_successes` the primary-metric events of held-out readers per arm (in the arm's event counter,
+    not in its reader counters)."""
     if not adaptive:
-        counter = success_counter(metric)
-        return ReaderStats({a.pk: ArmReaders(str(a.pk), a.readers, float(getattr(a, counter)), float(a.success_sq))
+        counter, held = success_counter(metric), held_successes or {}
+        return ReaderStats({a.pk: ArmReaders(str(a.pk), a.readers, float(getattr(a, counter) - held.get(a.pk, 0)),
+                                             float(a.success_sq))
                             for a in arms if a.readers}, 0)
     stats = {}
     for a in arms:
@@ -68,9 +76,12 @@ def reader_stats(*, arms: list[Arm], metric: str, adaptive: bool,
 
 
 def _per_reader(metric: str) -> tuple[str, list]:
-    events = Event._meta.db_table
-    return (f"SELECT arm_id, unit_hash, SUM(CASE WHEN type = %s THEN 1 ELSE 0 END) AS y FROM {events} "
-            f"WHERE experiment_id = %s GROUP BY arm_id, unit_hash"), [metric]
+    """Per (arm, reader) outcomes; parameters: [metric], then the experiment id twice."""
+    events, assignments = Event._meta.db_table, Assignment._meta.db_table
+    return (f"SELECT arm_id, unit_hash, SUM(CASE WHEN type = %s THEN 1 ELSE 0 END) AS y FROM {events} e "
+            f"WHERE experiment_id = %s AND NOT EXISTS (SELECT 1 FROM {assignments} h WHERE "
+            f"h.experiment_id = %s AND h.unit_hash = e.unit_hash AND h.holdout) "
+            f"GROUP BY arm_id, unit_hash"), [metric]
 
 
 def reader_stats_scan(*, experiment_id: int, metric: str, adaptive: bool) -> ReaderStats:
@@ -79,7 +90,7 @@ def reader_stats_scan(*, experiment_id: int, metric: str, adaptive: bool) -> Rea
     with connection.cursor() as cursor:
         if not adaptive:
             cursor.execute(f"SELECT arm_id, COUNT(*), SUM(y), SUM(y * y) FROM ({per_reader}) r GROUP BY arm_id",
-                           [*params, experiment_id])
+                           [*params, experiment_id, experiment_id])
             rows = cursor.fetchall()
             return ReaderStats({arm: ArmReaders(str(arm), int(n), float(s or 0), float(q or 0))
                                 for arm, n, s, q in rows}, 0)
@@ -89,13 +100,13 @@ def reader_stats_scan(*, experiment_id: int, metric: str, adaptive: bool) -> Rea
             f"SUM(COALESCE(r.y, 0) / a.propensity), SUM(COALESCE(r.y, 0) * COALESCE(r.y, 0) / "
             f"(a.propensity * a.propensity)), SUM(1.0 / (a.propensity * a.propensity)) FROM {assignments} a LEFT JOIN ({per_reader}) r "
             f"ON r.arm_id = a.arm_id AND r.unit_hash = a.unit_hash "
-            f"WHERE a.experiment_id = %s AND a.propensity > 0 GROUP BY a.arm_id",
-            [*params, experiment_id, experiment_id])
+            f"WHERE a.experiment_id = %s AND a.propensity > 0 AND NOT a.holdout GROUP BY a.arm_id",
+            [*params, experiment_id, experiment_id, experiment_id])
         rows = cursor.fetchall()
         cursor.execute(
             f"SELECT COUNT(*) FROM ({per_reader}) r WHERE NOT EXISTS (SELECT 1 FROM {assignments} a "
             f"WHERE a.experiment_id = %s AND a.unit_hash = r.unit_hash AND a.arm_id = r.arm_id "
-            f"AND a.propensity > 0)", [*params, experiment_id, experiment_id])
+            f"AND a.propensity > 0)", [*params, experiment_id, experiment_id, experiment_id])
         unweighted = cursor.fetchone()[0]
     return ReaderStats({arm: ArmReaders(str(arm), int(n), float(s or 0), float(q or 0), float(w or 0),
                                         float(w2 or 0), float(v or 0))

@@ -9,6 +9,7 @@ from prefcontent.experiments.ingestion import MAX_EVENTS_PER_BATCH
 from prefcontent.experiments.models import (
     ALLOCATION_CHOICES,
     EVENT_TYPE_CHOICES,
+    METRIC_CHOICES,
     Arm,
     Decision,
     Experiment,
@@ -133,3 +134,57 @@ class EventBatchOut(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicates = serializers.ListField(child=serializers.CharField())
     rejected = RejectedEventOut(many=True)
+
+
+class LiftEstimateOut(serializers.Serializer):
+    lift = serializers.FloatField(allow_null=True, help_text="Rate per treated reader over rate per held-out reader, minus 1.")
+    low = serializers.FloatField(allow_null=True, help_text="Lower end of the always-valid interval.")
+    high = serializers.FloatField(allow_null=True)
+    treated_rate = serializers.FloatField(allow_null=True)
+    holdout_rate = serializers.FloatField(allow_null=True)
+    treated_readers = serializers.IntegerField()
+    holdout_readers = serializers.IntegerField()
+    experiments = serializers.IntegerField(help_text="Experiments with readers in both groups.")
+    std_error = serializers.FloatField(allow_null=True, help_text="Of log(1 + lift).")
+    variance_from = serializers.ChoiceField(choices=["clusters", "readers"], allow_null=True)
+
+
+class LiftWeekOut(LiftEstimateOut):
+    week = serializers.CharField(help_text="The Monday (UTC) the week starts on.")
+
+
+class LiftChannelOut(serializers.Serializer):
+    channel = serializers.CharField()
+    experiments = serializers.IntegerField()
+    overall = LiftEstimateOut()
+    weeks = LiftWeekOut(many=True)
+    alerts = serializers.ListField(child=serializers.ChoiceField(choices=["below_zero", "decay"]))
+
+
+class LiftAlertOut(serializers.Serializer):
+    channel = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["below_zero", "decay"])
+    message = serializers.CharField()
+
+
+class HoldoutCheckOut(serializers.Serializer):
+    assigned = serializers.IntegerField()
+    held_out = serializers.IntegerField()
+    expected_share = serializers.FloatField()
+    observed_share = serializers.FloatField(allow_null=True)
+    srm_p_value = serializers.FloatField(allow_null=True)
+    srm_flag = serializers.BooleanField()
+
+
+class LiftReportOut(serializers.Serializer):
+    brand = serializers.IntegerField()
+    metric = serializers.ChoiceField(choices=METRIC_CHOICES)
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    holdout_share = serializers.FloatField()
+    alpha = serializers.FloatField()
+    interval = serializers.CharField()
+    channels = LiftChannelOut(many=True)
+    alerts = LiftAlertOut(many=True)
+    holdout_check = HoldoutCheckOut()
+    experiments_without_holdout_arm = serializers.IntegerField()

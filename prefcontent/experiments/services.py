@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
+from prefcontent.brands.settings import brand_settings
 from prefcontent.content.models import Brief, Campaign, Variant
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
 from prefcontent.experiments.allocation import normalise
+from prefcontent.experiments.holdout import needs_holdout_arm, variant_kind
 from prefcontent.experiments.models import (
     ALLOCATIONS,
     DRAFT,
@@ -94,6 +96,12 @@ def experiment_create(
         raise InvalidInput("Exactly one arm must be the control.", code="invalid_control")
     if len({a.variant.pk for a in arms}) != len(arms):
         raise InvalidInput("Each arm needs its own variant.", code="duplicate_variant")
+    # The holdout never sees adapter copy, so an experiment of adapter copy needs copy the brand would have run.
+    kinds = [variant_kind(source=a.variant.source, adapter_version_id=a.variant.adapter_version_id) for a in arms]
+    share = brand_settings(brand).holdout_share
+    if share > 0 and needs_holdout_arm(kinds):
+        raise InvalidInput(f"This brand holds {share:.0%} of readers out of learned copy: add a human-written or "
+                           "base-model arm for them, or set holdout_share to 0.", code="no_holdout_arm")
     primary_metric = primary_metric or (campaign.goal_metric if campaign else "click")
     _check_config(allocation, primary_metric, min_sample_per_arm, thompson_floor, len(arms))
     weights = _arm_weights(arms, allocation)

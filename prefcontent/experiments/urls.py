@@ -11,5 +11,6 @@ urlpatterns = [
     re_path(r"^events/?$", api_cms.EventsView.as_view(), name="event-ingest"),
     path("snippet.js", api_cms.snippet, name="experiments-snippet"),
     path("brands/<int:brand_id>/visitors/erase", api_cms.VisitorEraseView.as_view(), name="brand-visitor-erase"),
+    path("brands/<int:brand_id>/lift", api.BrandLiftView.as_view(), name="brand-lift"),
     *router.urls,
 ]

@@ -68,5 +68,16 @@ def test_simulate_smoke_runs_every_stage(transactional_db, settings, tiny_model_
     assert first["served_unsupported_claim_rate"] == second["served_unsupported_claim_rate"] == 0.0
     assert {c.finish_reason for c, _ in round0} <= {"stop", "newline", "length", "max_chars"}
     assert 0 < first["true_ctr"] <= brand["ceiling_ctr"] and "headroom_captured" in brand
+    # Every experiment's control is human-written copy, which the holdout saw; each round carries the lift
+    # the report measured beside the true one.
+    from prefcontent.experiments.models import Arm, Assignment
+
+    live = Arm.objects.filter(is_control=True, experiment__source="live").select_related("variant")
+    assert {a.variant.source for a in live} == {"human"}
+    held = Assignment.objects.filter(holdout=True).select_related("arm")
+    assert held.exists() and all(a.arm.is_control for a in held)
+    for r in brand["rounds"]:
+        assert r["true_lift"] is not None
+        assert r["measured_lift"] is None or r["measured_lift_low"] <= r["measured_lift"] <= r["measured_lift_high"]
     assert report["base_model"] == str(tiny_model_dir.resolve())
     assert (tmp_path / "sim" / "northpeak.png").stat().st_size > 0

@@ -3,13 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from prefcontent.experiments.counters import counters_rebuild
-
-
-def backfill(apps, schema_editor):
-    """Reader rows, reader counters and hourly roll-ups of every experiment from its events."""
-    with schema_editor.connection.cursor() as cursor:
-        counters_rebuild(cursor, schema_editor.connection.vendor)
+# The counters are backfilled in 0005_reader_holdout, once the holdout columns they read exist.
 
 
 class Migration(migrations.Migration):
@@ -95,5 +89,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('experiment', 'arm', 'unit_hash'), name='uniq_reader_arm')],
             },
         ),
-        migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

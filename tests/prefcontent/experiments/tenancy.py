@@ -50,6 +50,7 @@ ROUTES = {
     "experiment-assign": RouteCase(kwargs=_detail(_running), body=lambda w: {"unit_id": "visitor-1"}),
     "event-ingest": RouteCase(body=_event_body),
     "experiments-snippet": RouteCase(public=True),
+    "brand-lift": RouteCase(kwargs=lambda w: {"brand_id": w.brand_a.pk}),
 }
 
 
@@ -92,4 +93,9 @@ UNCHECKED = {
     _DECISIONS + "experiments_decide_chunk": "a task: decides the given experiments as SYSTEM",
     _DECISIONS + "experiment_update_thompson_weights": "beat: recomputes weights from the posteriors",
     _DECISIONS + "experiments_update_thompson_weights": "beat: every running Thompson experiment",
+    "prefcontent.experiments.lift.brand_lift_report": "a read: the brand through brands.selectors.brand_get "
+                                                      "(404 for another tenant), then its lift report",
+    "prefcontent.experiments.lift.lift_report_for_brand": "a read of a brand its caller already holds (export, "
+                                                          "simulation)",
+    "prefcontent.experiments.lift.lift_window": "parses query parameters; touches no rows",
 }

@@ -9,6 +9,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from prefcontent.experiments.counters import counters_rebuild
+from prefcontent.experiments.holdout import holdout_arm_counts
 from prefcontent.experiments.ingestion import events_ingest
 from prefcontent.experiments.models import Arm, ArmHour, Assignment, Event, Reader
 from prefcontent.experiments.readers import assigned_totals, reader_stats, reader_stats_scan
@@ -27,8 +28,10 @@ def _principal(brand):
 
 def _from_counters(experiment):
     arms = list(Arm.objects.filter(experiment=experiment).order_by("id"))
+    held = holdout_arm_counts([experiment.pk]).get(experiment.pk, {})
     return reader_stats(arms=arms, metric=experiment.primary_metric, adaptive=experiment.allocation == "thompson",
-                        assigned=assigned_totals([experiment.pk]).get(experiment.pk, {}))
+                        assigned=assigned_totals([experiment.pk]).get(experiment.pk, {}),
+                        held_successes={arm_id: h[2] for arm_id, h in held.items()})
 
 
 def _assert_equal(stats, scanned):
@@ -47,12 +50,19 @@ def _assert_equal(stats, scanned):
 def _assert_matches_scan(experiment):
     _assert_equal(_from_counters(experiment), reader_stats_scan(
         experiment_id=experiment.pk, metric=experiment.primary_metric, adaptive=experiment.allocation == "thompson"))
-    exposed = dict(Event.objects.filter(experiment=experiment, type="impression").values("arm_id")
+    held_out = Assignment.objects.filter(experiment=experiment, holdout=True).values("unit_hash")
+    tested = Event.objects.filter(experiment=experiment).exclude(unit_hash__in=held_out)
+    exposed = dict(tested.filter(type="impression").values("arm_id")
                    .annotate(n=Count("unit_hash", distinct=True)).values_list("arm_id", "n"))
-    readers = dict(Event.objects.filter(experiment=experiment).values("arm_id")
-                   .annotate(n=Count("unit_hash", distinct=True)).values_list("arm_id", "n"))
+    readers = dict(tested.values("arm_id").annotate(n=Count("unit_hash", distinct=True)).values_list("arm_id", "n"))
     for arm in Arm.objects.filter(experiment=experiment):
         assert arm.exposed_units == exposed.get(arm.pk, 0) and arm.readers == readers.get(arm.pk, 0)
+    # Held-out readers are counted apart: their readers, impressions and primary-metric events.
+    of_held = Event.objects.filter(experiment=experiment, unit_hash__in=held_out)
+    want = {r["arm_id"]: (r["n"], r["i"], r["s"]) for r in of_held.values("arm_id").annotate(
+        n=Count("unit_hash", distinct=True), i=Count("id", filter=Q(type="impression")),
+        s=Count("id", filter=Q(type=experiment.primary_metric)))}
+    assert holdout_arm_counts([experiment.pk]).get(experiment.pk, {}) == want
     hours = {(r["arm_id"], r["h"]): (r["i"], r["c"], r["v"]) for r in Event.objects.filter(experiment=experiment)
              .annotate(h=TruncHour("occurred_at", tzinfo=UTC)).values("arm_id", "h")
              .annotate(i=Count("id", filter=Q(type="impression")), c=Count("id", filter=Q(type="click")),
@@ -73,12 +83,14 @@ def test_counters_equal_the_full_scan_after_random_batches_with_duplicates_and_r
     from prefcontent.experiments.units import unit_hash
 
     # Two thirds of the readers were assigned first (with a propensity, some to another arm than their
-    # events name, a few with none stored); the rest send events with no assignment.
+    # events name, a few with none stored, one in seven to the brand's holdout); the rest send events
+    # with no assignment.
     units = [f"reader-{u}" for u in range(60)]
     home = {u: rng.choice(arms) for u in units}
-    for u in units[:40]:
+    for i, u in enumerate(units[:40]):
         Assignment.objects.create(experiment=experiment, arm=home[u] if rng.random() < 0.9 else rng.choice(arms),
-                                  unit_hash=unit_hash(brand.pk, u), propensity=rng.choice([0.05, 0.2, 0.5, None]))
+                                  unit_hash=unit_hash(brand.pk, u), propensity=rng.choice([0.05, 0.2, 0.5, None]),
+                                  holdout=i % 7 == 0)
     start = timezone.now() - timedelta(hours=3)
     sent: list[dict] = []
     for batch in range(12):
