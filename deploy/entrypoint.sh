@@ -1,8 +1,9 @@
 #!/bin/sh
 # One image, several roles: `entrypoint.sh <role> [extra args]` (tini runs this as PID 1's child).
 #   web       gunicorn on :8000 (PORT)
-#   worker    celery worker on $CELERY_QUEUES with $CELERY_CONCURRENCY processes; serves its
-#             metrics on :$METRICS_EXPORTER_PORT when that is set
+#   worker    celery worker on $CELERY_QUEUES with $CELERY_CONCURRENCY processes (or threads, with
+#             CELERY_POOL=threads: a generate worker's one engine batches its threads' jobs); serves
+#             its metrics on :$METRICS_EXPORTER_PORT when that is set
 #   beat      the one periodic-task scheduler (django-celery-beat's database scheduler)
 #   migrate   apply database migrations, then exit
 #   flower    Flower on :5555 (FLOWER_PORT), against the same broker
@@ -31,6 +32,7 @@ case "$role" in
     # exec: celery receives SIGTERM itself and does a warm shutdown (finishes running tasks).
     exec celery -A prefcontent worker \
       --queues "$CELERY_QUEUES" \
+      --pool "${CELERY_POOL:-prefork}" \
       --concurrency "${CELERY_CONCURRENCY:-2}" \
       --hostname "${CELERY_QUEUES%%,*}@%h" \
       --task-events \

@@ -1,6 +1,7 @@
 """Worker side of a generation job: claim the row, run the engine, check outputs, store variants.
 
-Runs inside a long-lived generate worker (the engine and warm adapters stay loaded). Every
+Runs inside a long-lived generate worker (the engine and warm adapters stay loaded), one job per task
+thread: the threads' requests meet in the one engine and decode in shared batches. Every
 failure ends the job in `failed` with a stable error code that the API turns into a clear
 4xx/503; an adapter that fails its checksum is logged as an error and never replaced by
 the base model.
@@ -114,7 +115,10 @@ def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
     except facade.BaseModelUnavailable as exc:
         logger.error("generation job %s: %s", job.pk, exc)
         _fail(job, "base_model_unavailable", str(exc))
-    except _JobLost:
+    except facade.EngineTimeout as exc:
+        logger.error("generation job %s of brand %s: %s", job.pk, job.brand_id, exc)
+        _fail(job, "generation_timeout", str(exc))
+    except (_JobLost, facade.RequestAbandoned):
         logger.warning("generation job %s was reaped while running; its results are dropped", job.pk)
     except Exception:  # the job must end failed, not stay running until the reaper
         logger.exception("generation job %s crashed", job.pk)
@@ -128,13 +132,22 @@ def _timeout() -> float:
     return max(1.0, generation_settings().task_time_limit_s - 15.0)
 
 
+def _still_wanted(job: GenerationJob):
+    """Asked while the job waits in the engine: the row is still ours (not reaped), and the shard's
+    heartbeat is renewed, since every task thread of the worker may be waiting and none free for a ping."""
+    def check() -> bool:
+        shard_heartbeat_record(shard=job.shard, worker=job.worker)
+        return GenerationJob.objects.filter(pk=job.pk, state=State.RUNNING).exists()
+    return check
+
+
 def _run_score(job: GenerationJob, adapter: facade.ServingAdapter | None) -> None:
     if adapter is None:
         raise DomainError("Scoring needs an adapter.", code="no_active_adapter")
     beta = float(job.params["beta"])
     with metrics.GENERATION_LATENCY_SECONDS.labels(kind="score").time():
         scores = facade.score(prompt=job.prompt, candidates=job.texts_to_score, adapter=adapter, beta=beta,
-                              timeout=_timeout())
+                              timeout=_timeout(), still_wanted=_still_wanted(job))
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     ranked = [{"index": i, "text": job.texts_to_score[i], "score": scores[i], "rank": rank}
               for rank, i in enumerate(order, start=1)]
@@ -180,7 +193,7 @@ def _rank(job: GenerationJob, usable: list[CheckedOutput], adapter: facade.Servi
     """best_of: the adapter's reward plus the brand's test evidence, kept apart (prefcontent.generation.ranking)."""
     texts = [c.text for c in usable]
     rewards = facade.score(prompt=job.prompt, candidates=texts, adapter=adapter, beta=float(job.params["beta"]),
-                           timeout=_timeout())
+                           timeout=_timeout(), still_wanted=_still_wanted(job))
     model = brand_test_evidence(brand_id=job.brand_id, rules=rules, channel=job.channel, cfg=cfg)
     rates = [model.predict(t) for t in texts]
     combined = preference_scores(rewards, [model.standardized_rate(r) for r in rates],
@@ -204,7 +217,7 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
         generation = facade.generate(
             prompt=job.prompt, adapter=adapter, n=best_of or params["n"], temperature=params["temperature"],
             top_p=params["top_p"], max_new_tokens=params["max_new_tokens"], seed=params.get("seed"),
-            timeout=_timeout(), channel=job.channel,
+            timeout=_timeout(), channel=job.channel, still_wanted=_still_wanted(job),
         )
     rules = compliance_rules_for(job.brand)
     checked = check_outputs([(c.index, c.text) for c in generation.completions], rules=rules,
