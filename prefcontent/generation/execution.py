@@ -26,7 +26,12 @@ from prefcontent.generation.checks import CheckedOutput, check_outputs, complian
 from prefcontent.generation.conf import GenerationSettings, generation_settings
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
 from prefcontent.generation.ranking import preference_scores, select_best_diverse
-from prefcontent.generation.selectors import brand_test_evidence, recent_generated_texts
+from prefcontent.generation.selectors import (
+    brand_test_evidence,
+    recent_generated_matrix,
+    similarity_cache_brand_ids,
+    similarity_cache_forget,
+)
 from prefcontent.generation.sharding import shard_heartbeat_record
 from prefcontent.tenancy.principal import SYSTEM
 
@@ -80,10 +85,14 @@ def erased_brands_evict() -> int:
     from prefcontent.brands.models import Brand
 
     loaded = facade.loaded_brand_ids()
-    if not loaded:
+    cached = similarity_cache_brand_ids()
+    if not loaded and not cached:
         return 0
-    gone = loaded - set(Brand.objects.filter(pk__in=loaded).values_list("pk", flat=True))
-    return sum(facade.evict_brand_adapters(brand_id) for brand_id in sorted(gone))
+    known = loaded | cached
+    gone = known - set(Brand.objects.filter(pk__in=known).values_list("pk", flat=True))
+    for brand_id in gone & cached:
+        similarity_cache_forget(brand_id)  # its tested and generated copy, held for best_of
+    return sum(facade.evict_brand_adapters(brand_id) for brand_id in sorted(gone & loaded))
 
 
 def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
@@ -195,10 +204,10 @@ def _rank(job: GenerationJob, usable: list[CheckedOutput], adapter: facade.Servi
     rewards = facade.score(prompt=job.prompt, candidates=texts, adapter=adapter, beta=float(job.params["beta"]),
                            timeout=_timeout(), still_wanted=_still_wanted(job))
     model = brand_test_evidence(brand_id=job.brand_id, rules=rules, channel=job.channel, cfg=cfg)
-    rates = [model.predict(t) for t in texts]
+    rates = model.predict_many(texts)
     combined = preference_scores(rewards, [model.standardized_rate(r) for r in rates],
                                  evidence_weight=cfg.best_of_evidence_weight)
-    seen = recent_generated_texts(brand_id=job.brand_id, limit=cfg.best_of_novelty_window)
+    seen = recent_generated_matrix(brand_id=job.brand_id, limit=cfg.best_of_novelty_window)
     return _Ranking(
         order=select_best_diverse(texts, combined, job.params["n"], diversity=cfg.best_of_diversity, seen=seen),
         rewards={c.index: r for c, r in zip(usable, rewards)},

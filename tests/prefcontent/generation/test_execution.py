@@ -10,6 +10,7 @@ from prefcontent.generation.models import GenerationShard
 from prefcontent.generation.ranking import preference_scores, select_best_diverse
 from prefcontent.generation.selectors import variant_lineage
 from prefcontent.tenancy.principal import SYSTEM
+from tests.factories import BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment
 from tests.prefcontent.generation.factories import (
     BriefFactory,
@@ -223,3 +224,16 @@ def test_a_missing_base_model_is_a_clear_failure(brand, settings, tmp_path):
     settings.PREFCONTENT_BASE_MODEL = str(tmp_path / "nowhere")
     job = _run(brand, n=1)
     assert job.state == "failed" and job.error_code == "base_model_unavailable"
+
+
+def test_an_erased_brands_copy_leaves_the_similarity_cache(org):
+    from prefcontent.generation.execution import erased_brands_evict
+    from prefcontent.generation.selectors import recent_generated_matrix, similarity_cache_brand_ids
+
+    kept, erased = BrandFactory(organization=org), BrandFactory(organization=org)
+    for brand in (kept, erased):
+        recent_generated_matrix(brand_id=brand.pk, limit=10)
+    assert {kept.pk, erased.pk} <= similarity_cache_brand_ids()
+    erased.delete()
+    erased_brands_evict()
+    assert kept.pk in similarity_cache_brand_ids() and erased.pk not in similarity_cache_brand_ids()
