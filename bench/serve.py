@@ -89,11 +89,11 @@ def _seed(base: str, scratch: Path) -> list[tuple[int, str]]:
     from django.conf import settings
 
     from ml.serving.random_adapters import make_random_adapter
+    from models_store import get_store
     from prefcontent.accounts.models import ApiKey, Organization
     from prefcontent.adapters.models import AdapterVersion
     from prefcontent.brands.models import Brand
     from prefcontent.core import secrets
-    from models_store import get_store
 
     org = Organization.objects.create(name="Serve bench", slug=f"serve-{uuid.uuid4().hex[:6]}")
     store = get_store(settings.MODELS_STORE_URL)

@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -74,9 +75,27 @@ def _serving_adapter(job: GenerationJob) -> facade.ServingAdapter | None:
         raise DomainError("The adapter version this job was submitted with has been deleted.",
                           code="adapter_missing")
     adapter_require_same_base(adapter, compute=True)  # the serving base, hashed once per worker
-    path = adapter_local_path(adapter)  # AdapterArtifactError (503) on a missing or damaged artifact
     adapter_id = facade.brand_adapter_id(brand_id=adapter.brand_id, version=adapter.version, adapter_pk=adapter.pk)
+    key = (settings.MODELS_STORE_URL, adapter.artifact_key, adapter.sha256)
+    verified = _VERIFIED.get(key)
+    if verified is not None and verified[1] == _signature(verified[0]) and facade.adapter_loaded(adapter_id):
+        # The engine holds these weights and re-checks the files whenever it (re)loads them; re-hashing
+        # unchanged files (same names, sizes, mtimes) for every job of the brand would only cost CPU.
+        path = verified[0]
+    else:
+        path = adapter_local_path(adapter)  # AdapterArtifactError (503) on a missing or damaged artifact
+        _VERIFIED[key] = (path, _signature(path))
     return facade.ServingAdapter(adapter_id=adapter_id, path=path, sha256=adapter.sha256)
+
+
+_VERIFIED: dict[tuple[str, str, str], tuple] = {}  # (store, artifact key, sha256) -> (local directory, signature)
+
+
+def _signature(path) -> tuple:
+    try:
+        return tuple(sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*") if p.is_file()))
+    except OSError:
+        return ()
 
 
 def erased_brands_evict() -> int:
@@ -145,9 +164,15 @@ def _still_wanted(job: GenerationJob):
     """Asked while the job waits in the engine: the row is still ours (not reaped), and the shard's
     heartbeat is renewed, since every task thread of the worker may be waiting and none free for a ping."""
     def check() -> bool:
-        shard_heartbeat_record(shard=job.shard, worker=job.worker)
+        now = time.monotonic()
+        if now - _LAST_HEARTBEAT.get(job.shard, -1e9) >= facade.WAIT_SLICE_S:  # once per process, not per job
+            _LAST_HEARTBEAT[job.shard] = now
+            shard_heartbeat_record(shard=job.shard, worker=job.worker)
         return GenerationJob.objects.filter(pk=job.pk, state=State.RUNNING).exists()
     return check
+
+
+_LAST_HEARTBEAT: dict[int, float] = {}  # shard -> when a waiting job of this process last renewed it
 
 
 def _run_score(job: GenerationJob, adapter: facade.ServingAdapter | None) -> None:

@@ -42,7 +42,7 @@ class RequestAbandoned(RuntimeError):
     """`still_wanted` said no while the request waited (its job was reaped); the engine dropped it."""
 
 
-WAIT_SLICE_S = 5.0  # how often a waiting job checks it is still wanted (and renews its shard's heartbeat)
+WAIT_SLICE_S = 15.0  # how often a waiting job checks it is still wanted (and renews its shard's heartbeat)
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,13 @@ def loaded_brand_ids() -> set[int]:
             if head.startswith("brand-") and head[6:].isdigit():
                 ids.add(int(head[6:]))
     return ids
+
+
+def adapter_loaded(adapter_id: str) -> bool:
+    """Whether an engine of this process holds the adapter's weights now."""
+    from ml.serving import running_engines
+
+    return any(adapter_id in engine.loaded_adapters for engine in running_engines())
 
 
 def evict_brand_adapters(brand_id: int, timeout: float = 30.0) -> int:

@@ -237,3 +237,23 @@ def test_an_erased_brands_copy_leaves_the_similarity_cache(org):
     erased.delete()
     erased_brands_evict()
     assert kept.pk in similarity_cache_brand_ids() and erased.pk not in similarity_cache_brand_ids()
+
+
+def test_a_loaded_adapter_is_not_rehashed_per_job_but_changed_files_are(brand, tiny_adapter_dir, monkeypatch):
+    from prefcontent.generation import execution
+
+    calls = []
+    real = execution.adapter_local_path
+
+    def recording(adapter):  # the real verification, with its calls counted
+        calls.append(adapter.pk)
+        return real(adapter)
+
+    monkeypatch.setattr(execution, "adapter_local_path", recording)
+    adapter = publish_adapter(brand, tiny_adapter_dir, version=7)
+    assert _run(brand, n=1, max_new_tokens=4).state == "succeeded"
+    assert _run(brand, n=1, max_new_tokens=4).state == "succeeded"
+    assert calls == [adapter.pk]  # the second job found the weights loaded and the files unchanged
+    corrupt_adapter(adapter)
+    job = _run(brand, n=1, max_new_tokens=4)
+    assert job.state == "failed" and job.error_code == "adapter_artifact_invalid" and len(calls) == 2
