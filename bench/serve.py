@@ -53,7 +53,7 @@ AUDIENCES = ("runners", "coffee lovers", "travelers", "remote workers", "hikers"
 
 
 def _installed_smollm2() -> str | None:
-    out = subprocess.run([sys.executable, "manage.py", "install_base_model", "smollm2", "--print-path"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "manage.py", "install_base_model", "smollm2", "--print-path"], cwd=ROOT, check=False,
                          capture_output=True, text=True, env={**os.environ, "PREFCONTENT_BASE_MODEL": ""})
     path = out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else ""
     return path if path and (Path(path) / "config.json").is_file() else None
