@@ -9,8 +9,9 @@ broker (BENCH_REDIS_URL, default redis://127.0.0.1:6379/12, purged first). Then,
    client threads); each request's latency runs from its POST to its job's `finished_at`.
 2. **engine**: the same 64 requests (the prompts, seeds and budgets the jobs used) submitted at
    once to an Engine in this process, the worker stopped: the ceiling serving could reach.
-3. **old worker**: the same 64 requests through the API to the old generate worker, prefork at
-   concurrency 1 (one job at a time).
+3. **old worker**: the same requests through the API to the old generate worker, prefork at
+   concurrency 1 (one job at a time): all 64, or the first 16 with --quick (its jobs run one after
+   the other, so its tokens/s needs no queue of 64; all 64 took 24 min here under load).
 
 Every server is warmed first (one request per brand: model and adapters loaded). Tokens are the
 completion tokens the jobs stored (GeneratedCandidate.token_count) or the engine returned.
@@ -192,7 +193,9 @@ def _wait_done(job_ids: list[int], worker: Worker, timeout: float) -> list:
 def _through_api(server: BenchServer, brands, work, worker: Worker, timeout: float) -> dict:
     from prefcontent.generation.models import GeneratedCandidate
 
-    warm = [dict(item, body={**item["body"], "seed": 10_000 + i}) for i, item in enumerate(work[:BRANDS])]
+    # Warm: model and every brand's adapter loaded (short budgets: the warm-up is not measured).
+    warm = [dict(item, body={**item["body"], "seed": 10_000 + i, "max_new_tokens": 4})
+            for i, item in enumerate(work[:BRANDS])]
     _wait_done([job for job, _ in _post(server.port, brands, warm)], worker, timeout)
     rows_before = worker.batch_rows()
     start = time.time()
@@ -255,8 +258,12 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, help="largest completion budget (default 64, 32 with --quick)")
     parser.add_argument("--threads", type=int, default=REQUESTS, help="task threads of the serving worker")
     parser.add_argument("--skip-old", action="store_true", help="leave out the one-job-at-a-time worker")
+    parser.add_argument("--old-requests", type=int,
+                        help="requests for the one-job-at-a-time worker, the first of the 64 (default 64, 16 with "
+                             "--quick: it runs them one after the other, so its tokens/s does not need all 64)")
     args = parser.parse_args()
     max_new_tokens = args.max_new_tokens or (32 if args.quick else 64)
+    old_requests = max(BRANDS, min(REQUESTS, args.old_requests or (16 if args.quick else REQUESTS)))
     scratch = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     base, base_name = _base(args, scratch)
     broker = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -285,7 +292,7 @@ def main() -> None:
         if not args.skip_old:
             worker = Worker(env, pool="prefork", concurrency=1, scratch=scratch)
             try:
-                old = _through_api(server, brands, work, worker, timeout)
+                old = _through_api(server, brands, work[:old_requests], worker, timeout)
             finally:
                 worker.stop()
     finally:
@@ -306,7 +313,8 @@ def main() -> None:
     print(f"serve_p99_ms={_p(serve['latencies'], 99):.0f}")
     if old is not None:
         old_tps = old["tokens"] / old["seconds"]
-        print(f"old_worker_tokens_per_s={old_tps:.1f}")
+        print(f"old_worker_requests={old_requests}")
+        print(f"old_worker_tokens_per_s={old_tps:.2f}")
         print(f"old_worker_mean_batch={old['mean_batch']:.2f}")
         print(f"old_worker_p99_ms={_p(old['latencies'], 99):.0f}")
         print(f"serve_vs_old_worker={serve_tps / old_tps:.2f}")
