@@ -1,8 +1,9 @@
 #!/bin/sh
 # One image, several roles: `entrypoint.sh <role> [extra args]` (tini runs this as PID 1's child).
-#   web       gunicorn on :8000 (PORT)
-#   worker    celery worker on $CELERY_QUEUES with $CELERY_CONCURRENCY processes; serves its
-#             metrics on :$METRICS_EXPORTER_PORT when that is set
+#   web       gunicorn on :8000 (PORT); gthread workers (WEB_THREADS threads each) by default
+#   worker    celery worker on $CELERY_QUEUES with $CELERY_CONCURRENCY processes (or threads, with
+#             CELERY_POOL=threads: a generate worker's one engine batches its threads' jobs); serves
+#             its metrics on :$METRICS_EXPORTER_PORT when that is set
 #   beat      the one periodic-task scheduler (django-celery-beat's database scheduler)
 #   migrate   apply database migrations, then exit
 #   flower    Flower on :5555 (FLOWER_PORT), against the same broker
@@ -25,12 +26,18 @@ case "$role" in
     ;;
   worker)
     CELERY_QUEUES="${CELERY_QUEUES:-default}"
+    # Generate and GPU workers load the base model from a node-local copy (deploy/cache_base_model.py).
+    if [ -n "${BASE_MODEL_CACHE_DIR:-}" ] && [ -n "${PREFCONTENT_BASE_MODEL:-}" ]; then
+      PREFCONTENT_BASE_MODEL="$(python "$(dirname "$0")/cache_base_model.py" "$PREFCONTENT_BASE_MODEL" "$BASE_MODEL_CACHE_DIR")"
+      export PREFCONTENT_BASE_MODEL
+    fi
     if [ -n "${METRICS_EXPORTER_PORT:-}" ]; then
       python -m prefcontent.core.metrics_exporter --port "$METRICS_EXPORTER_PORT" &
     fi
     # exec: celery receives SIGTERM itself and does a warm shutdown (finishes running tasks).
     exec celery -A prefcontent worker \
       --queues "$CELERY_QUEUES" \
+      --pool "${CELERY_POOL:-prefork}" \
       --concurrency "${CELERY_CONCURRENCY:-2}" \
       --hostname "${CELERY_QUEUES%%,*}@%h" \
       --task-events \

@@ -5,7 +5,10 @@ from prometheus_client import multiprocess
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-threads = int(os.environ.get("WEB_THREADS", "1"))
+# Threads: a synchronous generate call waits on its job (up to GENERATE_SYNC_TIMEOUT_S) holding a thread,
+# not a whole process, and the hot pool (assign, events) serves many short requests per process.
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
 # Recycle workers now and then so a slow leak cannot grow forever; jitter avoids all at once.

@@ -194,7 +194,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "prefcontent.tenancy.roles.ROLE_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "prefcontent.tenancy.roles.ROLE_CHOICES",
+                            "GoalMetricEnum": "prefcontent.content.models.GOAL_METRIC_CHOICES",
+                            "LiftAlertKindEnum": "prefcontent.experiments.lift_stats.ALERT_KINDS"},
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
@@ -223,6 +225,9 @@ ADAPTER_GATE = env.json("ADAPTER_GATE", default={})
 # Hard time limits of one training run's and one generation job's execution (their tasks read them).
 TRAINING_TASK_TIME_LIMIT = env.int("TRAINING_TASK_TIME_LIMIT", default=6 * 3600)
 GENERATE_TASK_TIME_LIMIT = env.int("GENERATE_TASK_TIME_LIMIT", default=300)
+# A generate worker's adapter LRU: most brand adapters loaded at once, and most of their weight bytes.
+GENERATE_ADAPTER_CACHE_SIZE = env.int("GENERATE_ADAPTER_CACHE_SIZE", default=16)
+GENERATE_ADAPTER_CACHE_BYTES = env.int("GENERATE_ADAPTER_CACHE_BYTES", default=1 << 30)
 
 # Celery. Embedded default: kombu's filesystem transport under var/, no server needed.
 _BROKER_DIR = Path(env.str("CELERY_BROKER_DIR", default=str(VAR_DIR / "broker")))

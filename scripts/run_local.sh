@@ -47,8 +47,13 @@ prepare_step = [{"name": "base-model", "restart": False,
 processes = [
     *prepare_step,
     {"name": "web", "argv": [py, "manage.py", "runserver", f"{host}:{port}", "--noreload"]},
-    {"name": "worker-default", "argv": [*celery, "worker", "-Q", "default,generate", "-c", "2",
+    {"name": "worker-default", "argv": [*celery, "worker", "-Q", "default", "-c", "2",
                                         "-n", "local-default@%h", "--loglevel", "INFO"]},
+    # One process, one engine: its task threads hand every job to the engine, which decodes the jobs of
+    # all brands in shared batches (docs/operations.md, "Generate workers").
+    {"name": "worker-generate", "argv": [*celery, "worker", "-Q", "generate", "--pool", "threads", "-c", "8",
+                                         "-n", "local-generate@%h",
+                                         "--loglevel", "INFO"]},
     {"name": "worker-gpu", "argv": [*celery, "worker", "-Q", "gpu", "-c", "1", "-n", "local-gpu@%h",
                                     "--loglevel", "INFO"]},
     {"name": "scheduler", "argv": [*celery, "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",

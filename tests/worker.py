@@ -25,9 +25,11 @@ def test_database_url() -> str:
 
 
 class CeleryWorker:
-    def __init__(self, *, queues: str = "default,gpu,generate", concurrency: int = 1, extra_env: dict | None = None):
+    def __init__(self, *, queues: str = "default,gpu,generate", concurrency: int = 1, extra_env: dict | None = None,
+                 pool: str = "prefork"):
         self.queues = queues
         self.concurrency = concurrency
+        self.pool = pool
         self.extra_env = extra_env or {}
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(settings.VAR_DIR) / f"test-worker-{uuid.uuid4().hex[:8]}.log"
@@ -50,7 +52,7 @@ class CeleryWorker:
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "prefcontent", "worker", "-Q", self.queues,
-             "-c", str(self.concurrency), "--loglevel", "INFO", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+             "-c", str(self.concurrency), "--pool", self.pool, "--loglevel", "INFO", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
             cwd=ROOT, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.wait_ready(timeout)

@@ -11,6 +11,7 @@ from ml.serving.engine import (
     Engine,
     EngineClosedError,
     EngineConfig,
+    RequestCancelledError,
     get_engine,
     running_engines,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "GenerateRequest",
     "GenerateResult",
     "InvalidRequestError",
+    "RequestCancelledError",
     "SamplingCaps",
     "ScoreRequest",
     "ScoreResult",

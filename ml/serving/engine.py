@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,10 @@ class EngineClosedError(RuntimeError):
     """The engine was closed before the request finished."""
 
 
+class RequestCancelledError(RuntimeError):
+    """The request was cancelled (Engine.cancel) before it finished; its rows left the batch."""
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """How the engine batches, caches adapters and bounds requests."""
@@ -71,6 +76,7 @@ class _GenerateJob:
     submitted: float
     adapter: str = ""
     finished: int = 0
+    cancelled: bool = False
     sequences: list[Sequence] = field(default_factory=list)
 
 
@@ -87,6 +93,11 @@ class _ScoreJob:
 class _EvictJob:
     adapter_id_prefix: str
     future: Future
+
+
+@dataclass
+class _CancelJob:
+    future: Future  # the Future submit() returned
 
 
 class Engine:
@@ -116,7 +127,8 @@ class Engine:
             backend, max_adapters=self.config.max_adapters, max_bytes=self.config.max_adapter_bytes, stats=self.stats
         )
         self._tokenizer_lock = threading.Lock()
-        self._intake: queue.SimpleQueue[_GenerateJob | _ScoreJob | _EvictJob | None] = queue.SimpleQueue()
+        self._intake: queue.SimpleQueue[_GenerateJob | _ScoreJob | _EvictJob | _CancelJob | None] = queue.SimpleQueue()
+        self._step_observers: list[Callable[[int], None]] = []
         self._pending: deque[_GenerateJob] = deque()
         self._scores: deque[_ScoreJob] = deque()
         self._batches: dict[str, DecodeBatch] = {}
@@ -175,6 +187,19 @@ class Engine:
         self._intake.put(_EvictJob(adapter_id_prefix, future))
         return future
 
+    def cancel(self, future: Future) -> None:
+        """Stop the request behind `future` (from submit): a queued one never starts, a running one's
+        rows leave the batch before the next step; its Future then fails with RequestCancelledError.
+        A finished request is left as it is."""
+        if future.cancel() or future.done() or self._closed.is_set():
+            return
+        self._intake.put(_CancelJob(future))
+
+    def add_step_observer(self, observer: Callable[[int], None]) -> None:
+        """Call `observer(rows)` on the engine thread after every decode step with the rows it decoded
+        (what a metric of batch sizes records); an observer must be quick and must not raise."""
+        self._step_observers.append(observer)
+
     @property
     def loaded_adapters(self) -> list[str]:
         """adapter_ids currently in the cache, least recently used first (a snapshot)."""
@@ -206,6 +231,8 @@ class Engine:
         while item is not None:
             if isinstance(item, _EvictJob):
                 item.future.set_result(self._adapters.evict_matching(item.adapter_id_prefix))
+            elif isinstance(item, _CancelJob):
+                self._cancel(item.future)
             elif isinstance(item, _ScoreJob):
                 self._scores.append(item)
             else:
@@ -213,7 +240,25 @@ class Engine:
             item = self._next_nowait()
         return not self._closed.is_set()
 
-    def _next_nowait(self) -> _GenerateJob | _ScoreJob | None:
+    def _cancel(self, future: Future) -> None:
+        """Fail a request that is still queued; mark a running one's rows done, to be pruned now."""
+        for jobs in (self._pending, self._scores):
+            for job in list(jobs):
+                if job.future is future:
+                    jobs.remove(job)
+                    if job.future.set_running_or_notify_cancel():
+                        job.future.set_exception(RequestCancelledError("request cancelled before it started"))
+                    return
+        for key in list(self._batches):
+            batch = self._batches[key]
+            for row in batch.rows:
+                job = row.owner
+                if isinstance(job, _GenerateJob) and job.future is future:
+                    job.cancelled = True
+                    row.finish_reason = row.finish_reason or "cancelled"
+            self._collect(key)
+
+    def _next_nowait(self) -> _GenerateJob | _ScoreJob | _EvictJob | _CancelJob | None:
         try:
             return self._intake.get_nowait()
         except queue.Empty:
@@ -326,8 +371,12 @@ class Engine:
         for key in list(self._batches):
             batch = self._batches[key]
             batch.step()
+            rows = len(batch.rows)
             self.stats.decode_steps += 1
-            self.stats.max_active_rows = max(self.stats.max_active_rows, len(batch.rows))
+            self.stats.decoded_rows += rows
+            self.stats.max_active_rows = max(self.stats.max_active_rows, rows)
+            for observer in self._step_observers:
+                observer(rows)
             self._collect(key)
 
     def _collect(self, key: str) -> None:
@@ -338,7 +387,11 @@ class Engine:
             assert isinstance(job, _GenerateJob)
             job.finished += 1
             if job.finished == len(job.sequences):
-                self._finish(job)
+                if job.cancelled:
+                    self._adapters.release(job.adapter)
+                    job.future.set_exception(RequestCancelledError("request cancelled while it decoded"))
+                else:
+                    self._finish(job)
         if not batch.rows:
             del self._batches[key]
 
@@ -385,7 +438,9 @@ class Engine:
                 break
             if isinstance(item, _ScoreJob):
                 self._scores.append(item)
-            elif item is not None:
+            elif isinstance(item, _EvictJob):
+                item.future.set_result(0)  # nothing is loaded any more
+            elif isinstance(item, _GenerateJob):
                 self._pending.append(item)
         for job in [*self._pending, *self._scores]:
             if job.future.set_running_or_notify_cancel():

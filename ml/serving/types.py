@@ -147,6 +147,12 @@ class EngineStats:
     adapter_load_ms: list[float] = field(default_factory=list)  # wall time of each load (checksum included)
     decode_steps: int = 0  # batched forward passes that produced one token per active row
     max_active_rows: int = 0  # largest number of sequences decoded in one step
+    decoded_rows: int = 0  # sequences decoded, summed over steps: decoded_rows / decode_steps = mean batch
+
+    @property
+    def mean_batch_rows(self) -> float:
+        """Mean sequences per decode step (0.0 before the first step)."""
+        return self.decoded_rows / self.decode_steps if self.decode_steps else 0.0
 
 
 def _finite(value: object) -> bool:

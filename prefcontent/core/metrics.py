@@ -118,6 +118,12 @@ GENERATION_LATENCY_SECONDS = Histogram(
     namespace=NAMESPACE,
     buckets=_GENERATION_BUCKETS,
 )
+DECODE_BATCH_ROWS = Histogram(
+    "decode_batch_rows",
+    "Sequences decoded together in one step of a generate worker's engine (all brands and adapters).",
+    namespace=NAMESPACE,
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 RUN_DURATION_SECONDS = Histogram(
     "run_duration_seconds",
     "Wall time of one attempt of a worker job, from claim to end, by kind (training, generate, score) and outcome.",

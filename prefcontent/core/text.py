@@ -12,9 +12,14 @@ overlap (`word_jaccard`, blind to word order), and names it so.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from functools import lru_cache
+
+import numpy as np
+from scipy import sparse
 
 NEAR_DUPLICATE_SIMILARITY = 0.9
 _TYPOGRAPHIC = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
@@ -45,6 +50,88 @@ def trigram_similarity(a: str, b: str) -> float:
     (1.0 for texts equal after folding): robust to a changed word or punctuation, cheap, symmetric."""
     sa, sb = _trigrams(a), _trigrams(b)
     return len(sa & sb) / len(sa | sb)
+
+
+class TrigramMatrix:
+    """The trigram sets of `texts` as a sparse 0/1 matrix: many `trigram_similarity` values in one
+    sparse product, equal to the pure-Python ones to the last bit (the same integer counts, divided once)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = tuple(texts)
+        self._vocabulary: dict[str, int] = {}
+        self._matrix, self._sizes = self._encode(self.texts, grow=True)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __iter__(self):
+        return iter(self.texts)
+
+    def _encode(self, texts: Sequence[str], *, grow: bool) -> tuple[sparse.csr_matrix, np.ndarray]:
+        vocabulary = self._vocabulary
+        rows: list[int] = []
+        columns: list[int] = []
+        sizes = np.empty(len(texts), dtype=np.int64)
+        for row, text in enumerate(texts):
+            grams = _trigrams(text)
+            sizes[row] = len(grams)
+            for gram in grams:
+                column = vocabulary.setdefault(gram, len(vocabulary)) if grow else vocabulary.get(gram)
+                if column is not None:  # a query's trigram no text has counts in its size only
+                    rows.append(row)
+                    columns.append(column)
+        data = np.ones(len(rows), dtype=np.int32)
+        shape = (len(texts), max(len(vocabulary), 1))
+        return sparse.csr_matrix((data, (rows, columns)), shape=shape), sizes
+
+    def similarities(self, queries: Sequence[str]) -> np.ndarray:
+        """[len(queries), len(texts)] float64: trigram_similarity(queries[i], texts[j])."""
+        if not queries or not self.texts:
+            return np.zeros((len(queries), len(self.texts)))
+        matrix, sizes = self._encode(queries, grow=False)
+        shared = (matrix @ self._matrix.T).toarray().astype(np.int64)
+        return shared / (sizes[:, None] + self._sizes[None, :] - shared)
+
+
+class TrigramMatrixCache:
+    """The last `max_entries` TrigramMatrix built, by key (e.g. a brand's tested copy): rebuilt only
+    when the texts under a key change. Thread-safe (a generate worker's task threads share it)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max(1, max_entries)
+        self._entries: OrderedDict[Hashable, TrigramMatrix] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.builds = 0
+
+    def get(self, key: Hashable, texts: Sequence[str]) -> TrigramMatrix:
+        texts = tuple(texts)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.texts == texts:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry
+        entry = TrigramMatrix(texts)  # outside the lock: other brands' jobs do not wait for this one
+        with self._lock:
+            self.builds += 1
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return entry
+
+    def forget(self, doomed) -> int:
+        """Drop the entries whose key `doomed(key)` is true (an erased brand's copy); how many."""
+        with self._lock:
+            keys = [key for key in self._entries if doomed(key)]
+            for key in keys:
+                del self._entries[key]
+        return len(keys)
+
+    def keys(self) -> list[Hashable]:
+        """The keys held, least recently used first (a snapshot)."""
+        with self._lock:
+            return list(self._entries)
 
 
 def is_near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE_SIMILARITY) -> tuple[bool, float]:

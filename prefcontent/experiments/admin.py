@@ -1,7 +1,7 @@
-"""Admin for experiments, arms, decisions; assignments and events are read-only records."""
+"""Admin for experiments, arms, decisions; assignments, events, readers and hourly roll-ups are read-only records."""
 from django.contrib import admin
 
-from prefcontent.experiments.models import Arm, Assignment, Decision, Event, Experiment
+from prefcontent.experiments.models import Arm, ArmHour, Assignment, Decision, Event, Experiment, Reader
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -63,3 +63,17 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ["event_id", "unit_hash"]
     date_hierarchy = "received_at"
     list_select_related = ["brand", "experiment", "arm"]
+
+
+@admin.register(Reader)
+class ReaderAdmin(ReadOnlyAdmin):
+    list_display = ["id", "experiment", "arm", "unit_hash", "events", "impressions", "successes", "propensity",
+                    "holdout", "first_seen_at"]
+    list_filter = ["holdout"]
+    raw_id_fields = ["experiment", "arm"]
+
+
+@admin.register(ArmHour)
+class ArmHourAdmin(ReadOnlyAdmin):
+    list_display = ["id", "arm", "hour", "impressions", "clicks", "conversions"]
+    raw_id_fields = ["arm"]

@@ -34,6 +34,7 @@ from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidInput
 from prefcontent.experiments.holdout import ArmKind, holdout_arm, holdout_share_p, variant_kind
 from prefcontent.experiments.lift_stats import (
+    ALERT_KINDS,
     MIXING_SD,
     Cluster,
     GroupTotals,
@@ -184,7 +185,7 @@ def lift_report_for_brand(*, brand: Brand, window: LiftWindow, metric: str = "cl
         week_estimates = [(wk, est) for wk, est in week_estimates if est.treated_readers or est.holdout_readers]
         found = lift_alerts([est for _, est in week_estimates], below_zero_weeks=int(cfg.lift_alert_weeks),
                             max_drop=cfg.lift_alert_drop)
-        for kind in ("below_zero", "decay"):
+        for kind in ALERT_KINDS:
             metrics.LIFT_ALERT.labels(brand=str(brand.pk), channel=channel, kind=kind).set(
                 int(any(a.kind == kind for a in found)))
         alerts += [{"channel": channel, "kind": a.kind, "message": a.message} for a in found]

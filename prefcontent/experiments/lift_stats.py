@@ -109,9 +109,13 @@ def lift_estimate(clusters: Sequence[Cluster], *, alpha: float, tau: float) -> L
     )
 
 
+BELOW_ZERO, DECAY = "below_zero", "decay"
+ALERT_KINDS = (BELOW_ZERO, DECAY)
+
+
 @dataclass(frozen=True)
 class LiftAlert:
-    kind: str  # "below_zero" or "decay"
+    kind: str  # one of ALERT_KINDS
     message: str
 
 
@@ -126,12 +130,12 @@ def lift_alerts(weeks: Sequence[LiftEstimate], *, below_zero_weeks: int, max_dro
     alerts = []
     recent = known[-below_zero_weeks:]
     if below_zero_weeks > 0 and len(recent) == below_zero_weeks and all(w.low < 0 for w in recent):
-        alerts.append(LiftAlert("below_zero", f"Lift not shown above zero for {below_zero_weeks} week"
+        alerts.append(LiftAlert(BELOW_ZERO, f"Lift not shown above zero for {below_zero_weeks} week"
                                               f"{'s' if below_zero_weeks != 1 else ''} in a row."))
     if known:
         peak = max(w.low for w in known)
         latest = known[-1].lift
         if peak > 0 and latest < peak * (1 - max_drop):
-            alerts.append(LiftAlert("decay", f"Lift fell to {latest:+.1%}, more than {max_drop:.0%} below its "
+            alerts.append(LiftAlert(DECAY, f"Lift fell to {latest:+.1%}, more than {max_drop:.0%} below its "
                                              f"established peak of {peak:+.1%}."))
     return alerts

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from prefcontent.core.fields import IdField
 from prefcontent.experiments.allocation import MAX_ARM_WEIGHT
 from prefcontent.experiments.ingestion import MAX_EVENTS_PER_BATCH
+from prefcontent.experiments.lift_stats import ALERT_KINDS
 from prefcontent.experiments.models import (
     ALLOCATION_CHOICES,
     EVENT_TYPE_CHOICES,
@@ -158,12 +159,12 @@ class LiftChannelOut(serializers.Serializer):
     experiments = serializers.IntegerField()
     overall = LiftEstimateOut()
     weeks = LiftWeekOut(many=True)
-    alerts = serializers.ListField(child=serializers.ChoiceField(choices=["below_zero", "decay"]))
+    alerts = serializers.ListField(child=serializers.ChoiceField(choices=ALERT_KINDS))
 
 
 class LiftAlertOut(serializers.Serializer):
     channel = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["below_zero", "decay"])
+    kind = serializers.ChoiceField(choices=ALERT_KINDS)
     message = serializers.CharField()
 
 

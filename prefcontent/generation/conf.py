@@ -30,7 +30,9 @@ class GenerationSettings:
     evidence_max_tested: int  # most tested variants (the most recently tested) the evidence reads
     evidence: EvidenceSettings  # how the evidence pools tested copy (prefcontent.generation.evidence)
     device: str  # torch device of the engine: "auto" (cuda when the worker has a GPU), "cpu", "cuda:1", ...
-    dtype: str  # torch dtype name of the base model weights in the engine
+    dtype: str  # torch dtype name of the base model weights in the engine; "auto": bfloat16 on a GPU, else float32
+    adapter_cache_size: int  # most brand adapters the engine keeps loaded (LRU)
+    adapter_cache_bytes: int  # most adapter weight bytes the engine keeps loaded
     task_time_limit_s: int  # hard Celery limit of one job execution
     requeue_after_s: float  # a queued job older than this on a dead shard is sent to a live one
     stale_after_s: float  # a running job older than this lost its worker and is failed
@@ -55,7 +57,9 @@ def generation_settings() -> GenerationSettings:
                                   sharpness=knob("GENERATE_EVIDENCE_SHARPNESS", 4.0),
                                   prior_trials=knob("GENERATE_EVIDENCE_PRIOR_TRIALS", 2000.0)),
         device=knob("GENERATE_DEVICE", "auto"),
-        dtype=knob("GENERATE_DTYPE", "float32"),
+        dtype=knob("GENERATE_DTYPE", "auto"),
+        adapter_cache_size=max(1, knob("GENERATE_ADAPTER_CACHE_SIZE", 16)),
+        adapter_cache_bytes=max(1, knob("GENERATE_ADAPTER_CACHE_BYTES", 1 << 30)),
         task_time_limit_s=knob("GENERATE_TASK_TIME_LIMIT", 300),
         requeue_after_s=knob("GENERATE_REQUEUE_AFTER_S", 120.0),
         stale_after_s=knob("GENERATE_STALE_AFTER_S", 900.0),

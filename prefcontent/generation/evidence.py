@@ -17,12 +17,13 @@ trap). Pure here; `prefcontent.generation.selectors.brand_test_evidence` reads t
 """
 from __future__ import annotations
 
-import heapq
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prefcontent.core.text import trigram_similarity
+import numpy as np
+
+from prefcontent.core.text import TrigramMatrix
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,16 @@ class EvidenceSettings:
 class EvidenceModel:
     """Rates of candidate texts estimated from the brand's tested copy."""
 
-    def __init__(self, tested: Sequence[TestedCopy], settings: EvidenceSettings = EvidenceSettings()):
+    def __init__(self, tested: Sequence[TestedCopy], settings: EvidenceSettings = EvidenceSettings(),
+                 matrix: TrigramMatrix | None = None):
+        """`matrix`: the TrigramMatrix of the tested texts with trials (a cached one); built when None."""
         if settings.neighbours < 1 or settings.sharpness < 0 or settings.prior_trials <= 0:
             raise ValueError("neighbours must be >= 1, sharpness >= 0 and prior_trials > 0")
         self.tested = [t for t in tested if t.trials > 0]
+        texts = tuple(t.text for t in self.tested)
+        if matrix is None or matrix.texts != texts:
+            matrix = TrigramMatrix(texts)
+        self.matrix = matrix
         self.settings = settings
         trials = sum(t.trials for t in self.tested)
         self.mean_rate = sum(t.successes for t in self.tested) / trials if trials else 0.0
@@ -58,15 +65,23 @@ class EvidenceModel:
 
     def predict(self, text: str) -> float:
         """The estimated rate of `text`: the brand's mean rate when nothing tested resembles it."""
+        return self.predict_many([text])[0]
+
+    def predict_many(self, texts: Sequence[str]) -> list[float]:
+        """`predict` of each text, with one sparse product for all of them against the tested copy."""
         s = self.settings
-        nearest = heapq.nlargest(s.neighbours, ((trigram_similarity(text, t.text), t) for t in self.tested),
-                                 key=lambda pair: pair[0])
-        successes = trials = 0.0
-        for sim, t in nearest:
-            weight = sim ** s.sharpness
-            successes += weight * t.successes
-            trials += weight * t.trials
-        return self._shrink(successes, trials)
+        similarities = self.matrix.similarities(list(texts))
+        rates = []
+        for row in similarities:
+            # The most similar first, ties in tested order (as heapq.nlargest), summed in that order.
+            nearest = np.argsort(-row, kind="stable")[: s.neighbours]
+            successes = trials = 0.0
+            for j in nearest:
+                weight = float(row[j]) ** s.sharpness
+                successes += weight * self.tested[j].successes
+                trials += weight * self.tested[j].trials
+            rates.append(self._shrink(successes, trials))
+        return rates
 
     def standardized_rate(self, rate: float) -> float:
         """How far an estimate (`predict`) lies above the brand's mean, in standard deviations of its tested copy."""

@@ -1,6 +1,7 @@
 """Worker side of a generation job: claim the row, run the engine, check outputs, store variants.
 
-Runs inside a long-lived generate worker (the engine and warm adapters stay loaded). Every
+Runs inside a long-lived generate worker (the engine and warm adapters stay loaded), one job per task
+thread: the threads' requests meet in the one engine and decode in shared batches. Every
 failure ends the job in `failed` with a stable error code that the API turns into a clear
 4xx/503; an adapter that fails its checksum is logged as an error and never replaced by
 the base model.
@@ -11,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,7 +27,12 @@ from prefcontent.generation.checks import CheckedOutput, check_outputs, claim_gu
 from prefcontent.generation.conf import GenerationSettings, generation_settings
 from prefcontent.generation.models import GeneratedCandidate, GenerationJob
 from prefcontent.generation.ranking import preference_scores, select_best_diverse
-from prefcontent.generation.selectors import brand_test_evidence, recent_generated_texts
+from prefcontent.generation.selectors import (
+    brand_test_evidence,
+    recent_generated_matrix,
+    similarity_cache_brand_ids,
+    similarity_cache_forget,
+)
 from prefcontent.generation.sharding import shard_heartbeat_record
 from prefcontent.tenancy.principal import SYSTEM
 
@@ -68,9 +75,27 @@ def _serving_adapter(job: GenerationJob) -> facade.ServingAdapter | None:
         raise DomainError("The adapter version this job was submitted with has been deleted.",
                           code="adapter_missing")
     adapter_require_same_base(adapter, compute=True)  # the serving base, hashed once per worker
-    path = adapter_local_path(adapter)  # AdapterArtifactError (503) on a missing or damaged artifact
     adapter_id = facade.brand_adapter_id(brand_id=adapter.brand_id, version=adapter.version, adapter_pk=adapter.pk)
+    key = (settings.MODELS_STORE_URL, adapter.artifact_key, adapter.sha256)
+    verified = _VERIFIED.get(key)
+    if verified is not None and verified[1] == _signature(verified[0]) and facade.adapter_loaded(adapter_id):
+        # The engine holds these weights and re-checks the files whenever it (re)loads them; re-hashing
+        # unchanged files (same names, sizes, mtimes) for every job of the brand would only cost CPU.
+        path = verified[0]
+    else:
+        path = adapter_local_path(adapter)  # AdapterArtifactError (503) on a missing or damaged artifact
+        _VERIFIED[key] = (path, _signature(path))
     return facade.ServingAdapter(adapter_id=adapter_id, path=path, sha256=adapter.sha256)
+
+
+_VERIFIED: dict[tuple[str, str, str], tuple] = {}  # (store, artifact key, sha256) -> (local directory, signature)
+
+
+def _signature(path) -> tuple:
+    try:
+        return tuple(sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*") if p.is_file()))
+    except OSError:
+        return ()
 
 
 def erased_brands_evict() -> int:
@@ -79,10 +104,14 @@ def erased_brands_evict() -> int:
     from prefcontent.brands.models import Brand
 
     loaded = facade.loaded_brand_ids()
-    if not loaded:
+    cached = similarity_cache_brand_ids()
+    if not loaded and not cached:
         return 0
-    gone = loaded - set(Brand.objects.filter(pk__in=loaded).values_list("pk", flat=True))
-    return sum(facade.evict_brand_adapters(brand_id) for brand_id in sorted(gone))
+    known = loaded | cached
+    gone = known - set(Brand.objects.filter(pk__in=known).values_list("pk", flat=True))
+    for brand_id in gone & cached:
+        similarity_cache_forget(brand_id)  # its tested and generated copy, held for best_of
+    return sum(facade.evict_brand_adapters(brand_id) for brand_id in sorted(gone & loaded))
 
 
 def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
@@ -114,7 +143,10 @@ def generation_job_execute(*, job_id: int, worker: str) -> GenerationJob | None:
     except facade.BaseModelUnavailable as exc:
         logger.error("generation job %s: %s", job.pk, exc)
         _fail(job, "base_model_unavailable", str(exc))
-    except _JobLost:
+    except facade.EngineTimeout as exc:
+        logger.error("generation job %s of brand %s: %s", job.pk, job.brand_id, exc)
+        _fail(job, "generation_timeout", str(exc))
+    except (_JobLost, facade.RequestAbandoned):
         logger.warning("generation job %s was reaped while running; its results are dropped", job.pk)
     except Exception:  # the job must end failed, not stay running until the reaper
         logger.exception("generation job %s crashed", job.pk)
@@ -128,13 +160,28 @@ def _timeout() -> float:
     return max(1.0, generation_settings().task_time_limit_s - 15.0)
 
 
+def _still_wanted(job: GenerationJob):
+    """Asked while the job waits in the engine: the row is still ours (not reaped), and the shard's
+    heartbeat is renewed, since every task thread of the worker may be waiting and none free for a ping."""
+    def check() -> bool:
+        now = time.monotonic()
+        if now - _LAST_HEARTBEAT.get(job.shard, -1e9) >= facade.WAIT_SLICE_S:  # once per process, not per job
+            _LAST_HEARTBEAT[job.shard] = now
+            shard_heartbeat_record(shard=job.shard, worker=job.worker)
+        return GenerationJob.objects.filter(pk=job.pk, state=State.RUNNING).exists()
+    return check
+
+
+_LAST_HEARTBEAT: dict[int, float] = {}  # shard -> when a waiting job of this process last renewed it
+
+
 def _run_score(job: GenerationJob, adapter: facade.ServingAdapter | None) -> None:
     if adapter is None:
         raise DomainError("Scoring needs an adapter.", code="no_active_adapter")
     beta = float(job.params["beta"])
     with metrics.GENERATION_LATENCY_SECONDS.labels(kind="score").time():
         scores = facade.score(prompt=job.prompt, candidates=job.texts_to_score, adapter=adapter, beta=beta,
-                              timeout=_timeout())
+                              timeout=_timeout(), still_wanted=_still_wanted(job))
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     ranked = [{"index": i, "text": job.texts_to_score[i], "score": scores[i], "rank": rank}
               for rank, i in enumerate(order, start=1)]
@@ -180,12 +227,12 @@ def _rank(job: GenerationJob, usable: list[CheckedOutput], adapter: facade.Servi
     """best_of: the adapter's reward plus the brand's test evidence, kept apart (prefcontent.generation.ranking)."""
     texts = [c.text for c in usable]
     rewards = facade.score(prompt=job.prompt, candidates=texts, adapter=adapter, beta=float(job.params["beta"]),
-                           timeout=_timeout())
+                           timeout=_timeout(), still_wanted=_still_wanted(job))
     model = brand_test_evidence(brand_id=job.brand_id, rules=rules, channel=job.channel, cfg=cfg)
-    rates = [model.predict(t) for t in texts]
+    rates = model.predict_many(texts)
     combined = preference_scores(rewards, [model.standardized_rate(r) for r in rates],
                                  evidence_weight=cfg.best_of_evidence_weight)
-    seen = recent_generated_texts(brand_id=job.brand_id, limit=cfg.best_of_novelty_window)
+    seen = recent_generated_matrix(brand_id=job.brand_id, limit=cfg.best_of_novelty_window)
     return _Ranking(
         order=select_best_diverse(texts, combined, job.params["n"], diversity=cfg.best_of_diversity, seen=seen),
         rewards={c.index: r for c, r in zip(usable, rewards)},
@@ -204,7 +251,7 @@ def _run_generate(job: GenerationJob, adapter: facade.ServingAdapter | None) -> 
         generation = facade.generate(
             prompt=job.prompt, adapter=adapter, n=best_of or params["n"], temperature=params["temperature"],
             top_p=params["top_p"], max_new_tokens=params["max_new_tokens"], seed=params.get("seed"),
-            timeout=_timeout(), channel=job.channel,
+            timeout=_timeout(), channel=job.channel, still_wanted=_still_wanted(job),
         )
     rules = compliance_rules_for(job.brand)
     checked = check_outputs([(c.index, c.text) for c in generation.completions], rules=rules,

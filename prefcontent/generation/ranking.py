@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from prefcontent.core.text import trigram_similarity
+from prefcontent.core.text import TrigramMatrix
 
 
 def _standardized(values: Sequence[float]) -> list[float]:
@@ -37,12 +37,12 @@ def preference_scores(rewards: Sequence[float], evidence: Sequence[float], *, ev
 
 
 def select_best_diverse(texts: list[str], scores: list[float], n: int, *, diversity: float,
-                        seen: Sequence[str] = ()) -> list[int]:
+                        seen: Sequence[str] | TrigramMatrix = ()) -> list[int]:
     """Positions of up to n texts in serving order; `diversity` 0 is plain top-n by score.
 
     Scores are standardised first (z-scores over the candidates), so `diversity` is in standard
     deviations: at 1.0 a text identical to one already picked, or to one in `seen`, gives up one
-    sd of score. Ties go to the earlier candidate.
+    sd of score. Ties go to the earlier candidate. `seen` may be a (cached) TrigramMatrix of those texts.
     """
     if len(texts) != len(scores):
         raise ValueError("texts and scores must align")
@@ -51,12 +51,16 @@ def select_best_diverse(texts: list[str], scores: list[float], n: int, *, divers
     z = _standardized(scores)
     picked: list[int] = []
     # highest similarity to a picked or an already served text
-    closest = [max((trigram_similarity(t, s) for s in seen), default=0.0) if diversity else 0.0 for t in texts]
+    closest = [0.0] * len(texts)
+    if diversity and len(seen):
+        seen_matrix = seen if isinstance(seen, TrigramMatrix) else TrigramMatrix(seen)
+        closest = [float(v) for v in seen_matrix.similarities(texts).max(axis=1)]
+    among = TrigramMatrix(texts).similarities(texts)
     rest = list(range(len(texts)))
     while rest and len(picked) < n:
         best = max(rest, key=lambda i: (z[i] - diversity * closest[i], -i))
         picked.append(best)
         rest.remove(best)
         for i in rest:
-            closest[i] = max(closest[i], trigram_similarity(texts[i], texts[best]))
+            closest[i] = max(closest[i], float(among[i, best]))
     return picked

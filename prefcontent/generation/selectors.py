@@ -9,6 +9,8 @@ from django.db.models import Prefetch, QuerySet
 from prefcontent.brands.compliance import CompiledRules, check_text
 from prefcontent.content.models import Variant
 from prefcontent.core.errors import NotFound
+from prefcontent.core.knobs import knob
+from prefcontent.core.text import TrigramMatrix, TrigramMatrixCache
 from prefcontent.experiments.selectors import variant_outcomes_for_brand
 from prefcontent.generation.conf import GenerationSettings
 from prefcontent.generation.evidence import EvidenceModel, TestedCopy
@@ -67,11 +69,32 @@ def recent_generated_texts(*, brand_id: int, limit: int, created_before: datetim
     return list(variants.order_by("-pk").values_list("text", flat=True)[:limit])
 
 
+# Trigram matrices of each brand's tested copy and recent variants, kept between the jobs of a generate
+# worker: a brand's tested copy changes only when a test ends. Bounded: 2 per brand and channel, 64 by default.
+_MATRICES = TrigramMatrixCache(max_entries=2 * knob("GENERATE_SIMILARITY_CACHE_BRANDS", 64))
+
+
+def similarity_cache_brand_ids() -> set[int]:
+    """Brands whose copy this process holds in its trigram matrices."""
+    return {key[1] for key in _MATRICES.keys()}  # noqa: SIM118 - a cache, not a dict
+
+
+def similarity_cache_forget(brand_id: int) -> int:
+    """An erased brand's copy leaves this process's trigram matrices."""
+    return _MATRICES.forget(lambda key: key[1] == brand_id)
+
+
+def recent_generated_matrix(*, brand_id: int, limit: int) -> TrigramMatrix:
+    """`recent_generated_texts` as a (cached) TrigramMatrix, for best_of's novelty."""
+    return _MATRICES.get(("recent", brand_id), recent_generated_texts(brand_id=brand_id, limit=limit))
+
+
 def brand_test_evidence(*, brand_id: int, rules: CompiledRules, channel: str | None, cfg: GenerationSettings,
                         ended_before: datetime | None = None) -> EvidenceModel:
     """What the brand's finished click tests say, from the variants its current rules allow on `channel`
     (prefcontent.generation.evidence). Worker-side, no principal."""
     outcomes = variant_outcomes_for_brand(brand_id=brand_id, metric="click", limit=cfg.evidence_max_tested,
                                           ended_before=ended_before)
-    return EvidenceModel([TestedCopy(o.text, o.successes, o.trials) for o in outcomes
-                          if check_text(rules, o.text, channel).ok], cfg.evidence)
+    tested = [TestedCopy(o.text, o.successes, o.trials) for o in outcomes if check_text(rules, o.text, channel).ok]
+    matrix = _MATRICES.get(("tested", brand_id, channel), [t.text for t in tested if t.trials > 0])
+    return EvidenceModel(tested, cfg.evidence, matrix=matrix)

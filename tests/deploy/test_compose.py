@@ -20,7 +20,7 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "deploy" / "compose.yaml"
 ENV_EXAMPLE = ROOT / "deploy" / "compose.env.example"
-APP_SERVICES = {"migrate", "web", "worker-default", "worker-generate", "worker-gpu", "scheduler", "flower"}
+APP_SERVICES = {"migrate", "web", "web-hot", "worker-default", "worker-generate", "worker-gpu", "scheduler", "flower"}
 _VAR = re.compile(r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|:\?|-|\?)(?P<arg>[^}]*))?\})")
 
 
@@ -111,12 +111,13 @@ def test_every_role_is_there_and_app_roles_start_after_migrations(compose):
     services = compose["services"]
     assert set(services) == APP_SERVICES | {"postgres", "redis"}
     commands = {name: services[name]["command"][0] for name in APP_SERVICES}
-    assert commands == {"migrate": "migrate", "web": "web", "worker-default": "worker", "worker-generate": "worker",
+    assert commands == {"migrate": "migrate", "web": "web", "web-hot": "web", "worker-default": "worker",
+                        "worker-generate": "worker",
                         "worker-gpu": "worker", "scheduler": "beat", "flower": "flower"}
     assert services["migrate"]["restart"] == "no"
     for name in APP_SERVICES - {"migrate", "flower"}:
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
-    for name in ("postgres", "redis", "web"):
+    for name in ("postgres", "redis", "web", "web-hot"):
         assert "healthcheck" in services[name]
 
 
@@ -127,15 +128,30 @@ def test_exactly_one_scheduler(compose):
     assert beats == ["scheduler"]
 
 
-def test_only_the_gpu_worker_reserves_a_gpu_and_it_runs_one_task_at_a_time(compose):
+def test_the_gpu_and_generate_workers_reserve_a_gpu_and_read_a_local_base_model(compose):
     services = compose["services"]
-    (device,) = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
-    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"] and device["count"] == 1
-    assert services["worker-gpu"]["build"]["dockerfile"] == "deploy/Dockerfile.gpu"
+    for name in ("worker-gpu", "worker-generate"):
+        (device,) = services[name]["deploy"]["resources"]["reservations"]["devices"]
+        assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"] and device["count"] == 1
+        assert services[name]["build"]["dockerfile"] == "deploy/Dockerfile.gpu"
+        cache = services[name]["environment"]["BASE_MODEL_CACHE_DIR"]
+        assert f"model-cache:{cache}" in services[name]["volumes"] and "data:/data" in services[name]["volumes"]
+    assert "model-cache" in compose["volumes"]
     assert services["worker-gpu"]["environment"]["CELERY_CONCURRENCY"] == "1"
+    generate = services["worker-generate"]["environment"]
+    assert generate["CELERY_POOL"] == "threads" and int(generate["CELERY_CONCURRENCY"]) > 1
+    assert generate["GENERATE_DTYPE"] == "auto" and generate["GENERATE_DEVICE"] == "auto"
     for name, service in services.items():
-        if name != "worker-gpu":
+        if name not in ("worker-gpu", "worker-generate"):
             assert "resources" not in service.get("deploy", {}), name
+
+
+def test_assign_and_events_have_their_own_threaded_web_pool(compose):
+    services = compose["services"]
+    for name in ("web", "web-hot"):
+        env = services[name]["environment"]
+        assert env["WEB_WORKER_CLASS"] == "gthread" and int(env["WEB_THREADS"]) > 1, name
+    assert services["web-hot"]["ports"] != services["web"]["ports"]
 
 
 def test_workers_consume_the_celery_queues_and_stop_gracefully(compose):

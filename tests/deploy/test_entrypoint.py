@@ -87,3 +87,39 @@ def test_the_worker_role_serves_metrics_and_shuts_down_warm_on_sigterm(tmp_path)
         except ProcessLookupError:
             pass
         proc.wait(10)
+
+
+def _published_base(root: Path) -> Path:
+    """A base model as the models store publishes it: <key>/content/... and the manifest beside it."""
+    content = root / "store" / "base_models" / "tiny" / "content"
+    content.mkdir(parents=True)
+    (content / "config.json").write_text("{}")
+    (content / "model.safetensors").write_bytes(b"weights" * 1000)
+    (content.parent / "manifest.json").write_text('{"sha256": "' + "ab" * 32 + '"}')
+    return content
+
+
+def test_the_worker_role_loads_the_base_model_from_a_node_local_copy_made_once(tmp_path):
+    from prefcontent.core.base_model import base_model_identity
+
+    source = _published_base(tmp_path)
+    cache = tmp_path / "node-cache"
+    env = role_env(tmp_path, PREFCONTENT_BASE_MODEL=str(source), BASE_MODEL_CACHE_DIR=str(cache))
+    # The worker role with `--version` in place of a worker run: the copy happens before celery starts.
+    script = ENTRYPOINT.read_text().replace("exec celery -A prefcontent worker", 'echo "$PREFCONTENT_BASE_MODEL"; exit 0; #')
+    fake = tmp_path / "entrypoint.sh"
+    fake.write_text(script)
+    fake.chmod(0o755)
+    (tmp_path / "cache_base_model.py").write_text((ROOT / "deploy" / "cache_base_model.py").read_text())
+
+    def run() -> Path:
+        out = subprocess.run([str(fake), "worker"], env=env, capture_output=True, text=True, timeout=60, check=True)
+        return Path(out.stdout.strip().splitlines()[-1])
+
+    local = run()
+    assert local == cache / ("ab" * 32) / "tiny" / "content"
+    assert (local / "model.safetensors").read_bytes() == (source / "model.safetensors").read_bytes()
+    assert base_model_identity(local) == base_model_identity(source)  # adapters still match their base
+    stamp = (local / "model.safetensors").stat().st_mtime_ns
+    assert run() == local and (local / "model.safetensors").stat().st_mtime_ns == stamp  # not copied again
+    assert [p.name for p in cache.iterdir()] == ["ab" * 32]  # no half copy left behind

@@ -31,7 +31,9 @@ KEDA_SCHEMAS = {
     "ScaledObject": "keda-scaledobject.schema.json",
     "TriggerAuthentication": "keda-triggerauthentication.schema.json",
 }
-APP_WORKLOADS = {"web", "worker-default", "worker-generate", "worker-gpu", "scheduler", "flower", "prefcontent-migrate"}
+APP_WORKLOADS = {"web", "web-hot", "worker-default", "worker-generate", "worker-gpu", "scheduler", "flower",
+                 "prefcontent-migrate"}
+MODEL_CACHE = "/var/cache/prefcontent-models"
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +119,9 @@ def test_app_pods_take_settings_from_the_configmap_and_secrets_from_the_secret(r
         kind = "Job" if name == "prefcontent-migrate" else "Deployment"
         res = find(rendered, kind, name)
         for container in containers(res):
+            if container["name"] == "own-model-cache":  # root, but it only chowns the node-local cache
+                assert container["command"][-1] == f"chown 10001:10001 {MODEL_CACHE}" and "envFrom" not in container
+                continue
             refs = {(next(iter(ref)), ref[next(iter(ref))]["name"]) for ref in container["envFrom"]}
             assert refs == {("configMapRef", "prefcontent-config"), ("secretRef", "prefcontent-secrets")}, name
             # No secret value is written into a manifest.
@@ -153,8 +158,58 @@ def test_gpu_workers_run_on_gpu_nodes_one_task_at_a_time(rendered):
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
     assert env_of(worker)["CELERY_QUEUES"] == "gpu" and env_of(worker)["CELERY_CONCURRENCY"] == "1"
     assert worker["image"].split(":")[0].endswith("prefcontent-gpu")
-    for name in ("web", "worker-default", "worker-generate", "scheduler"):
+    for name in ("web", "web-hot", "worker-default", "scheduler"):
         assert "nvidia.com/gpu" not in main_container(find(rendered, "Deployment", name))["resources"]["limits"]
+
+
+def test_generate_workers_run_on_gpu_nodes_with_one_engine_fed_by_many_threads(rendered):
+    generate = find(rendered, "Deployment", "worker-generate")
+    spec, worker = pod_spec(generate), main_container(generate)
+    assert worker["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert spec["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    assert worker["image"].split(":")[0].endswith("prefcontent-gpu")
+    env = env_of(worker)
+    assert env["CELERY_QUEUES"] == "generate" and env["CELERY_POOL"] == "threads"
+    assert int(env["CELERY_CONCURRENCY"]) > 1  # jobs of several brands in the one engine at once
+    assert env["GENERATE_DEVICE"] == "auto" and env["GENERATE_DTYPE"] == "auto"  # bfloat16 on the GPU
+    assert "--max-tasks-per-child=1" not in worker["args"]  # the engine lives as long as the pod
+
+
+def test_generate_and_gpu_workers_read_the_base_model_from_a_node_local_cache(rendered):
+    for name in ("worker-generate", "worker-gpu"):
+        res = find(rendered, "Deployment", name)
+        spec, worker = pod_spec(res), main_container(res)
+        assert env_of(worker)["BASE_MODEL_CACHE_DIR"] == MODEL_CACHE
+        (volume,) = [v for v in spec["volumes"] if v["name"] == "model-cache"]
+        assert volume["hostPath"] == {"path": MODEL_CACHE, "type": "DirectoryOrCreate"}  # outlives the pod
+        assert {"name": "model-cache", "mountPath": MODEL_CACHE} in worker["volumeMounts"]
+        assert spec["initContainers"][0]["name"] == "own-model-cache"
+        assert spec["securityContext"]["runAsNonRoot"] is True  # the worker itself never runs as root
+
+
+def test_assign_and_events_have_their_own_threaded_pool_autoscaler_and_routes(rendered):
+    hot, web = find(rendered, "Deployment", "web-hot"), find(rendered, "Deployment", "web")
+    for res in (hot, web):
+        env = env_of(main_container(res))
+        assert env["WEB_WORKER_CLASS"] == "gthread" and int(env["WEB_THREADS"]) > 1  # a wait holds a thread
+        assert main_container(res)["args"] == ["web"]
+    assert "replicas" not in hot["spec"]  # its HPA owns the count
+    (hpa,) = [r for r in rendered if r["kind"] == "HorizontalPodAutoscaler"]
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web-hot"}
+    assert hpa["spec"]["minReplicas"] >= 2
+    svc = find(rendered, "Service", "web-hot")
+    assert svc["spec"]["selector"] == {"app.kubernetes.io/name": "web-hot"}
+    routes = {p["path"]: p["backend"]["service"]["name"] for r in rendered if r["kind"] == "Ingress"
+              for rule in r["spec"]["rules"] for p in rule["http"]["paths"]}
+    assert routes["/api/v1/events"] == "web-hot" and routes["/api"] == "web"
+    (assign,) = [path for path, svc in routes.items() if "assign" in path]
+    assert routes[assign] == "web-hot"
+    assert re.fullmatch(assign, "/api/v1/experiments/12/assign") and not re.fullmatch(assign, "/api/v1/experiments/12")
+    from django.urls import reverse
+
+    assert re.fullmatch(assign, reverse("experiment-assign", kwargs={"pk": 12}).rstrip("/"))
+    assert reverse("event-ingest").rstrip("/") == "/api/v1/events"
 
 
 def _task_time_limits(rendered) -> dict[str, int]:
@@ -173,7 +228,7 @@ def test_workers_scale_on_their_queue_and_scale_down_never_kills_a_running_task(
     queues = {q.name for q in app.conf.task_queues}
     limits = _task_time_limits(rendered)
     scaled = {r["spec"]["scaleTargetRef"]["name"]: r for r in rendered if r["kind"] == "ScaledObject"}
-    assert set(scaled) == {"worker-default", "worker-generate", "worker-gpu"}
+    assert set(scaled) == {"worker-default", "worker-generate", "worker-gpu"}  # the generate and gpu queues both
     for name, so in scaled.items():
         worker = find(rendered, "Deployment", name)
         queue = env_of(main_container(worker))["CELERY_QUEUES"]
@@ -198,8 +253,9 @@ def test_migrations_run_once_before_new_pods_start(rendered):
     job = find(rendered, "Job", "prefcontent-migrate")
     assert main_container(job)["args"] == ["migrate"]
     assert pod_spec(job)["restartPolicy"] == "Never"
-    for name in ("web", "worker-default", "worker-generate", "worker-gpu", "scheduler"):
-        (init,) = pod_spec(find(rendered, "Deployment", name))["initContainers"]
+    for name in ("web", "web-hot", "worker-default", "worker-generate", "worker-gpu", "scheduler"):
+        (init,) = [c for c in pod_spec(find(rendered, "Deployment", name))["initContainers"]
+                   if c["name"] != "own-model-cache"]
         assert "migrate --check" in init["command"][-1], name
 
 
@@ -207,7 +263,7 @@ def test_the_models_store_is_one_shared_read_write_many_volume(rendered):
     pvc = find(rendered, "PersistentVolumeClaim", "prefcontent-data")
     assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
     store = config(rendered)["MODELS_STORE_URL"]
-    for name in ("web", "worker-default", "worker-generate", "worker-gpu"):
+    for name in ("web", "web-hot", "worker-default", "worker-generate", "worker-gpu"):
         spec = pod_spec(find(rendered, "Deployment", name))
         (volume,) = [v for v in spec["volumes"] if v.get("persistentVolumeClaim")]
         assert volume["persistentVolumeClaim"]["claimName"] == "prefcontent-data"

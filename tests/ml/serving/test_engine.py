@@ -4,6 +4,7 @@ import json
 import shutil
 import threading
 import time
+from concurrent.futures import CancelledError
 
 import pytest
 
@@ -14,6 +15,7 @@ from ml.serving import (
     EngineClosedError,
     EngineConfig,
     GenerateRequest,
+    RequestCancelledError,
     SamplingCaps,
     dir_checksum,
     get_engine,
@@ -273,3 +275,52 @@ def test_get_engine_is_one_engine_per_model(tiny_model):
             get_engine(tiny_model, EngineConfig(max_adapters=3))
     finally:
         engine.close()
+
+
+def test_cancel_drops_a_running_request_between_steps(make_engine, adapters):
+    engine = make_engine()
+    request = _request(adapters, "brand-1", n=3, max_new_tokens=40, temperature=1.0, seed=11)
+    other = _request(adapters, "brand-2", max_new_tokens=40, temperature=0.0)
+    assert min(engine.generate(request).token_counts) > 4  # it would run well past the cancel
+    alone = engine.generate(other)
+    steps: list[int] = []
+    cancelled: list = []
+    engine.add_step_observer(steps.append)
+
+    def cancel_at_second_step(rows: int) -> None:
+        if len(steps) == 2:
+            engine.cancel(cancelled[0])
+
+    engine.add_step_observer(cancel_at_second_step)
+    future = engine.submit(request)
+    cancelled.append(future)
+    with pytest.raises(RequestCancelledError):
+        future.result(timeout=60)
+    assert len(steps) <= 3 and steps[0] == 3  # its three rows took at most one step after the cancel
+    _same(engine.generate(other), alone)  # the engine serves on, unchanged
+
+
+def test_cancel_of_a_queued_request_never_starts_it_and_a_done_one_keeps_its_result(make_engine, adapters):
+    engine = make_engine()
+    done = engine.submit(_request(adapters, None))
+    result = done.result(timeout=60)
+    engine.cancel(done)
+    assert done.result() is result
+    blocker = engine.submit(_request(adapters, "brand-0", max_new_tokens=40))
+    queued = engine.submit(_request(adapters, "brand-1"))
+    engine.cancel(queued)
+    blocker.result(timeout=60)
+    with pytest.raises((RequestCancelledError, CancelledError)):
+        queued.result(timeout=60)
+
+
+def test_step_observers_see_every_decode_step(make_engine, adapters):
+    engine = make_engine()
+    rows: list[int] = []
+    engine.add_step_observer(rows.append)
+    futures = [engine.submit(r) for r in _mixed_requests(adapters)]
+    for future in futures:
+        future.result(timeout=60)
+    assert len(rows) == engine.stats.decode_steps and sum(rows) == engine.stats.decoded_rows
+    assert engine.stats.mean_batch_rows == pytest.approx(sum(rows) / len(rows))
+    assert max(rows) == engine.stats.max_active_rows > 1  # submitted together, they shared steps

@@ -55,3 +55,33 @@ def test_standardized_rate_is_in_standard_deviations_of_the_tested_copy():
 def test_bad_settings_are_refused(bad):
     with pytest.raises(ValueError):
         EvidenceModel(TESTED, bad)
+
+
+def _reference_predict(model, text):
+    """The pure-Python estimate the sparse one replaced, kept to check the numbers stay the same."""
+    import heapq
+
+    from prefcontent.core.text import trigram_similarity
+
+    s = model.settings
+    nearest = heapq.nlargest(s.neighbours, ((trigram_similarity(text, t.text), t) for t in model.tested),
+                             key=lambda pair: pair[0])
+    successes = trials = 0.0
+    for sim, t in nearest:
+        weight = sim ** s.sharpness
+        successes += weight * t.successes
+        trials += weight * t.trials
+    return model._shrink(successes, trials)
+
+
+def test_the_sparse_estimate_equals_the_pure_python_one_on_real_copy():
+    import random
+
+    from tests.copy_corpus import EDGE_TEXTS, copy_texts
+
+    rng = random.Random(4)
+    tested = [TestedCopy(t, rng.randrange(0, 300), rng.choice((0, 500, 2_000, 10_000))) for t in copy_texts(400)]
+    model = EvidenceModel(tested, EvidenceSettings(neighbours=20, sharpness=4.0, prior_trials=2000.0))
+    candidates = copy_texts(32, seed=9) + EDGE_TEXTS
+    assert model.predict_many(candidates) == [_reference_predict(model, c) for c in candidates]  # exactly
+    assert model.predict(candidates[0]) == _reference_predict(model, candidates[0])

@@ -10,6 +10,7 @@ from prefcontent.generation.models import GenerationShard
 from prefcontent.generation.ranking import preference_scores, select_best_diverse
 from prefcontent.generation.selectors import variant_lineage
 from prefcontent.tenancy.principal import SYSTEM
+from tests.factories import BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment
 from tests.prefcontent.generation.factories import (
     BriefFactory,
@@ -223,3 +224,36 @@ def test_a_missing_base_model_is_a_clear_failure(brand, settings, tmp_path):
     settings.PREFCONTENT_BASE_MODEL = str(tmp_path / "nowhere")
     job = _run(brand, n=1)
     assert job.state == "failed" and job.error_code == "base_model_unavailable"
+
+
+def test_an_erased_brands_copy_leaves_the_similarity_cache(org):
+    from prefcontent.generation.execution import erased_brands_evict
+    from prefcontent.generation.selectors import recent_generated_matrix, similarity_cache_brand_ids
+
+    kept, erased = BrandFactory(organization=org), BrandFactory(organization=org)
+    for brand in (kept, erased):
+        recent_generated_matrix(brand_id=brand.pk, limit=10)
+    assert {kept.pk, erased.pk} <= similarity_cache_brand_ids()
+    erased.delete()
+    erased_brands_evict()
+    assert kept.pk in similarity_cache_brand_ids() and erased.pk not in similarity_cache_brand_ids()
+
+
+def test_a_loaded_adapter_is_not_rehashed_per_job_but_changed_files_are(brand, tiny_adapter_dir, monkeypatch):
+    from prefcontent.generation import execution
+
+    calls = []
+    real = execution.adapter_local_path
+
+    def recording(adapter):  # the real verification, with its calls counted
+        calls.append(adapter.pk)
+        return real(adapter)
+
+    monkeypatch.setattr(execution, "adapter_local_path", recording)
+    adapter = publish_adapter(brand, tiny_adapter_dir, version=7)
+    assert _run(brand, n=1, max_new_tokens=4).state == "succeeded"
+    assert _run(brand, n=1, max_new_tokens=4).state == "succeeded"
+    assert calls == [adapter.pk]  # the second job found the weights loaded and the files unchanged
+    corrupt_adapter(adapter)
+    job = _run(brand, n=1, max_new_tokens=4)
+    assert job.state == "failed" and job.error_code == "adapter_artifact_invalid" and len(calls) == 2

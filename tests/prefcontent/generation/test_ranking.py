@@ -55,3 +55,38 @@ def test_preference_scores_add_the_evidence_to_the_standardised_reward():
     assert preference_scores([2.0, 2.0], [0.5, -0.5], evidence_weight=2.0) == [1.0, -1.0]
     with pytest.raises(ValueError):
         preference_scores([1.0], [0.0, 1.0], evidence_weight=1.0)
+
+
+def _reference_select(texts, scores, n, *, diversity, seen=()):
+    """The pure-Python selection the sparse one replaced, kept to check the numbers stay the same."""
+    from prefcontent.core.text import trigram_similarity
+    from prefcontent.generation.ranking import _standardized
+
+    z = _standardized(scores)
+    picked = []
+    closest = [max((trigram_similarity(t, s) for s in seen), default=0.0) if diversity else 0.0 for t in texts]
+    rest = list(range(len(texts)))
+    while rest and len(picked) < n:
+        best = max(rest, key=lambda i: (z[i] - diversity * closest[i], -i))
+        picked.append(best)
+        rest.remove(best)
+        for i in rest:
+            closest[i] = max(closest[i], trigram_similarity(texts[i], texts[best]))
+    return picked
+
+
+@pytest.mark.parametrize("diversity", [0.0, 1.0, 3.0])
+def test_the_sparse_selection_picks_what_the_pure_python_one_picked(diversity):
+    import random
+
+    from prefcontent.core.text import TrigramMatrix
+    from tests.copy_corpus import copy_texts
+
+    rng = random.Random(3)
+    seen = copy_texts(200, seed=5)
+    for trial in range(20):
+        texts = copy_texts(16, seed=100 + trial)
+        scores = [rng.gauss(0, 1) for _ in texts]
+        expected = _reference_select(texts, scores, 6, diversity=diversity, seen=seen)
+        assert select_best_diverse(texts, scores, 6, diversity=diversity, seen=seen) == expected
+        assert select_best_diverse(texts, scores, 6, diversity=diversity, seen=TrigramMatrix(seen)) == expected

@@ -65,3 +65,40 @@ def test_a_real_generate_worker_serves_the_api_with_provenance(generate_worker, 
     GenerationShard.objects.all().delete()
     ping_shards.delay()  # beat's job: whoever consumes each shard queue answers for that shard
     assert _wait_for(lambda: GenerationShard.objects.filter(shard__in=[0, 1]).count() == 2), generate_worker.log()[-3000:]
+
+
+@pytest.fixture
+def threaded_generate_worker(transactional_db, settings, tiny_model_dir):
+    """A generate worker as deployed: task threads feeding the one engine of the process."""
+    worker = CeleryWorker(queues="default,generate", concurrency=8, pool="threads", extra_env={
+        "MODELS_STORE_URL": settings.MODELS_STORE_URL, "PREFCONTENT_WORK_DIR": str(settings.WORK_DIR),
+        "PREFCONTENT_BASE_MODEL": str(tiny_model_dir), "OMP_NUM_THREADS": "1",
+    })
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.mark.slow
+def test_a_threaded_generate_worker_runs_the_jobs_of_several_brands_at_once(threaded_generate_worker, org,
+                                                                           owner_client, tiny_adapter_dir):
+    brands = [BrandFactory(organization=org) for _ in range(4)]
+    for brand in brands:
+        publish_adapter(brand, tiny_adapter_dir, version=1)
+    ids = []
+    for i in range(8):
+        response = owner_client.post(
+            reverse("brand-generate", kwargs={"brand_id": brands[i % 4].pk}),
+            {"brief": {"product": "wool socks", "audience": "hikers"}, "n": 4, "seed": i, "temperature": 1.0,
+             "max_new_tokens": 48, "async": True}, format="json")
+        assert response.status_code == 202, response.content
+        ids.append(response.json()["id"])
+    jobs = GenerationJob.objects.filter(pk__in=ids)
+    assert _wait_for(lambda: all(j.is_done for j in jobs.all()), timeout=180), threaded_generate_worker.log()[-3000:]
+    jobs = list(jobs.all())
+    assert {j.state for j in jobs} == {"succeeded"}, [(j.error_code, j.error_message) for j in jobs]
+    # One job-at-a-time worker would run them one after the other; these overlapped in the one engine.
+    overlapping = sum(1 for a in jobs for b in jobs if a.pk < b.pk and a.started_at < b.finished_at
+                      and b.started_at < a.finished_at)
+    assert overlapping > 0
+    assert len({j.worker for j in jobs}) == 1
