@@ -23,7 +23,7 @@ class ChannelForm:
 
 CHANNEL_FORMS: dict[str, ChannelForm] = {
     "headline": ChannelForm(one_line=True, max_chars=100, words="a headline"),
-    "email_subject": ChannelForm(one_line=True, max_chars=80, words="an email subject line"),
+    "email_subject": ChannelForm(one_line=True, max_chars=100, words="an email subject line"),
     "push": ChannelForm(one_line=True, max_chars=120, words="a push notification"),
     "ad_copy": ChannelForm(one_line=False, max_chars=500, words="ad copy"),
     "landing": ChannelForm(one_line=False, max_chars=1200, words="landing page copy"),

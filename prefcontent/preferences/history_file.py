@@ -84,11 +84,15 @@ def _rows(text: str, fmt: str) -> Iterator[tuple[int, dict | None, str | None]]:
             yield (n, obj, None) if isinstance(obj, dict) else (n, None, "a JSONL row must be an object")
         return
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    for n, row in enumerate(reader, start=1):
-        if None in row:
-            yield n, None, "more fields than the header has columns"
-        else:
-            yield n, row, None
+    n = 0
+    try:
+        for n, row in enumerate(reader, start=1):
+            if None in row:
+                yield n, None, "more fields than the header has columns"
+            else:
+                yield n, row, None
+    except csv.Error as exc:  # e.g. a field over the csv module's limit: the rest of the file cannot be read
+        yield n + 1, None, f"unreadable CSV from here on: {exc}"
 
 
 def _int(value, name: str) -> int:
@@ -144,7 +148,10 @@ def parse_history(data: bytes, fmt: str) -> ParsedHistory:
     # surrogateescape keeps undecodable bytes as lone surrogates, so a bad byte is pinned to its row.
     text = data.decode("utf-8-sig", errors="surrogateescape")
     if fmt == "csv":
-        header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+        try:
+            header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+        except csv.Error as exc:
+            return ParsedHistory([], [RowError(None, "malformed_file", f"the CSV header cannot be read: {exc}")], 0)
         missing = [c for c in REQUIRED_COLUMNS if c not in [h.strip() for h in header]]
         if missing:
             return ParsedHistory([], [RowError(None, "missing_columns",

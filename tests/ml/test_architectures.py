@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM
 from ml.adapters import ARCHITECTURE_TARGETS, load_base_model, load_tokenizer
 from ml.config import PreferenceExample, TrainConfig, TrainJob
 from ml.data import Codec
-from ml.prompts import PLAIN_VERSION, Brief, format_of_model
+from ml.prompts import PLAIN_VERSION, Brief, ChannelShape, format_of_model
 from ml.scoring import score_completions
 from ml.serving import Engine, EngineConfig, GenerateRequest, ScoreRequest
 from ml.tiny import FAMILIES, build_tiny_model
@@ -53,10 +53,13 @@ def trained(family_model, tmp_path_factory) -> tuple[str, Path, Path, str]:
 def test_the_prompt_format_follows_the_tokenizer(family_model):
     family, base = family_model
     fmt = format_of_model(base)
-    prompt = fmt.render(Brief(brand="Acme", voice="warm", channel="push", product="shoes", rules=("Never say free",)))
+    push = ChannelShape(one_line=True, max_chars=120, words="a push notification")
+    prompt = fmt.render(Brief(brand="Acme", voice="warm", channel="push", product="shoes", rules=("Never say free",),
+                              shape=push))
     if family in CHAT_FAMILIES:
         assert fmt.version.startswith("chat-v2-")
-        assert "Brand voice: warm." in prompt and "Rule: Never say free" in prompt and "push notification" in prompt
+        assert "Brand voice: warm." in prompt and "Rule: Never say free" in prompt
+        assert "Write a push notification: one line, at most 120 characters." in prompt
     else:
         assert fmt.version == PLAIN_VERSION and prompt.endswith("Write:")
     codec = Codec.of(load_tokenizer(str(base)))

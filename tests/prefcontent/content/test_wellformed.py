@@ -27,7 +27,7 @@ def test_plain_copy_is_well_formed(text):
     ("", "headline", "empty"),
     ("   \n ", "push", "empty"),
     ("Trail shoes for hikers\nSecond line of copy", "headline", "2 lines where headline takes one"),
-    (" ".join(f"shoe{i}" for i in range(20)), "email_subject", "129 characters, over the 80"),
+    (" ".join(f"shoe{i}" for i in range(20)), "email_subject", "129 characters, over the 100"),
     ("Trail shoes for hikers<|im_end|>", "headline", "chat markup or a role label"),
     ("Trail shoes\nassistant\nSure", "ad_copy", "chat markup or a role label"),
     ("User: write me a headline", "headline", "chat markup or a role label"),

@@ -76,7 +76,8 @@ def test_block_mode_stores_no_violating_output(brand):
     ComplianceRule.objects.create(brand=brand, kind="regex", pattern=r"[\s\S]")  # every non-empty text breaks it
     job = _run(brand, n=3, seed=2, temperature=1.0, max_new_tokens=8)
     assert job.state == "succeeded"
-    assert set(job.candidates.values_list("status", flat=True)) <= {"blocked", "empty"}
+    # A random tiny model may also write text that is not copy at all (malformed): never stored either.
+    assert set(job.candidates.values_list("status", flat=True)) <= {"blocked", "empty", "malformed"}
     assert not Variant.objects.filter(brand=brand).exists()
     blocked = list(job.candidates.filter(status="blocked"))
     assert blocked and all(b.violations[0]["rule"] == "regex" and b.variant_id is None for b in blocked)

@@ -135,3 +135,13 @@ def test_borderline_tests_are_decided_again_at_full_precision(owner_client, bran
                    min_sample=1000, seed=edge.experiment_id, draws=10_000)
     assert edge.evidence["analysis"] == live.to_dict()  # exactly what the engine says at that precision
     assert edge.outcome == ("winner" if live.winner_id else "inconclusive")
+
+
+def test_a_field_over_the_csv_limit_is_a_400_and_writes_nothing(owner_client, brand):
+    body = (HEADER + "t1,Fresh kicks,5000,400,40,,,,headline\nt1," + "x" * 200_000 + ",5000,250,30,,,,headline\n")
+    r = post(owner_client, brand, body.encode())
+    assert r.status_code == 400, r.content
+    error = r.json()["error"]
+    assert error["code"] == "invalid_import"
+    assert any("unreadable CSV" in e["message"] and e["row"] == 2 for e in error["details"]["errors"])
+    assert not Experiment.objects.exists() and not HistoryImport.objects.filter(brand=brand).exists()

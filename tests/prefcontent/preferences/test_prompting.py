@@ -28,7 +28,7 @@ def test_a_chat_base_model_gets_its_template_with_the_brand_in_words(settings, c
     settings.PREFCONTENT_BASE_MODEL = str(chat_base)
     prompt = render_prompt(brand=brand, brief=None, channel="email_subject")
     assert prompt.startswith("<|im_start|>system\n") and prompt.endswith("<|im_start|>assistant\n")
-    assert "Brand voice: calm, no hype." in prompt and "an email subject line: one line, at most 80" in prompt
+    assert "Brand voice: calm, no hype." in prompt and "an email subject line: one line, at most 100" in prompt
     assert 'Rule: Never write "guaranteed".' in prompt and "Rule: Never offer more than 30% off." in prompt
     assert "free" not in prompt  # a regex has no words
     assert prompt_version().startswith("chat-v2-") and plain_version == PLAIN_VERSION
