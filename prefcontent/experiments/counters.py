@@ -48,28 +48,25 @@ def _upsert(table: str, cols: tuple[str, ...], types: tuple[str, ...], key: tupl
         return cursor.fetchall()
 
 
-def _propensities(keys: list[tuple[int, int, str]]) -> dict[tuple[int, int, str], float]:
-    """(experiment, arm, unit) -> the propensity of the unit's assignment, where it is to that arm and > 0."""
+def _assignments(keys: list[tuple[int, int, str]], adaptive: set[int]
+                 ) -> tuple[dict[tuple[int, int, str], float], set[tuple[int, str]]]:
+    """One query per experiment for the batch's units' assignments: (experiment, arm, unit) -> propensity
+    where the assignment is to that arm with p > 0 (Thompson experiments only), and the (experiment,
+    unit) pairs held out (the brand's holdout)."""
     by_experiment: dict[int, set[str]] = defaultdict(set)
     for exp_id, _, unit in keys:
         by_experiment[exp_id].add(unit)
-    found = {}
+    propensity, held = {}, set()
     for exp_id, units in by_experiment.items():
-        for arm_id, unit, p in Assignment.objects.filter(experiment_id=exp_id, unit_hash__in=units,
-                                                         propensity__gt=0).values_list("arm_id", "unit_hash",
-                                                                                       "propensity"):
-            found[exp_id, arm_id, unit] = p
-    return found
-
-
-def _held_out(keys: list[tuple[int, int, str]]) -> set[tuple[int, str]]:
-    """(experiment, unit) of the batch's units whose assignment is to the brand's holdout."""
-    by_experiment: dict[int, set[str]] = defaultdict(set)
-    for exp_id, _, unit in keys:
-        by_experiment[exp_id].add(unit)
-    return {(exp_id, unit) for exp_id, units in by_experiment.items()
-            for unit in Assignment.objects.filter(experiment_id=exp_id, unit_hash__in=units, holdout=True)
-            .values_list("unit_hash", flat=True)}
+        rows = Assignment.objects.filter(experiment_id=exp_id, unit_hash__in=units)
+        if exp_id not in adaptive:
+            rows = rows.filter(holdout=True)
+        for arm_id, unit, p, holdout in rows.values_list("arm_id", "unit_hash", "propensity", "holdout"):
+            if holdout:
+                held.add((exp_id, unit))
+            if exp_id in adaptive and p is not None and p > 0:
+                propensity[exp_id, arm_id, unit] = p
+    return propensity, held
 
 
 def count_batch(inserted: list[tuple], experiments: dict[int, tuple[str, bool]], now: datetime
@@ -91,10 +88,8 @@ def count_batch(inserted: list[tuple], experiments: dict[int, tuple[str, bool]],
         hours[arm_id, occurred.astimezone(UTC).replace(minute=0, second=0, microsecond=0)][slot] += 1
         increments[arm_id][("impressions", "clicks", "conversions")[slot]] += 1
     keys = sorted(deltas)
-    adaptive = [k for k in keys if experiments[k[0]][1]]
-    propensity = _propensities(adaptive) if adaptive else {}
+    propensity, held = _assignments(keys, {exp_id for exp_id, (_, adaptive) in experiments.items() if adaptive})
     stamp = connection.ops.adapt_datetimefield_value(now) if connection.vendor != "postgresql" else now.isoformat()
-    held = _held_out(keys)
     rows = [(*k, *deltas[k], propensity.get(k), (k[0], k[2]) in held, stamp) for k in keys]
     after = _upsert(Reader._meta.db_table,
                     ("experiment_id", "arm_id", "unit_hash", "events", "impressions", "successes", "propensity",

@@ -14,6 +14,7 @@ from prefcontent.experiments.ingestion import events_ingest
 from prefcontent.experiments.models import Arm, ArmHour, Assignment, Event, Reader
 from prefcontent.experiments.readers import assigned_totals, reader_stats, reader_stats_scan
 from prefcontent.tenancy.principal import principal_for_api_key
+from tests.concurrently import run_together
 from tests.factories import ApiKeyFactory
 from tests.prefcontent.experiments.factories import make_experiment
 
@@ -138,8 +139,6 @@ def test_only_inserted_events_move_the_counters(brand):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_overlapping_batches_keep_reader_counters_exact():
-    import threading
-
     from tests.factories import BrandFactory
 
     if connection.vendor != "postgresql":
@@ -154,21 +153,7 @@ def test_concurrent_overlapping_batches_keep_reader_counters_exact():
                "type": rng.choice(["impression", "click"]), "unit_id": f"u{i % 37}", "timestamp": now}
               for i in range(400)]
     batches = [events[(t % 4) * 50:(t % 4) * 50 + 200][::1 if t % 2 else -1] for t in range(8)]
-    barrier, errors = threading.Barrier(len(batches)), []
-
-    def client(batch):
-        try:
-            barrier.wait()
-            events_ingest(principal=principal, events=batch)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=client, args=(b,)) for b in batches]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert not errors, errors
+    run_together(lambda batch: events_ingest(principal=principal, events=batch), batches)
     _assert_matches_scan(experiment)
 
 

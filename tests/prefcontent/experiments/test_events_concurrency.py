@@ -1,6 +1,5 @@
 """Concurrent retries of the same batch: every event counted exactly once (PostgreSQL)."""
 import random
-import threading
 
 import pytest
 from django.db import connection
@@ -10,6 +9,7 @@ from django.utils import timezone
 from prefcontent.experiments.ingestion import events_ingest
 from prefcontent.experiments.models import Arm, Event
 from prefcontent.tenancy.principal import principal_for_api_key
+from tests.concurrently import run_together
 from tests.factories import ApiKeyFactory, BrandFactory
 from tests.prefcontent.experiments.factories import make_experiment
 
@@ -34,23 +34,10 @@ def test_concurrent_duplicate_batches_count_each_event_once():
     for t in range(8):
         chunk = events[(t % 4) * 100:(t % 4) * 100 + 300]
         batches.append(list(reversed(chunk)) if t % 2 else chunk)
-    accepted, errors, barrier = [], [], threading.Barrier(len(batches))
-
-    def client(batch):
-        try:
-            barrier.wait()
-            result = events_ingest(principal=principal, events=batch)
-            accepted.append(result.accepted)
-            assert result.accepted + len(result.duplicates) == len(batch) and not result.rejected
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=client, args=(b,)) for b in batches]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    assert not errors, errors
+    results = run_together(lambda batch: events_ingest(principal=principal, events=batch), batches)
+    for batch, result in zip(batches, results, strict=True):
+        assert result.accepted + len(result.duplicates) == len(batch) and not result.rejected
+    accepted = [r.accepted for r in results]
     assert sum(accepted) == len(events) == Event.objects.count()
     expected = {}
     for e in events:
