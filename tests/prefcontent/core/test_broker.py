@@ -110,3 +110,40 @@ def test_a_producer_and_consumer_racing_lose_nothing(folder, name):
     consumer.join(120)
     assert sorted(got) == list(range(total))
     assert not (folder / "corrupt").exists()
+
+
+def test_a_binding_this_process_already_holds_in_memory_is_still_written_to_the_table(folder, name):
+    # The state a second thread sees while the first is between kombu's in-memory binding and its
+    # table write: the binding is known, the table file does not exist yet.
+    with connect(folder) as conn:
+        channel = conn.default_channel
+        channel.state.binding_declare(name, name, name, None)
+        queue = conn.SimpleQueue(name)
+        queue.put({"ok": True})
+        message = queue.get(timeout=1)
+        assert message.payload == {"ok": True}
+        message.ack()
+        queue.close()
+
+
+def test_the_exchange_table_is_replaced_whole_and_a_deleted_queue_leaves_it(folder, name):
+    with connect(folder) as conn:
+        channel = conn.default_channel
+        conn.SimpleQueue(name).close()
+        table = folder / "control" / f"{name}.exchange"
+        assert [e.queue for e in channel.get_table(name)] == [name]
+        channel.queue_bind(f"{name}2", name, f"{name}2")
+        channel.queue_bind(f"{name}2", name, f"{name}2")
+        assert sorted(e.queue for e in channel.get_table(name)) == [name, f"{name}2"]
+        channel.queue_delete(f"{name}2")
+        assert [e.queue for e in channel.get_table(name)] == [name]
+        assert not [p for p in table.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_message_no_queue_is_bound_for_is_logged_not_dropped_silently(folder, name, caplog):
+    from kombu import Exchange, Producer
+
+    with connect(folder) as conn, caplog.at_level(logging.ERROR):
+        exchange = Exchange(f"{name}x", type="direct")
+        Producer(conn.default_channel, exchange=exchange).publish({"lost": True}, routing_key="nobody", declare=[exchange])
+    assert any("no queue is bound" in r.getMessage() for r in caplog.records)
