@@ -86,27 +86,34 @@ def _stored_arm(experiment_id: int, hashed: str) -> int | None:
         "arm_id", flat=True).first()
 
 
-def _store(experiment_id: int, arm_id: int, hashed: str, propensity: float | None, holdout: bool = False) -> int:
+def _stored_row(experiment_id: int, hashed: str) -> tuple[int, bool] | None:
+    return Assignment.objects.filter(experiment_id=experiment_id, unit_hash=hashed).values_list(
+        "arm_id", "holdout").first()
+
+
+def _store(experiment_id: int, arm_id: int, hashed: str, propensity: float | None,
+           holdout: bool = False) -> tuple[int, bool]:
     """Insert the assignment (with the chance the unit had of its arm; None for a held-out unit, which was
-    not randomised) unless the unit has one; return the unit's arm either way."""
+    not randomised) unless the unit has one; return the stored row's arm and holdout flag either way, since
+    the row, not today's share, is what the decision and the lift report count."""
     table = Assignment._meta.db_table
     insert = (f"INSERT INTO {table} (experiment_id, arm_id, unit_hash, propensity, holdout, created_at) "
-              "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (experiment_id, unit_hash) DO NOTHING RETURNING arm_id")
+              "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (experiment_id, unit_hash) DO NOTHING RETURNING arm_id, holdout")
     params = [experiment_id, arm_id, hashed, propensity, holdout,
               connection.ops.adapt_datetimefield_value(timezone.now())]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One round trip: the new row, or the one already stored (visible to this statement's snapshot).
-            cursor.execute(f"WITH ins AS ({insert}) SELECT arm_id FROM ins UNION ALL "
-                           f"SELECT arm_id FROM {table} WHERE experiment_id = %s AND unit_hash = %s LIMIT 1",
+            cursor.execute(f"WITH ins AS ({insert}) SELECT arm_id, holdout FROM ins UNION ALL "
+                           f"SELECT arm_id, holdout FROM {table} WHERE experiment_id = %s AND unit_hash = %s LIMIT 1",
                            [*params, experiment_id, hashed])
         else:
             cursor.execute(insert, params)
         row = cursor.fetchone()
     if row is not None:
-        return row[0]
+        return row[0], bool(row[1])
     # A concurrent request stored this unit after our snapshot began: its row is committed now.
-    stored = _stored_arm(experiment_id, hashed)
+    stored = _stored_row(experiment_id, hashed)
     if stored is None:
         raise RuntimeError("assignment neither inserted nor found")
     return stored
@@ -139,11 +146,10 @@ def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> Assi
     sticky = True
     if status == RUNNING:
         if held:
-            arm_id = _store(pk, held_arm, hashed, None, holdout=True)
-            held = arm_id == held_arm  # a unit stored before it joined the holdout keeps its arm
+            arm_id, held = _store(pk, held_arm, hashed, None, holdout=True)  # a stored unit keeps its arm
         else:
             chosen = pick_arm([(a.id, a.weight) for a in arms], bucket(pk, hashed))
-            arm_id = _store(pk, chosen, hashed, _propensity(arms, chosen))
+            arm_id, held = _store(pk, chosen, hashed, _propensity(arms, chosen))
     elif held:  # paused, stopped or concluded: a held-out reader never sees learned copy, not even the winner
         arm_id, sticky = held_arm, False
     elif status == CONCLUDED:

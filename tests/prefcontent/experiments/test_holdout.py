@@ -15,11 +15,13 @@ from prefcontent.experiments.holdout import (
     ArmKind,
     holdout_arm,
     holdout_point,
+    is_held_out,
     variant_kind,
 )
 from prefcontent.experiments.ingestion import events_ingest
 from prefcontent.experiments.models import Assignment
 from prefcontent.experiments.services import ArmSpec, experiment_create, experiment_transition
+from prefcontent.experiments.units import unit_hash
 from prefcontent.preferences.building import pairs_build
 from prefcontent.preferences.models import PreferencePair
 from prefcontent.tenancy.principal import principal_for_user
@@ -107,6 +109,31 @@ def test_share_zero_holds_nobody_out_and_concluded_experiments_still_hold_out(pr
     other = _running(principal, brand, ["human", "adapter"])
     assert not any(assignment_for_unit(principal=principal, experiment_id=other.pk, unit_id=f"r{i}").holdout
                    for i in range(300))
+
+
+def test_the_answer_reports_the_stored_holdout_flag_when_the_share_changes(principal, brand):
+    """A reader assigned before the share changed keeps its row; the answer says what the row says,
+    which is what the decision and the lift report count."""
+    brand.settings = {"holdout_share": 0}
+    brand.save()
+    experiment = _running(principal, brand, ["adapter", "human"])
+    human = experiment.arms.get(variant__source="human").pk
+    treated = [f"u{i}" for i in range(200)]
+    on_human = [u for u in treated if assignment_for_unit(
+        principal=principal, experiment_id=experiment.pk, unit_id=u).arm_id == human]
+    brand.settings = {"holdout_share": 0.5}
+    brand.save()
+    now_held = [u for u in on_human if is_held_out(brand.pk, unit_hash(brand.pk, u), 0.5)]
+    assert now_held
+    for unit in on_human:  # stored on the human arm as randomised readers, whatever the share says now
+        result = assignment_for_unit(principal=principal, experiment_id=experiment.pk, unit_id=unit)
+        assert (result.arm_id, result.holdout) == (human, False)
+    held_unit = next(f"new{i}" for i in range(100) if assignment_for_unit(
+        principal=principal, experiment_id=experiment.pk, unit_id=f"new{i}").holdout)
+    brand.settings = {"holdout_share": 0}
+    brand.save()
+    again = assignment_for_unit(principal=principal, experiment_id=experiment.pk, unit_id=held_unit)
+    assert (again.arm_id, again.holdout) == (human, True)
 
 
 def test_adapter_only_experiment_is_refused_while_the_brand_holds_readers_out(principal, brand):
