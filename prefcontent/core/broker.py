@@ -45,6 +45,16 @@ def _is_message_of(filename: str, queue: str) -> bool:
     return not filename.startswith(".") and filename.partition(".")[2] == f"{queue}.msg"
 
 
+def _replace_whole(path: Path, data: bytes) -> None:
+    """Write `data` to a hidden temporary beside `path`, then rename it over `path` (atomic in a folder)."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 class Channel(filesystem.Channel):
     def _put(self, queue, payload, **kwargs):
         """Write the message under a temporary name, fsync it, then rename it into the queue."""
@@ -132,9 +142,7 @@ class Channel(filesystem.Channel):
                     table = self.get_table(exchange)
                     changed = change(table)
                     if changed != table:
-                        temporary = file.with_name(f".{file.name}.{uuid.uuid4()}.tmp")
-                        temporary.write_bytes(str_to_bytes(dumps(changed)))
-                        os.replace(temporary, file)
+                        _replace_whole(file, str_to_bytes(dumps(changed)))
                 finally:
                     filesystem.unlock(lock_file)
         except OSError as exc:

@@ -82,8 +82,8 @@ def _experiment_arms(principal: Principal, experiment_id) -> tuple[dict, list[_A
 
 
 def _stored_arm(experiment_id: int, hashed: str) -> int | None:
-    return Assignment.objects.filter(experiment_id=experiment_id, unit_hash=hashed).values_list(
-        "arm_id", flat=True).first()
+    row = _stored_row(experiment_id, hashed)
+    return row[0] if row else None
 
 
 def _stored_row(experiment_id: int, hashed: str) -> tuple[int, bool] | None:

@@ -30,6 +30,14 @@ def connect(folder, transport=TRANSPORT) -> Connection:
         "control_folder": str(folder / "control")})
 
 
+def assert_round_trip(queue) -> None:
+    """One message put on `queue` comes back whole and is acknowledged."""
+    queue.put({"ok": True})
+    message = queue.get(timeout=1)
+    assert message.payload == {"ok": True}
+    message.ack()
+
+
 def test_messages_go_through_in_order(folder, name):
     with connect(folder) as conn:
         queue = conn.SimpleQueue(name)
@@ -50,10 +58,7 @@ def test_an_interrupted_write_is_never_delivered(folder, name):
     with connect(folder) as conn:
         queue = conn.SimpleQueue(name)
         assert queue.qsize() == 0
-        queue.put({"ok": True})
-        message = queue.get(timeout=1)
-        assert message.payload == {"ok": True}
-        message.ack()
+        assert_round_trip(queue)
         queue.close()
 
 
@@ -63,10 +68,7 @@ def test_an_empty_or_garbage_message_is_set_aside_and_the_next_one_delivered(fol
     (folder / "in" / garbage).write_bytes(b"{not json")
     with connect(folder) as conn, caplog.at_level(logging.WARNING):
         queue = conn.SimpleQueue(name)
-        queue.put({"ok": True})
-        message = queue.get(timeout=1)
-        assert message.payload == {"ok": True}
-        message.ack()
+        assert_round_trip(queue)
         queue.close()
     assert sorted(p.name for p in (folder / "corrupt").iterdir()) == [empty, garbage]
     assert sum("set aside" in r.getMessage() for r in caplog.records) == 2
@@ -119,10 +121,7 @@ def test_a_binding_this_process_already_holds_in_memory_is_still_written_to_the_
         channel = conn.default_channel
         channel.state.binding_declare(name, name, name, None)
         queue = conn.SimpleQueue(name)
-        queue.put({"ok": True})
-        message = queue.get(timeout=1)
-        assert message.payload == {"ok": True}
-        message.ack()
+        assert_round_trip(queue)
         queue.close()
 
 
