@@ -2,14 +2,16 @@
 
 For each recipe: a LoRA DPO run on marketing pairs whose prompts are rendered for the base model
 (ml.prompts: its chat template when it has one), then 8 headlines for each of 8 briefs from the
-serving engine with the headline channel's stop rules (one line, 90 characters). Prints, per
-recipe and for the base model alone:
+serving engine with the headline channel's stop rules (one line, 100 characters), each with the
+length budget (ml.serving.stops.end_bias, the product's default) and, as the baseline in the same
+run, without it (`_nobudget`). Prints, per recipe and for the base model alone:
 
 - `ended_rate_<recipe>`: share of samples that ended by themselves (end-of-turn/EOS or the line's
   end), not by the token budget or the character limit;
 - `eos_rate_<recipe>`: share that ended with the end-of-turn/EOS token itself;
 - `p_end_<recipe>`: mean probability of the end token right after a held-out winning text;
-- `well_formed_<recipe>`: share of non-empty one-liners within the limit, without chat markup, ended.
+- `well_formed_<recipe>`: share of non-empty one-liners within the limit, without chat markup, ended;
+- `cut_rate_<recipe>`: share cut at the character limit; `mean_chars_<recipe>`: mean served length.
 
     python bench/ending.py --base /path/to/SmolLM2-135M-Instruct [--recipes default,rpo1_lr5e-4] [--pairs 64]
 """
@@ -92,7 +94,7 @@ def p_end(base: str, adapter: str | None, pairs: list[PreferenceExample]) -> flo
     return sum(probs) / len(probs)
 
 
-def sample(engine: Engine, fmt, adapter: str | None, seed: int) -> tuple[list[str], list[str]]:
+def sample(engine: Engine, fmt, adapter: str | None, seed: int, budget: bool = True) -> tuple[list[str], list[str]]:
     shape = HEADLINE
     texts, reasons = [], []
     futures = []
@@ -102,7 +104,7 @@ def sample(engine: Engine, fmt, adapter: str | None, seed: int) -> tuple[list[st
                                   audience=audience, tone="urgent", shape=HEADLINE))
         futures.append(engine.submit(GenerateRequest(
             prompt=prompt, n=8, temperature=1.0, top_p=0.95, max_new_tokens=48, seed=seed + b,
-            one_line=shape.one_line, max_chars=shape.max_chars,
+            one_line=shape.one_line, max_chars=shape.max_chars, length_budget=budget,
             adapter_id=adapter, adapter_path=adapter)))
     for future in futures:
         result = future.result()
@@ -112,7 +114,7 @@ def sample(engine: Engine, fmt, adapter: str | None, seed: int) -> tuple[list[st
 
 
 def well_formed(text: str, reason: str) -> bool:
-    return bool(text) and reason in ENDED and "\n" not in text and len(text) <= 90 and "<|" not in text
+    return bool(text) and reason in ENDED and "\n" not in text and len(text) <= HEADLINE.max_chars and "<|" not in text
 
 
 def report(name: str, texts: list[str], reasons: list[str], pend: float) -> None:
@@ -121,6 +123,8 @@ def report(name: str, texts: list[str], reasons: list[str], pend: float) -> None
     print(f"eos_rate_{name}={sum(r == 'stop' for r in reasons) / n:.3f}")
     print(f"p_end_{name}={pend:.3f}")
     print(f"well_formed_{name}={sum(well_formed(t, r) for t, r in zip(texts, reasons)) / n:.3f}")
+    print(f"cut_rate_{name}={sum(r == 'max_chars' for r in reasons) / n:.3f}")
+    print(f"mean_chars_{name}={sum(len(t) for t in texts) / n:.1f}")
     for text, reason in list(zip(texts, reasons))[:: max(1, n // 10)][:10]:
         print(f"# {name} [{reason}] {text!r}", file=sys.stderr)
 
@@ -128,7 +132,7 @@ def report(name: str, texts: list[str], reasons: list[str], pend: float) -> None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="base model directory")
-    parser.add_argument("--recipes", default="default,rpo1_lr5e-4")
+    parser.add_argument("--recipes", default="default,rpo1_lr5e-4", help="comma-separated; '' for the base only")
     parser.add_argument("--pairs", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
@@ -144,10 +148,11 @@ def main() -> None:
     print(f"ending_prompt_version={fmt.version}")
     engine = Engine(args.base, EngineConfig())
     try:
-        texts, reasons = sample(engine, fmt, None, args.seed)
-        report("base", texts, reasons, p_end(args.base, None, holdout))
+        base_p_end = p_end(args.base, None, holdout)
+        report("base_nobudget", *sample(engine, fmt, None, args.seed, budget=False), base_p_end)
+        report("base", *sample(engine, fmt, None, args.seed), base_p_end)
         with tempfile.TemporaryDirectory() as tmp:
-            for name in args.recipes.split(","):
+            for name in filter(None, args.recipes.split(",")):
                 started = time.perf_counter()
                 config = TrainConfig(epochs=args.epochs, batch_size=8, seed=args.seed, **RECIPES[name])
                 out = Path(tmp) / name
@@ -155,8 +160,9 @@ def main() -> None:
                                             output_dir=str(out)))
                 print(f"ending_train_s_{name}={time.perf_counter() - started:.1f}")
                 print(f"holdout_reward_accuracy_{name}={result.holdout.get('reward_accuracy', float('nan')):.3f}")
-                texts, reasons = sample(engine, fmt, str(out), args.seed)
-                report(name, texts, reasons, p_end(args.base, str(out), holdout))
+                adapter_p_end = p_end(args.base, str(out), holdout)
+                report(f"{name}_nobudget", *sample(engine, fmt, str(out), args.seed, budget=False), adapter_p_end)
+                report(name, *sample(engine, fmt, str(out), args.seed), adapter_p_end)
     finally:
         engine.close()
 

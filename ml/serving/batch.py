@@ -14,7 +14,7 @@ import torch
 from transformers import DynamicCache
 
 from ml.serving.sampling import choose_tokens
-from ml.serving.stops import ends_line
+from ml.serving.stops import end_bias, ends_line
 
 ForwardFn = Callable[..., object]  # AdapterCache.forward: (adapter_names, **model kwargs) -> model output
 
@@ -33,6 +33,7 @@ class Sequence:
     top_k: int = 0  # most likely tokens to sample among (0: all)
     one_line: bool = False  # the copy ends at its first newline after visible text
     max_chars: int | None = None  # stop once the text is longer than this
+    length_budget: bool = True  # favour the end tokens as the text nears max_chars (stops.end_bias)
     tokens: list[int] = field(default_factory=list)  # completion tokens so far, the stop token excluded
     logprob: float = 0.0  # summed log-probs of the chosen tokens (the stop token included)
     position: int = 0  # position id of the next token fed to the model
@@ -54,6 +55,10 @@ class DecodeBatch:
         self._stop_ids = stop_ids
         self._pad_id = pad_id
         self._pieces = pieces  # decoded text of every token id, for the newline and length rules
+        stops = sorted(stop_ids)
+        self._end_ids = torch.tensor(stops, dtype=torch.long)  # what the length budget favours
+        self._line_end_ids = torch.tensor(sorted(set(stops) | {i for i, p in enumerate(pieces) if "\n" in p}),
+                                          dtype=torch.long)
         self.rows: list[Sequence] = []
         self._cache: DynamicCache | None = None
         self._mask: torch.Tensor | None = None  # [rows, cache length] 1 = real token
@@ -113,11 +118,12 @@ class DecodeBatch:
 
     def _record(self, rows: list[Sequence], logits: torch.Tensor) -> None:
         tokens, logprobs = choose_tokens(
-            logits,
+            self._budgeted(rows, logits),
             [row.temperature for row in rows],
             [row.top_p for row in rows],
             [row.generator for row in rows],
             [row.top_k for row in rows],
+            model_logits=logits,
         )
         for row, token, logprob in zip(rows, tokens, logprobs):
             row.logprob += logprob
@@ -137,6 +143,18 @@ class DecodeBatch:
                 row.finish_reason = "max_chars"
             elif len(row.tokens) >= row.max_new_tokens:
                 row.finish_reason = "length"
+
+    def _budgeted(self, rows: list[Sequence], logits: torch.Tensor) -> torch.Tensor:
+        """`logits` with the length budget's bias on the end tokens of rows near their character limit."""
+        biased = [(i, row, bias) for i, row in enumerate(rows)
+                  if row.length_budget and (bias := end_bias(row.chars, row.max_chars)) > 0]
+        if not biased:
+            return logits
+        logits = logits.clone()
+        for i, row, bias in biased:
+            ids = (self._line_end_ids if row.one_line else self._end_ids).to(logits.device)
+            logits[i, ids] += bias
+        return logits
 
     def _prefill(self, groups: list[tuple[list[int], list[Sequence]]]) -> _Part:
         # Same-adapter prompts side by side: one LoRA run each.

@@ -344,6 +344,7 @@ class Engine:
                     max_new_tokens=request.max_new_tokens,
                     one_line=request.one_line,
                     max_chars=request.max_chars,
+                    length_budget=request.length_budget,
                     generator=make_generator(sequence_seed(job.seed, i)),
                 )
                 for i in range(request.n)

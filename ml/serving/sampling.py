@@ -33,6 +33,7 @@ def choose_tokens(
     top_ps: list[float],
     generators: list[torch.Generator],
     top_ks: list[int] | None = None,
+    model_logits: torch.Tensor | None = None,
 ) -> tuple[list[int], list[float]]:
     """Pick one token per row of `logits` [rows, vocab]; return tokens and their log-probs.
 
@@ -43,7 +44,7 @@ def choose_tokens(
     sought among the CANDIDATES most likely tokens (torch.topk, a partial selection); only a row so
     flat that they hold less than top_p of the mass falls back to a sort of its full row. The
     returned log-prob is under the unmodified model distribution (temperature 1, no cuts), the
-    quantity scoring also uses.
+    quantity scoring also uses: that of `model_logits` where the caller biased `logits` for the choice.
     """
     logits = logits.float()
     device = logits.device
@@ -69,7 +70,8 @@ def choose_tokens(
             ps = torch.tensor([top_ps[sampled[j]] for j in cut], device=device).unsqueeze(1)
             picked[rows] = _nucleus(scaled[rows], ks, ps, draws[rows])
         tokens[index] = picked
-    chosen = logits.gather(1, tokens.unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=-1)
+    measured = logits if model_logits is None else model_logits.float()
+    chosen = measured.gather(1, tokens.unsqueeze(1)).squeeze(1) - torch.logsumexp(measured, dim=-1)
     return tokens.tolist(), chosen.tolist()
 
 

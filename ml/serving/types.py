@@ -28,6 +28,7 @@ class GenerateRequest:
     max_new_tokens: int = 64  # completion budget per sequence (a stop token ends it earlier)
     one_line: bool = False  # the copy ends at its first newline (headlines, subjects, push, SMS)
     max_chars: int | None = None  # the channel's character limit: generation stops past it and the text is cut to it
+    length_budget: bool = True  # near max_chars the end tokens are favoured (ml.serving.stops.end_bias)
     seed: int | None = None  # same seed + same request = same output; None draws one
 
 
@@ -120,6 +121,8 @@ class SamplingCaps:
             raise InvalidRequestError(f"one_line must be true or false, got {request.one_line!r}")
         if request.max_chars is not None and (not isinstance(request.max_chars, int) or request.max_chars < 1):
             raise InvalidRequestError(f"max_chars must be a positive integer or None, got {request.max_chars!r}")
+        if not isinstance(request.length_budget, bool):
+            raise InvalidRequestError(f"length_budget must be true or false, got {request.length_budget!r}")
         if request.seed is not None and (not isinstance(request.seed, int) or request.seed < 0):
             raise InvalidRequestError(f"seed must be a non-negative integer or None, got {request.seed!r}")
 
