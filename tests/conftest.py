@@ -5,8 +5,7 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# The dev model unless a test says otherwise, whatever base `make run` left in var/local.env.
-os.environ.setdefault("PREFCONTENT_BASE_MODEL", "")
+# PREFCONTENT_BASE_MODEL defaults to the dev model in tests/settings.py, read before this file.
 
 import pytest  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402

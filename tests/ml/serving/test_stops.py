@@ -82,7 +82,8 @@ def test_near_its_limit_copy_ends_by_itself_and_keeps_the_models_log_probs(make_
     end = (min(i for i, p in enumerate(engine._pieces) if "\n" in p and len(p) == 1) if one_line
            else min(engine._codec.stop_ids))
     logp = _fixed_logits(engine, monkeypatch, letter=letter, end=end, gap=3.5)
-    request = dict(prompt="Write:", n=1, temperature=0.0, max_new_tokens=40, max_chars=10, one_line=one_line, seed=0)
+    request = {"prompt": "Write:", "n": 1, "temperature": 0.0, "max_new_tokens": 40, "max_chars": 10,
+               "one_line": one_line, "seed": 0}
 
     budgeted = engine.generate(GenerateRequest(**request))
     plain = engine.generate(GenerateRequest(**request, length_budget=False))
