@@ -14,14 +14,9 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from prefcontent.brands.compliance import claimed_discounts
 from prefcontent.content.claims import extract_claims
 
 MAX_EFFECT = 0.7
-URGENCY = re.compile(
-    r"\b(?:today only|tonight|last chance|hurry|hours? left|days? left|while supplies last|limited time|"
-    r"don'?t miss|act (?:now|fast)|final (?:hours|days|call)|ending soon|ends (?:today|soon|sunday|friday|at midnight|"
-    r"midnight|\w+day)|last day|before (?:it'?s|they'?re) gone|now or never)\b", re.IGNORECASE)
 CTA = re.compile(
     r"\b(?:shop|buy|order|get|grab|claim|discover|explore|try|tap|click|book|find|see|join|sign up|start)\b"
     r"(?:\s+\w+){0,3}?\s*(?:now|today|yours|the (?:collection|range|sale)|to shop|more|them|it|your \w+)\b",
@@ -49,11 +44,12 @@ def product_named(text: str, products: tuple[str, ...]) -> bool:
 
 def feature_vector(text: str, products: tuple[str, ...] = ()) -> dict[str, float]:
     """The audience-facing features of any text, each scaled to [0, 1]."""
-    discount = max((pct for pct, _ in claimed_discounts(text)), default=0.0)
-    claims = {c.kind for c in extract_claims(text)}
+    found = extract_claims(text)  # the product's one reading of claims, so the trap is what the guard sees
+    discount = max((c.value for c in found if c.kind == "discount" and c.unit == "%" and c.value), default=0.0)
+    claims = {c.kind for c in found}
     return {
         "discount": min(discount, 60.0) / 60.0,
-        "urgency": float(bool(URGENCY.search(text))),
+        "urgency": float(bool(claims & {"urgency", "deadline"})),  # "hurry", "ends tonight", "today only"
         "question": float("?" in text),
         "emoji": float(any(_is_emoji(ch) for ch in text)),
         "short": float(len(text.split()) <= 7),

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import re2
 
+from prefcontent.content.claims.extract import Claim, extract_claims, locale_for, percent_value
 from prefcontent.core.text import folded_text
 
 BANNED_PHRASE = "banned_phrase"
@@ -32,18 +33,6 @@ LIMIT_KINDS = (MAX_DISCOUNT, MAX_LENGTH)  # rules whose `limit` is the rule
 MAX_PATTERN_CHARS = 500
 REGEX_MAX_MEMORY = 8 << 20  # bytes RE2 may use for one compiled rule
 logger = logging.getLogger(__name__)
-
-_PERCENT = r"(?P<pct>\d{1,3}(?:[.,]\d+)?)\s*(?:%|percent\b|per\s?cent\b)"
-# A percentage is a discount claim only with discount words around it ("100% cotton" is not).
-_DISCOUNT_AFTER = re.compile(_PERCENT + r"(?:\W+\w+){0,2}?\W*(?:off|discount(?:ed)?|savings?|sale|cheaper|less|reduction)\b",
-                             re.IGNORECASE)
-_DISCOUNT_BEFORE = re.compile(
-    r"\b(?:save|saving|savings|discount|discounts|up\s+to|take|extra|reduced\s+by|slashed\s+by|cut\s+by)\W+(?:\w+\W+){0,2}?"
-    + _PERCENT,
-    re.IGNORECASE,
-)
-_HALF = re.compile(r"\bhalf[\s-]+(?:off|price)\b", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class RuleSpec:
@@ -157,31 +146,32 @@ def _compile(spec: RuleSpec) -> _Compiled:
     return _Compiled(spec, regex, needle)
 
 
-def _claimed_pct(m: re.Match) -> float:
-    return float(m.group("pct").replace(",", "."))
-
-
 def claimed_discounts(text: str) -> list[tuple[float, str]]:
-    """Every percentage the text claims as a discount, with the words that claim it."""
-    found = []
-    for regex in (_DISCOUNT_AFTER, _DISCOUNT_BEFORE):
-        for m in regex.finditer(text):
-            found.append((_claimed_pct(m), m.group(0)))
-    found.extend((50.0, m.group(0)) for m in _HALF.finditer(text))
-    return found
+    """Every percentage the text claims as a discount, with the words that claim it.
+
+    Read by the claim extractor, the one reading of claims in copy ("100% cotton" is no discount).
+    """
+    return [(claim.value, claim.text) for claim in _percent_discounts(text)]
 
 
 def cap_discounts(text: str, limit: float) -> str:
     """The text with every claimed percentage above `limit` written as `limit` ("half off" is left as is)."""
-    def cap(m: re.Match) -> str:
-        if _claimed_pct(m) <= limit:
-            return m.group(0)
-        start, end = m.start("pct") - m.start(), m.end("pct") - m.start()
-        return m.group(0)[:start] + f"{limit:g}" + m.group(0)[end:]
-
-    for regex in (_DISCOUNT_AFTER, _DISCOUNT_BEFORE):
-        text = regex.sub(cap, text)
+    for claim in reversed(_percent_discounts(text)):
+        if claim.value <= limit:
+            continue
+        number = next((n for n in _NUMBER.finditer(text, claim.start, claim.end)
+                       if percent_value(n.group(), _ENGLISH) == claim.value), None)
+        if number is not None:  # "half price" has no figure to rewrite
+            text = text[: number.start()] + f"{limit:g}" + text[number.end():]
     return text
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_ENGLISH = locale_for("en")
+
+
+def _percent_discounts(text: str) -> list[Claim]:
+    return [c for c in extract_claims(text) if c.kind == "discount" and c.unit == "%" and c.value is not None]
 
 
 def check_text(rules: CompiledRules, text: str, channel: str = "") -> ComplianceResult:

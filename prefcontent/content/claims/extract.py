@@ -142,7 +142,9 @@ def _c(pattern: str) -> re.Pattern:
 @lru_cache(maxsize=8)
 def _patterns(code: str) -> _Patterns:
     num = LOCALES[code].number
-    pct = rf"(?P<pct>{num})\s*(?:%|percent\b|per\s?cent\b)"
+    # "12,5 %" is a decimal comma in any locale (no percentage has a thousands group); a percentage
+    # never starts inside a number ("12,5%" is not 5%).
+    pct = rf"(?<![\d.,])(?P<pct>\d{{1,2}},\d{{1,2}}(?!\d)|{num})\s*(?:%|percent\b|per\s?cent\b)"
     cur_sym = r"(?:US\$|A\$|C\$|NZ\$|[$£€¥])"
     cur_word = r"(?:USD|EUR|GBP|CAD|AUD|dollars?|euros?|bucks)\b"
     money = (rf"(?:{cur_sym}\s?(?P<amt>{num})(?:\s?(?P<mult>k)\b)?|(?P<amt2>{num})\s?(?:{cur_sym}|{cur_word}))")
@@ -242,6 +244,13 @@ def _number(raw: str | None, loc: Locale) -> float | None:
     return float(WORD_NUMBERS[word]) if word in WORD_NUMBERS else loc.parse_number(raw)
 
 
+def percent_value(raw: str, loc: Locale) -> float:
+    """The value of a percentage's number as written ("12,5" is 12.5 in every locale)."""
+    if re.fullmatch(r"\d{1,2},\d{1,2}", raw):
+        return float(raw.replace(",", "."))
+    return loc.parse_number(raw)
+
+
 def _money_value(m: re.Match, loc: Locale, *groups: str) -> float | None:
     for group in groups:
         raw = m.groupdict().get(group)
@@ -319,7 +328,7 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
     found = _Found()
     for regex in (*p.discount_after, p.discount_before):
         for m in regex.finditer(text):
-            found.add(DISCOUNT, m, loc.parse_number(m.group("pct")), "%")
+            found.add(DISCOUNT, m, percent_value(m.group("pct"), loc), "%")
     for m in p.discount_amount.finditer(text):
         found.add(DISCOUNT, m, _money_value(m, loc, "damt", "damt2", "amt", "amt2"), "amount")
     for m in p.half.finditer(text):

@@ -41,6 +41,8 @@ def test_regex_rule_is_case_insensitive_and_reports_the_match():
     ("Half price weekend", [50.0]),
     ("100% cotton, made to last", []),
     ("Rated 4.5 by 90% of buyers", []),
+    ("40% on all rain jackets", [40.0]),  # read by the claim extractor; the old regexes missed it
+    ("Take 12,5% off", [12.5]),  # a decimal comma, not 5%
 ])
 def test_claimed_discounts_need_discount_words(text, expected):
     assert [pct for pct, _ in claimed_discounts(text)] == expected
@@ -52,6 +54,20 @@ def test_max_discount_caps_claims_but_allows_smaller_ones():
     result = check_text(r, "Take 50% off, then 20% off again")
     assert not result.ok
     assert "50% discount" in result.violations[0].message and "30%" in result.violations[0].message
+
+
+def test_a_discount_cap_reads_what_the_claim_extractor_reads_and_caps_only_the_figure():
+    from prefcontent.brands.compliance import cap_discounts
+    from prefcontent.content.claims import extract_claims
+
+    r = rules(RuleSpec(kind="max_discount", limit=30))
+    for text in ("40% on all rain jackets", "Take 60,5% off", "Save up to 45 percent"):
+        extracted = [c.value for c in extract_claims(text) if c.kind == "discount"]
+        assert not check_text(r, text).ok and extracted, text
+        capped = cap_discounts(text, 30)
+        assert check_text(r, capped).ok and [c.value for c in extract_claims(capped) if c.kind == "discount"] == [30.0]
+    assert cap_discounts("Buy 2 pairs, take 50% off the third", 30) == "Buy 2 pairs, take 30% off the third"
+    assert cap_discounts("Half price and 60% off", 30) == "Half price and 30% off"  # no figure to rewrite in "half"
 
 
 def test_required_disclaimer_applies_only_to_its_channel():
