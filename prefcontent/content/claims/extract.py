@@ -80,7 +80,8 @@ _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _ORD = r"(?:st|nd|rd|th)?"
 _DATE = rf"(?:\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MONTH}|{_MONTH}\s+\d{{1,2}}{_ORD}\b|\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?)"
-_WHEN = (rf"(?:tonight|today|tomorrow(?:\s+night)?|midnight(?:\s+tonight)?|noon|(?:this|next)\s+(?:weekend|week|month)"
+_CLOCK = r"\d{1,2}(?::\d{2})?\s*(?:am|pm)(?:\s+(?:tonight|today|tomorrow))?"  # "8pm", "9:30 am tomorrow"
+_WHEN = (rf"(?:tonight|today|tomorrow(?:\s+night)?|midnight(?:\s+tonight)?|noon|{_CLOCK}|(?:this|next)\s+(?:weekend|week|month)"
          rf"|the\s+weekend|(?:this\s+|next\s+)?{_WEEKDAY}(?:\s+(?:night|at\s+midnight))?|{_DATE}"
          rf"|the\s+end\s+of\s+(?:the\s+)?(?:day|week|weekend|month|{_WEEKDAY}|{_MONTH}))")
 _UNITS = (r"ml|millilit(?:er|re)s?|l|lit(?:er|re)s?|fl\.?\s?oz|oz|ounces?|g|grams?|kg|kilos?|kilograms?|lbs?|"
@@ -104,13 +105,16 @@ _NEG_BEST = re.compile(
     r"\b(?:look|feel|be|bring|become)\s+(?:your|their|our)\s+best\b|\bbest\s+(?:enjoyed|served|kept|stored)\b|"
     r"\bthe\s+most\s+(?:of|out\s+of)\b|\bit'?s\s+best\b|\bmake\s+the\s+most\b|\bbest\s+(?:part|bit)\b)", re.IGNORECASE)
 # "not guaranteed", "no guarantee": a disclaimer, not a promise.
-_NEGATED = re.compile(r"\b(?:not|never|no|without)\s+(?:\w+\s+)?$", re.IGNORECASE)
-_OFFER_BEFORE = re.compile(r"\b(?:off|sale|savings?|deals?|offer|discount|free\s+(?:shipping|delivery|returns))\b"
+_NEGATED = re.compile(r"\b(?:not|never|no|without|nothing(?:'s|\s+is)?)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_OFFER_BEFORE = re.compile(r"\b(?:off|sale|savings?|deals?|offer|discount|half[\s-]price|free\s+(?:shipping|delivery|returns))\b"
                            r"[^.!?;:]{0,40}$",
                            re.IGNORECASE)
 # Delivery speed, not the offer's end: "arrives by Friday", "ships within 2 days".
 _DELIVERY_BEFORE = re.compile(r"\b(?:arrives?|arriving|delivered|ships?|shipped|dispatch(?:ed|es)?|get\s+it|in\s+time|"
                               r"there)\b(?:\s+\w+){0,3}\s*$", re.IGNORECASE)
+# An order cut-off, not the offer's end: "order by 2pm for next-day delivery".
+_DELIVERY_AFTER = re.compile(r"^\s*(?:for|to\s+get(?:\s+it)?)\s+(?:[\w-]+\s+){0,2}(?:delivery|dispatch|shipping)\b",
+                             re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -151,8 +155,9 @@ def _patterns(code: str) -> _Patterns:
     nums = rf"(?:{num}|{_WORDNUM})"
     return _Patterns(
         percent=_c(pct),
-        discount_after=(_c(pct + r"(?!\s+of\b)(?:\W+\w+){0,2}?\W*(?:off|discount(?:ed)?|savings?|sale|cheaper|less|reduction|"
-                                 r"markdown)\b"),
+        discount_after=(_c(pct + r"(?!\s+of\b)(?:\W+\w+){0,2}?\W*(?:off|discount(?:ed)?|savings?|sale|cheaper|"
+                                 r"less(?!\s+(?:plastic|sugar|water|waste|energy|fat|salt|packaging|carbon|co2|emissions|"
+                                 r"caffeine|weight|noise|power|fuel))|reduction|markdown)\b"),
                         _c(r"(?<!\d)(?!100\s*%)" + pct + r"\s+(?:on|across)(?=\s+(?:all|every|your|our|the|selected|\w+s\b))")),
         discount_before=_c(r"\b(?:save|saving|savings\s+of|discounts?\s+of|up\s+to|take|extra|an\s+extra|"
                            r"reduced\s+by|slashed\s+by|cut\s+by|knock)\W+(?:\w+\W+){0,2}?" + pct),
@@ -161,10 +166,11 @@ def _patterns(code: str) -> _Patterns:
                            r"an\s+extra\s+|extra\s+)?" + money),
         half=_c(r"\bhalf[\s-]+(?:off|price|priced)\b|\b(?:save|take)\s+(?:a\s+)?(?P<f>1/3|third|1/4|quarter)\b|"
                 r"\b(?:a\s+)?(?P<f2>1/3|third|1/4|quarter)\s+off\b"),
-        bundle=_c(rf"\bbuy\s+(?P<buy>{nums}|a|an)(?:\s+\w+)?,?\s+get\s+(?P<get>{nums}|a|an|the\s+(?:second|third|next)"
+        bundle=_c(rf"\bbuy\s+(?:any\s+)?(?P<buy>{nums}|a|an)(?:\s+\w+)?,?\s+get\s+(?P<get>{nums}|a|an|the\s+(?:second|third|next)"
                   rf"(?:\s+one)?)(?:\s+\w+)?\s+(?P<how>free|half[\s-]price|{pct}\s+off)\b|\bbogof?\b|"
                   rf"(?<![$£€¥\d.,])\b(?P<x>\d+)\s+(?:[a-z]+\s+)?for\s+(?P<y>\d+|{money})(?!\s*(?:%|hours?|days?|years?|minutes?))\b|"
-                  rf"\b(?:second|2nd|third|3rd)\s+(?:one|pair|item)?\s*(?:is\s+)?(?:free|half[\s-]price)\b"),
+                  rf"\b(?:second|2nd|third|3rd)\s+(?:one|pair|item)?\s*(?:is\s+)?(?:free|half[\s-]price)\b|"
+                  rf"\b(?P<x2>{nums})\s+(?:\w+\s+){{0,3}}for\s+the\s+price\s+of\s+(?P<y2>{nums})\b"),
         money=_c(money),
         deadlines=(
             _c(rf"\b(?:ends?|ending|expires?|expiring|closes?|closing|finishes)\s+"
@@ -181,13 +187,17 @@ def _patterns(code: str) -> _Patterns:
             _c(rf"\b{nums}\s*(?:hours?|days?)\s+(?:left\s+)?to\s+(?:save|shop|buy|get|claim|grab)\b"),
             _c(r"\bonly\s+(?:this\s+weekend|this\s+week|today|tonight)\b"),
             _c(r"\b(?:last|final)\s+day\b|\bone\s+day\s+sale\b|\bmidnight\s+tonight\b"),
+            _c(r"\b(?:last|final)\s+(?:weekend|week)\b"),
+            _c(rf"\b(?:prices?\s+)?(?:go(?:es)?|goes|going)\s+back\s+up\s+(?:at\s+|on\s+)?{_WHEN}\b"),
         ),
         offer_window=_c(rf"\b(?:for|over)\s+(?:just\s+|only\s+)?{nums}\s+(?:hours?|days?)\b"),
         urgency_time=_c(r"\b(?:hurry|last\s+chance|final\s+chance|last\s+call|final\s+call|don'?t\s+miss(?:\s+out)?|"
                         r"limited[\s-]time|for\s+a\s+limited\s+time|act\s+(?:now|fast)|ending\s+soon|ends\s+soon|"
                         r"final\s+hours|last\s+hours|final\s+days|last\s+few\s+days|now\s+or\s+never|"
                         r"won'?t\s+last(?:\s+long)?|time\s+is\s+running\s+out|running\s+out\s+of\s+time|"
-                        r"before\s+it'?s\s+too\s+late|closing\s+soon|quick|be\s+quick|while\s+you\s+can|last\s+orders)\b"),
+                        r"before\s+it'?s\s+too\s+late|closing\s+soon|quick|be\s+quick|while\s+you\s+can|last\s+orders|"
+                        r"(?:only\s+|just\s+)?(?:a\s+few\s+)?(?:hours|days)\s+(?:left|to\s+go|remaining)|"
+                        r"(?:let\s+)?(?:it|this|the\s+\w+)\s+pass\s+you\s+by)\b"),
         urgency_stock=_c(r"\b(?:while\s+(?:stocks?|supplies)\s+lasts?|selling\s+(?:fast|out)|almost\s+gone|"
                          r"going\s+fast|(?:only|just)\s+\d+\s+left(?:\s+in\s+stock)?|(?:only\s+)?(?:a\s+)?few\s+left|"
                          r"limited\s+(?:stock|quantities|supply)|low\s+(?:in\s+)?stock|"
@@ -197,7 +207,7 @@ def _patterns(code: str) -> _Patterns:
         shipping=_c(r"\bfree\s+(?:(?:standard|express|next[\s-]day|same[\s-]day|2[\s-]day|two[\s-]day|uk|us|eu|"
                     r"worldwide|international|tracked|fast|global|home|click\s*(?:&|and)\s*collect)\s+)*"
                     r"(?:shipping|delivery|postage|p&p|p\s*&\s*p)(?:\s+(?:and|&)\s+returns)?\b|\bships?\s+(?:for\s+)?free\b|"
-                    r"\b(?:shipping|delivery|postage)\s+(?:is\s+)?(?:on\s+us|free|included)\b|"
+                    r"\b(?:shipping|delivery|postage)(?:'s|\s+is)?\s+(?:on\s+(?:us|the\s+house)|free|included)\b|"
                     r"\bno\s+(?:shipping|delivery|postage)\s+(?:fees?|charges?|costs?)\b|\bfree\s+click\s*(?:&|and)\s*collect\b"),
         returns=_c(r"\bfree\s+(?:returns|exchanges|returns\s+(?:and|&)\s+exchanges)\b|"
                    r"\b(?:returns|exchanges)\s+(?:are|is)\s+(?:always\s+)?free\b|\bfree\s+to\s+return\b"),
@@ -205,7 +215,7 @@ def _patterns(code: str) -> _Patterns:
                      r"best[\s-]price|\d+[\s-]day|\d+[\s-]year|low[\s-]price|freshness)\s+guarantee[ds]?\b|"
                      r"\b(?:100%\s+)?satisfaction\s+guaranteed\b|\bguarantee[ds]?\b|\brisk[\s-]free\b|"
                      rf"\b(?:{num}|{_WORDNUM}|lifetime)[\s-](?:years?|months?|yr)?[\s-]?warranty\b|"
-                     r"\blifetime\s+warranty\b|\bmoney\s+back\b|\bfull\s+refund\b|\brefund\s+(?:you\s+)?in\s+full\b|\bwe(?:\s+can|'ll|\s+will)?\s+promise\b|"
+                     r"\blifetime\s+warranty\b|\bwarranty\s*:|\bno[\s-]quibble\b|\breturns?\s+promise\b|\bmoney\s+back\b|\bfull\s+refund\b|\brefund\s+(?:you\s+)?in\s+full\b|\bwe(?:\s+can|'ll|\s+will)?\s+promise\b|"
                      r"\bour\s+promise\s*:"),
         superlatives=(
             _c(r"\b(?:no\.\s?1|number\s+(?:one|1))\b|#\s?1\b"),
@@ -311,6 +321,9 @@ def _bundle_detail(m: re.Match) -> str:
         if m.group("y").isdigit() and int(y) < int(x):
             return f"buy {y} get {int(x) - int(y)} free"  # "3 for 2" is "buy 2 get 1 free"
         return f"{x} for {y}"
+    if m.group("x2"):  # "four bags for the price of three" is "buy 3 get 1 free"
+        x, y = (int(WORD_NUMBERS.get(g.lower()) or g) for g in (m.group("x2"), m.group("y2")))
+        return f"buy {y} get {x - y} free" if y < x else f"{x} for the price of {y}"
     return re.sub(r"\b(?:2nd|second)\b", "second", low)
 
 
@@ -345,7 +358,7 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
         found.add(PRICE, m, _money_value(m, loc, "amt", "amt2"), "", role)
     for regex in p.deadlines:
         for m in regex.finditer(text):
-            if _DELIVERY_BEFORE.search(text[max(0, m.start() - 40):m.start()]):
+            if _DELIVERY_BEFORE.search(text[max(0, m.start() - 40):m.start()]) or _DELIVERY_AFTER.match(text[m.end():]):
                 continue
             found.add(DEADLINE, m, None, "", _deadline_detail(m.group(0)))
     for m in p.offer_window.finditer(text):  # "20% off for 48 hours": the offer's window, not a duration

@@ -132,3 +132,25 @@ def test_empty_facts_are_no_facts():
 def test_hostile_facts_are_refused_not_crashed_on(raw):
     with pytest.raises(FactsError):
         facts_clean(raw)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Flash sale: 40% off until 8pm.", [("discount", "40.0"), ("deadline", "today")]),
+    ("Prices go back up at midnight.", [("deadline", "today")]),
+    ("Final weekend: 25% off boots.", [("deadline", "weekend"), ("discount", "25.0")]),
+    ("Only a few hours left.", [("urgency", "time")]),
+    ("Don't let the sale pass you by.", [("urgency", "time")]),
+    ("Delivery's on the house.", [("shipping", "shipping")]),
+    ("Nothing is guaranteed except great coffee.", []),
+    ("Half price for 48 hours.", [("discount", "50.0"), ("deadline", "48h")]),
+    ("Made with 80% less plastic.", [("quantity", "80.0")]),
+    ("Four bags for the price of three.", [("discount", "buy 3 get 1 free")]),
+    ("Buy any two candles, get a third free.", [("discount", "buy 2 get 1 free")]),
+    ("Order by 2pm for next-day delivery.", []),
+    ("Take 12,5% off.", [("discount", "12.5")]),
+])
+def test_readings_of_the_second_held_out_file(text, expected):
+    """Error classes the second held-out file showed, each read as its kind (value or detail)."""
+    got = [(c.kind, c.detail if c.kind in ("deadline", "urgency", "shipping") or c.unit == "bundle" else str(c.value))
+           for c in extract_claims(text)]
+    assert got == expected
