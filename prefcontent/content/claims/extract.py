@@ -112,6 +112,8 @@ _OFFER_BEFORE = re.compile(r"\b(?:off|sale|savings?|deals?|offer|discount|half[\
 # Delivery speed, not the offer's end: "arrives by Friday", "ships within 2 days".
 _DELIVERY_BEFORE = re.compile(r"\b(?:arrives?|arriving|delivered|ships?|shipped|dispatch(?:ed|es)?|get\s+it|in\s+time|"
                               r"there)\b(?:\s+\w+){0,3}\s*$", re.IGNORECASE)
+# Opening hours, not the offer's end: "open until 8pm", "doors open till midnight".
+_HOURS_BEFORE = re.compile(r"\b(?:open|opens|opening|doors)\b(?:\s+\w+){0,2}\s*$", re.IGNORECASE)
 # An order cut-off, not the offer's end: "order by 2pm for next-day delivery".
 _DELIVERY_AFTER = re.compile(r"^\s*(?:for|to\s+get(?:\s+it)?)\s+(?:[\w-]+\s+){0,2}(?:delivery|dispatch|shipping)\b",
                              re.IGNORECASE)
@@ -322,8 +324,8 @@ def _bundle_detail(m: re.Match) -> str:
             return f"buy {y} get {int(x) - int(y)} free"  # "3 for 2" is "buy 2 get 1 free"
         return f"{x} for {y}"
     if m.group("x2"):  # "four bags for the price of three" is "buy 3 get 1 free"
-        x, y = (int(WORD_NUMBERS.get(g.lower()) or g) for g in (m.group("x2"), m.group("y2")))
-        return f"buy {y} get {x - y} free" if y < x else f"{x} for the price of {y}"
+        x, y = (WORD_NUMBERS.get(g.lower()) or float(g.replace(",", "")) for g in (m.group("x2"), m.group("y2")))
+        return f"buy {y:g} get {x - y:g} free" if y < x else f"{x:g} for the price of {y:g}"
     return re.sub(r"\b(?:2nd|second)\b", "second", low)
 
 
@@ -358,7 +360,8 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
         found.add(PRICE, m, _money_value(m, loc, "amt", "amt2"), "", role)
     for regex in p.deadlines:
         for m in regex.finditer(text):
-            if _DELIVERY_BEFORE.search(text[max(0, m.start() - 40):m.start()]) or _DELIVERY_AFTER.match(text[m.end():]):
+            before = text[max(0, m.start() - 40):m.start()]
+            if _DELIVERY_BEFORE.search(before) or _HOURS_BEFORE.search(before) or _DELIVERY_AFTER.match(text[m.end():]):
                 continue
             found.add(DEADLINE, m, None, "", _deadline_detail(m.group(0)))
     for m in p.offer_window.finditer(text):  # "20% off for 48 hours": the offer's window, not a duration
