@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from prefcontent.content.claims import extract_claims
+from prefcontent.content.claims.extract import percent_discounts
 
 MAX_EFFECT = 0.7
 CTA = re.compile(
@@ -45,7 +46,7 @@ def product_named(text: str, products: tuple[str, ...]) -> bool:
 def feature_vector(text: str, products: tuple[str, ...] = ()) -> dict[str, float]:
     """The audience-facing features of any text, each scaled to [0, 1]."""
     found = extract_claims(text)  # the product's one reading of claims, so the trap is what the guard sees
-    discount = max((c.value for c in found if c.kind == "discount" and c.unit == "%" and c.value), default=0.0)
+    discount = max((c.value for c in percent_discounts(found)), default=0.0)
     claims = {c.kind for c in found}
     return {
         "discount": min(discount, 60.0) / 60.0,

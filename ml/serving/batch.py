@@ -50,15 +50,13 @@ class Sequence:
 class DecodeBatch:
     """Sequences decoded together one token per step over a shared, left-padded KV cache."""
 
-    def __init__(self, forward: ForwardFn, *, stop_ids: frozenset[int], pad_id: int, pieces: list[str]) -> None:
+    def __init__(self, forward: ForwardFn, *, stop_ids: frozenset[int], pad_id: int, pieces: list[str],
+                 end_ids: EndIds) -> None:
         self._forward = forward
         self._stop_ids = stop_ids
         self._pad_id = pad_id
         self._pieces = pieces  # decoded text of every token id, for the newline and length rules
-        stops = sorted(stop_ids)
-        self._end_ids = torch.tensor(stops, dtype=torch.long)  # what the length budget favours
-        self._line_end_ids = torch.tensor(sorted(set(stops) | {i for i, p in enumerate(pieces) if "\n" in p}),
-                                          dtype=torch.long)
+        self._end_ids = end_ids
         self.rows: list[Sequence] = []
         self._cache: DynamicCache | None = None
         self._mask: torch.Tensor | None = None  # [rows, cache length] 1 = real token
@@ -151,9 +149,10 @@ class DecodeBatch:
         if not biased:
             return logits
         logits = logits.clone()
+        ids = {one_line: tensor.to(logits.device) for one_line, tensor in
+               ((False, self._end_ids.copy), (True, self._end_ids.line))}
         for i, row, bias in biased:
-            ids = (self._line_end_ids if row.one_line else self._end_ids).to(logits.device)
-            logits[i, ids] += bias
+            logits[i, ids[row.one_line]] += bias
         return logits
 
     def _prefill(self, groups: list[tuple[list[int], list[Sequence]]]) -> _Part:
@@ -217,6 +216,21 @@ class DecodeBatch:
             layer.keys, layer.values = keys, values
         self.rows = [rows[i] for i in order]
         self._cache, self._mask = template, mask
+
+
+@dataclass(frozen=True)
+class EndIds:
+    """The tokens the length budget favours: those that end copy, and for one-line copy also a newline."""
+
+    copy: torch.Tensor  # EOS and end-of-turn ids
+    line: torch.Tensor  # those and every token whose text holds a newline
+
+    @classmethod
+    def of(cls, stop_ids: frozenset[int], pieces: list[str]) -> EndIds:
+        """Built once per engine: finding the newline tokens reads the whole vocabulary."""
+        stops = sorted(stop_ids)
+        newlines = {i for i, piece in enumerate(pieces) if "\n" in piece}
+        return cls(torch.tensor(stops, dtype=torch.long), torch.tensor(sorted(set(stops) | newlines), dtype=torch.long))
 
 
 @dataclass

@@ -23,7 +23,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from ml.data import Codec
 from ml.kernels import configure_attention
 from ml.serving.adapters import AdapterCache
-from ml.serving.batch import DecodeBatch, Sequence
+from ml.serving.batch import DecodeBatch, EndIds, Sequence
 from ml.serving.lora import PeftLora, SegmentedLora
 from ml.serving.sampling import make_generator, sequence_seed
 from ml.serving.scoring import implicit_rewards
@@ -122,6 +122,7 @@ class Engine:
         self._codec = Codec.of(self._tokenizer, extra_stop_ids=tuple(i for i in extra if i is not None))
         self._pad_id = self._codec.pad_id
         self._pieces = token_pieces(self._tokenizer, model.get_output_embeddings().weight.shape[0])
+        self._end_ids = EndIds.of(self._codec.stop_ids, self._pieces)
         backend = SegmentedLora(model) if self.config.lora == "segmented" else PeftLora(model)
         self._adapters = AdapterCache(
             backend, max_adapters=self.config.max_adapters, max_bytes=self.config.max_adapter_bytes, stats=self.stats
@@ -356,7 +357,8 @@ class Engine:
         for key, by_prompt in groups.items():
             new = [(list(prompt), sequences) for (_, prompt), sequences in by_prompt.items()]
             batch = self._batches.get(key) or DecodeBatch(
-                self._forward, stop_ids=self._codec.stop_ids, pad_id=self._pad_id, pieces=self._pieces)
+                self._forward, stop_ids=self._codec.stop_ids, pad_id=self._pad_id, pieces=self._pieces,
+                end_ids=self._end_ids)
             try:
                 batch.admit(new)
             except Exception as exc:  # noqa: BLE001 - the running batch is untouched; only the newcomers fail

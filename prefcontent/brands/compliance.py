@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import re2
 
-from prefcontent.content.claims.extract import Claim, extract_claims, locale_for, percent_value
+from prefcontent.content.claims.extract import extract_claims, percent_discounts
 from prefcontent.core.text import folded_text
 
 BANNED_PHRASE = "banned_phrase"
@@ -151,27 +151,16 @@ def claimed_discounts(text: str) -> list[tuple[float, str]]:
 
     Read by the claim extractor, the one reading of claims in copy ("100% cotton" is no discount).
     """
-    return [(claim.value, claim.text) for claim in _percent_discounts(text)]
+    return [(claim.value, claim.text) for claim in percent_discounts(extract_claims(text))]
 
 
 def cap_discounts(text: str, limit: float) -> str:
     """The text with every claimed percentage above `limit` written as `limit` ("half off" is left as is)."""
-    for claim in reversed(_percent_discounts(text)):
-        if claim.value <= limit:
-            continue
-        number = next((n for n in _NUMBER.finditer(text, claim.start, claim.end)
-                       if percent_value(n.group(), _ENGLISH) == claim.value), None)
-        if number is not None:  # "half price" has no figure to rewrite
-            text = text[: number.start()] + f"{limit:g}" + text[number.end():]
+    for claim in reversed(percent_discounts(extract_claims(text))):
+        if claim.value > limit and claim.figure is not None:  # "half price" has no figure to rewrite
+            start, end = claim.figure
+            text = text[:start] + f"{limit:g}" + text[end:]
     return text
-
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_ENGLISH = locale_for("en")
-
-
-def _percent_discounts(text: str) -> list[Claim]:
-    return [c for c in extract_claims(text) if c.kind == "discount" and c.unit == "%" and c.value is not None]
 
 
 def check_text(rules: CompiledRules, text: str, channel: str = "") -> ComplianceResult:

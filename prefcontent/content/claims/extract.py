@@ -62,6 +62,7 @@ class Claim:
     value: float | None = None  # percent or amount (discount), amount (price), number (quantity, rating)
     unit: str = ""  # "%" or "amount" or "bundle" (discount); the unit or counted noun (quantity)
     detail: str = ""  # price: price|threshold|was; deadline: when it ends; urgency: time|stock; ...
+    figure: tuple[int, int] | None = None  # span of a percentage discount's number, for rewriting it
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "text": self.text, "start": self.start, "end": self.end, "value": self.value,
@@ -256,7 +257,7 @@ def _number(raw: str | None, loc: Locale) -> float | None:
     return float(WORD_NUMBERS[word]) if word in WORD_NUMBERS else loc.parse_number(raw)
 
 
-def percent_value(raw: str, loc: Locale) -> float:
+def _percent_value(raw: str, loc: Locale) -> float:
     """The value of a percentage's number as written ("12,5" is 12.5 in every locale)."""
     if re.fullmatch(r"\d{1,2},\d{1,2}", raw):
         return float(raw.replace(",", "."))
@@ -277,8 +278,9 @@ def _money_value(m: re.Match, loc: Locale, *groups: str) -> float | None:
 class _Found:
     claims: list[Claim] = field(default_factory=list)
 
-    def add(self, kind: str, m: re.Match, value: float | None = None, unit: str = "", detail: str = "") -> None:
-        self.claims.append(Claim(kind, m.group(0), m.start(), m.end(), value, unit, detail))
+    def add(self, kind: str, m: re.Match, value: float | None = None, unit: str = "", detail: str = "",
+            figure: tuple[int, int] | None = None) -> None:
+        self.claims.append(Claim(kind, m.group(0), m.start(), m.end(), value, unit, detail, figure))
 
 
 def _deadline_detail(words: str) -> str:
@@ -332,6 +334,11 @@ def _bundle_detail(m: re.Match) -> str:
 _SAME_LENGTH = str.maketrans({"\u2018": "'", "\u2019": "'", "\u2013": "-", "\u2014": "-", "\u2011": "-"})
 
 
+def percent_discounts(claims: list[Claim]) -> list[Claim]:
+    """The discounts stated as a percentage ("20% off", "half price"), the ones a brand's cap limits."""
+    return [c for c in claims if c.kind == DISCOUNT and c.unit == "%" and c.value is not None]
+
+
 def _spans_overlap(a: Claim, b: Claim) -> bool:
     return a.start < b.end and b.start < a.end
 
@@ -343,7 +350,7 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
     found = _Found()
     for regex in (*p.discount_after, p.discount_before):
         for m in regex.finditer(text):
-            found.add(DISCOUNT, m, percent_value(m.group("pct"), loc), "%")
+            found.add(DISCOUNT, m, _percent_value(m.group("pct"), loc), "%", figure=m.span("pct"))
     for m in p.discount_amount.finditer(text):
         found.add(DISCOUNT, m, _money_value(m, loc, "damt", "damt2", "amt", "amt2"), "amount")
     for m in p.half.finditer(text):
