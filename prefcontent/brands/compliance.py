@@ -156,10 +156,10 @@ def claimed_discounts(text: str) -> list[tuple[float, str]]:
 
 def cap_discounts(text: str, limit: float) -> str:
     """The text with every claimed percentage above `limit` written as `limit` ("half off" is left as is)."""
-    for claim in reversed(percent_discounts(extract_claims(text))):
-        if claim.value > limit and claim.figure is not None:  # "half price" has no figure to rewrite
-            start, end = claim.figure
-            text = text[:start] + f"{limit:g}" + text[end:]
+    over = [(start, end) for claim in percent_discounts(extract_claims(text))  # "half price" has no figures
+            for start, end, value in claim.figures if value > limit]  # "Save 20% to 70%": only the 70
+    for start, end in sorted(over, reverse=True):
+        text = text[:start] + f"{limit:g}" + text[end:]
     return text
 
 

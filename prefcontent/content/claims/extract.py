@@ -62,7 +62,7 @@ class Claim:
     value: float | None = None  # percent or amount (discount), amount (price), number (quantity, rating)
     unit: str = ""  # "%" or "amount" or "bundle" (discount); the unit or counted noun (quantity)
     detail: str = ""  # price: price|threshold|was; deadline: when it ends; urgency: time|stock; ...
-    figure: tuple[int, int] | None = None  # span of a percentage discount's number, for rewriting it
+    figures: tuple[tuple[int, int, float], ...] = ()  # a percentage discount's numbers: (start, end, value)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "text": self.text, "start": self.start, "end": self.end, "value": self.value,
@@ -75,6 +75,7 @@ _WORDNUM = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|t
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
           "nov": 11, "dec": 12}
+_SPANS = r"(?:seconds?|minutes?|hours?|days?|nights?|weeks?|months?|years?|reasons?|ways?|times?)"  # "two weeks for $10"
 _QTY_WORDS = r"(?:two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|fifty)"  # "one cup": no claim
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
@@ -171,8 +172,11 @@ def _patterns(code: str) -> _Patterns:
                 r"\b(?:a\s+)?(?P<f2>1/3|third|1/4|quarter)\s+off\b"),
         bundle=_c(rf"\bbuy\s+(?:any\s+)?(?P<buy>{nums}|a|an)(?:\s+\w+)?,?\s+get\s+(?P<get>{nums}|a|an|the\s+(?:second|third|next)"
                   rf"(?:\s+one)?)(?:\s+\w+)?\s+(?P<how>free|half[\s-]price|{pct}\s+off)\b|\bbogof?\b|"
-                  rf"(?<![$£€¥\d.,])\b(?P<x>\d+)\s+(?:[a-z]+\s+)?for\s+(?P<y>\d+|{money})(?!\s*(?:%|hours?|days?|years?|minutes?))\b|"
-                  rf"\b(?:second|2nd|third|3rd)\s+(?:one|pair|item)?\s*(?:is\s+)?(?:free|half[\s-]price)\b|"
+                  rf"(?<![$£€¥\d.,])\b(?P<x>\d+|{_QTY_WORDS})\s+(?:(?!{_SPANS}\b)[a-z]+\s+)?for\s+"
+                  rf"(?P<y>\d{{1,3}}(?![\d.,])|{money})"
+                  rf"(?!\s*(?:%|hours?|days?|years?|minutes?))\b|"
+                  rf"\b(?:second|2nd|third|3rd)\s+(?:[a-z]+\s+)?(?:is\s+)?(?:free|half[\s-]price)\b|"
+                  rf"\bhalf[\s-]+(?:off|price)\s+(?:on\s+)?(?:your|the|a|any|every)\s+(?:second|2nd|third|3rd|next)\b|"
                   rf"\b(?P<x2>{nums})\s+(?:\w+\s+){{0,3}}for\s+the\s+price\s+of\s+(?P<y2>{nums})\b"),
         money=_c(money),
         deadlines=(
@@ -213,7 +217,8 @@ def _patterns(code: str) -> _Patterns:
                     r"\b(?:shipping|delivery|postage)(?:'s|\s+is)?\s+(?:on\s+(?:us|the\s+house)|free|included)\b|"
                     r"\bno\s+(?:shipping|delivery|postage)\s+(?:fees?|charges?|costs?)\b|\bfree\s+click\s*(?:&|and)\s*collect\b"),
         returns=_c(r"\bfree\s+(?:returns|exchanges|returns\s+(?:and|&)\s+exchanges)\b|"
-                   r"\b(?:returns|exchanges)\s+(?:are|is)\s+(?:always\s+)?free\b|\bfree\s+to\s+return\b"),
+                   r"\b(?:returns|exchanges)\s+(?:are|is)\s+(?:always\s+)?(?:free|on\s+(?:us|the\s+house))\b|"
+                   r"\bfree\s+to\s+return\b|\b(?:and\s+)?so\s+are\s+(?:returns|exchanges)\b"),
         guarantee=_c(r"\b(?:100%\s+)?(?:money[\s-]back|satisfaction|price[\s-]match|lifetime|happiness|fit|comfort|"
                      r"best[\s-]price|\d+[\s-]day|\d+[\s-]year|low[\s-]price|freshness)\s+guarantee[ds]?\b|"
                      r"\b(?:100%\s+)?satisfaction\s+guaranteed\b|\bguarantee[ds]?\b|\brisk[\s-]free\b|"
@@ -279,8 +284,8 @@ class _Found:
     claims: list[Claim] = field(default_factory=list)
 
     def add(self, kind: str, m: re.Match, value: float | None = None, unit: str = "", detail: str = "",
-            figure: tuple[int, int] | None = None) -> None:
-        self.claims.append(Claim(kind, m.group(0), m.start(), m.end(), value, unit, detail, figure))
+            figures: tuple[tuple[int, int, float], ...] = ()) -> None:
+        self.claims.append(Claim(kind, m.group(0), m.start(), m.end(), value, unit, detail, figures))
 
 
 def _deadline_detail(words: str) -> str:
@@ -321,7 +326,7 @@ def _bundle_detail(m: re.Match) -> str:
         how = "free" if m.group("how").lower() == "free" else m.group("how").lower().replace("-", " ")
         return f"buy {buy} get {get} {how}"
     if m.group("x"):
-        x, y = m.group("x"), re.sub(r"[^0-9.]", "", m.group("y"))
+        x, y = str(WORD_NUMBERS.get(m.group("x").lower(), m.group("x"))), re.sub(r"[^0-9.]", "", m.group("y"))
         if m.group("y").isdigit() and int(y) < int(x):
             return f"buy {y} get {int(x) - int(y)} free"  # "3 for 2" is "buy 2 get 1 free"
         return f"{x} for {y}"
@@ -332,6 +337,33 @@ def _bundle_detail(m: re.Match) -> str:
 
 
 _SAME_LENGTH = str.maketrans({"\u2018": "'", "\u2019": "'", "\u2013": "-", "\u2014": "-", "\u2011": "-"})
+
+
+_RANGE_JOIN = re.compile(r"\s*(?:%|percent|per\s?cent)?\s*(?:-|\bto\b)\s*$", re.IGNORECASE)
+_RANGE_HEAD = re.compile(r"(?<![\d.,$£€¥])(?P<low>\d{1,2})\s*(?:-|\bto\b)\s*$", re.IGNORECASE)
+_RANGE_TAIL = re.compile(r"\s*(?:-|\bto\b)\s*(?=\d)", re.IGNORECASE)
+
+
+def _percent_discount(found: _Found, m: re.Match, text: str, p: _Patterns, loc: Locale) -> None:
+    """A percentage discount, as a range where it is one: "Save 50% to 70% off" and "Save 20%-60%" claim up
+    to the larger figure, and a cap rewrites each figure over it. Figures not joined by "to" or a dash are
+    separate ("100% cotton, 20% off" claims 20%)."""
+    start, end = m.span()
+    while (tail := _RANGE_TAIL.match(text, end)) and (more := p.percent.match(text, tail.end())):
+        end = more.end()
+    figures = list(p.percent.finditer(text, start, end))
+    if not figures:
+        return
+    first = len(figures) - 1  # the range the discount's own words sit next to: the last one
+    while first > 0 and _RANGE_JOIN.match(text[figures[first - 1].end("pct"):figures[first].start()]):
+        first -= 1
+    spans = tuple((*f.span("pct"), _percent_value(f.group("pct"), loc)) for f in figures[first:])
+    if first > 0:
+        start = figures[first].start()
+    if head := _RANGE_HEAD.search(text, max(0, figures[first].start() - 12), figures[first].start()):
+        spans = ((*head.span("low"), _percent_value(head.group("low"), loc)), *spans)  # "50 to 70% off"
+        start = min(start, head.start())
+    found.claims.append(Claim(DISCOUNT, text[start:end], start, end, max(v for _, _, v in spans), "%", "", spans))
 
 
 def percent_discounts(claims: list[Claim]) -> list[Claim]:
@@ -350,7 +382,7 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
     found = _Found()
     for regex in (*p.discount_after, p.discount_before):
         for m in regex.finditer(text):
-            found.add(DISCOUNT, m, _percent_value(m.group("pct"), loc), "%", figure=m.span("pct"))
+            _percent_discount(found, m, text, p, loc)
     for m in p.discount_amount.finditer(text):
         found.add(DISCOUNT, m, _money_value(m, loc, "damt", "damt2", "amt", "amt2"), "amount")
     for m in p.half.finditer(text):

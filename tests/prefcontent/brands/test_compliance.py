@@ -70,6 +70,19 @@ def test_a_discount_cap_reads_what_the_claim_extractor_reads_and_caps_only_the_f
     assert cap_discounts("Half price and 60% off", 30) == "Half price and 30% off"  # no figure to rewrite in "half"
 
 
+def test_a_discount_range_is_capped_at_its_top_figure_and_every_figure_over_the_cap_is_rewritten():
+    from prefcontent.brands.compliance import cap_discounts
+
+    r = rules(RuleSpec(kind="max_discount", limit=30))
+    result = check_text(r, "Save 50% to 70% off")
+    assert not result.ok and "70% discount" in result.violations[0].message
+    assert cap_discounts("Save 50% to 70% off", 30) == "Save 30% to 30% off"
+    assert cap_discounts("Save 20% to 70% on boots", 30) == "Save 20% to 30% on boots"  # only the figure over
+    assert cap_discounts("50 to 70% off", 30) == "30 to 30% off"
+    assert check_text(r, cap_discounts("Save 20%–60% this weekend", 30)).ok
+    assert cap_discounts("100% cotton, 40% off", 30) == "100% cotton, 30% off"  # the cotton stays 100%
+
+
 def test_required_disclaimer_applies_only_to_its_channel():
     r = rules(RuleSpec(kind="required_disclaimer", pattern="T&Cs apply.", channel="email_subject"))
     assert not check_text(r, "Big sale inside", "email_subject").ok

@@ -156,3 +156,33 @@ def test_readings_of_the_second_held_out_file(text, expected):
     got = [(c.kind, c.detail if c.kind in ("deadline", "urgency", "shipping") or c.unit == "bundle" else str(c.value))
            for c in extract_claims(text)]
     assert got == expected
+
+
+@pytest.mark.parametrize(("text", "value", "figures"), [
+    ("Save 50% to 70% off", 70.0, ["50", "70"]),
+    ("Save 20%-60% this weekend", 60.0, ["20", "60"]),
+    ("Save 20%\u201360% this weekend", 60.0, ["20", "60"]),  # an en dash reads as a dash
+    ("50 to 70% off boots", 70.0, ["50", "70"]),
+    ("20-50% off everything", 50.0, ["20", "50"]),
+    ("100% cotton, 20% off today", 20.0, ["20"]),  # no range joins them: the cotton is no discount
+])
+def test_a_discount_range_claims_its_largest_figure_and_keeps_each(text, value, figures):
+    [claim] = [c for c in extract_claims(text) if c.kind == "discount"]
+    assert claim.value == value
+    assert [text[start:end] for start, end, _ in claim.figures] == figures
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Two lamps for $60.", [("discount", "2 for 60")]),  # a multi-buy, not a price
+    ("Two weeks for $10 a month.", [("quantity", "2.0"), ("price", "10.0")]),  # a span of time is no multi-buy
+    ("10 reasons for 2026", []),
+    ("Third mug free when you buy two.", [("discount", "third mug free")]),
+    ("Half off your second pair, until Monday.", [("discount", "half off your second"), ("deadline", "monday")]),
+    ("Returns are on us.", [("shipping", "returns")]),
+    ("Delivery is free and so are returns.", [("shipping", "shipping"), ("shipping", "returns")]),
+])
+def test_readings_of_the_third_held_out_file(text, expected):
+    """Error classes the third held-out file showed."""
+    got = [(c.kind, c.detail if c.kind in ("deadline", "urgency", "shipping") or c.unit == "bundle" else str(c.value))
+           for c in extract_claims(text)]
+    assert got == expected
