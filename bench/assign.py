@@ -9,8 +9,9 @@ baseline, in the same run and at the same rate: /healthz, the cost of HTTP and D
 
     python bench/assign.py [--quick] [--rate 100] [--seconds 30]
 
-Prints assign_p50_ms, assign_p99_ms (target p99 <= 10 ms on loopback), healthz_p50_ms,
-healthz_p99_ms, assign_errors. The rate is a load well below saturation on a small machine; raise
+Prints assign_p50_ms, assign_p99_ms, healthz_p50_ms, healthz_p99_ms, assign_vs_healthz_p99 (floor:
+at most 2), assign_errors, and assign_uncached_p50_ms / assign_uncached_p99_ms: the same load on a
+server restarted with HOT_CACHE_SECONDS=0 (the key and arms read on every request), the baseline. The rate is a load well below saturation on a small machine; raise
 it with --rate to find where the server saturates (latency then measures the queue, not the endpoint).
 """
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main() -> None:
     try:
         server.create_database()
         key, experiment = seed()
+        server.checkpoint()
         server.start()
         rng = random.Random(11)
         base = f"/api/v1/experiments/{experiment.pk}/assign?unit_id="
@@ -56,13 +58,24 @@ def main() -> None:
         rng.shuffle(units)
         h50, h99, _ = measure(server.port, key, ["/healthz"] * n, rate)
         a50, a99, errors = measure(server.port, key, [base + u for u in units], rate)
+        # The same load with the key and arms read from the database on every request (HOT_CACHE_SECONDS=0).
+        server.stop_server()
+        server.server_env = {"HOT_CACHE_SECONDS": "0"}
+        server.start()
+        measure(server.port, key, [base + u for u in returning], rate * 4)
+        fresh = returning + [f"uncached-{i}" for i in range(n - len(returning))]
+        rng.shuffle(fresh)
+        u50, u99, uncached_errors = measure(server.port, key, [base + u for u in fresh], rate)
         print(f"assign_rate_per_s={rate:.0f}")
         print(f"assign_requests={n}")
         print(f"assign_p50_ms={a50:.2f}")
         print(f"assign_p99_ms={a99:.2f}")
         print(f"healthz_p50_ms={h50:.2f}")
         print(f"healthz_p99_ms={h99:.2f}")
-        print(f"assign_errors={errors}")
+        print(f"assign_vs_healthz_p99={a99 / h99:.2f}")
+        print(f"assign_uncached_p50_ms={u50:.2f}")
+        print(f"assign_uncached_p99_ms={u99:.2f}")
+        print(f"assign_errors={errors + uncached_errors}")
     finally:
         server.stop()
 

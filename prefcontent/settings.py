@@ -118,6 +118,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "prefcontent.core.pg"  # Django's, health checks on idle connections only
+# Seconds a persistent connection that last worked is trusted without a ping (prefcontent.core.pg).
+DB_HEALTH_CHECK_IDLE_S = env.float("DB_HEALTH_CHECK_IDLE_S", default=1.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -311,3 +315,6 @@ LOGGING = {
 API_KEY_PREFIX = "pck"
 USER_TOKEN_PREFIX = "pcu"
 USER_TOKEN_TTL = timedelta(days=env.int("USER_TOKEN_TTL_DAYS", default=30))
+# Seconds an API key and a running experiment's arms stay cached per web process (core.hot_cache): a
+# revocation or a pause reaches every process within this long. 0 reads the database on every request.
+HOT_CACHE_SECONDS = env.float("HOT_CACHE_SECONDS", default=2.0)

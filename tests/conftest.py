@@ -22,6 +22,9 @@ def _isolated_store(settings, tmp_path):
     settings.WORK_DIR = tmp_path / "work"
     settings.BASE_MODEL_STATUS_DIR = tmp_path / "base_model_status"
     settings.PREFCONTENT_BASE_MODEL = os.environ["PREFCONTENT_BASE_MODEL"]
+    from prefcontent.core.hot_cache import hot_caches_clear
+
+    hot_caches_clear(at_commit=False)  # a rolled-back test's rows (ids SQLite reuses) must not answer the next test
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from prefcontent.core import secrets
 from prefcontent.core.errors import Conflict, InvalidInput, InvalidState, NotFound
 from prefcontent.core.logging import current_request_id
 from prefcontent.tenancy import access
+from prefcontent.tenancy.authentication import api_key_cache_drop
 from prefcontent.tenancy.principal import Principal
 from prefcontent.tenancy.roles import OWNER, ROLES, SCOPES
 
@@ -158,6 +159,7 @@ def api_key_revoke(*, principal: Principal, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        api_key_cache_drop(api_key.prefix)  # other processes within HOT_CACHE_SECONDS
         audit_record(
             principal=principal, organization_id=api_key.brand.organization_id, brand_id=api_key.brand_id,
             action="api_key.revoke", target=api_key, data={"prefix": api_key.prefix},

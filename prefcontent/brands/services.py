@@ -9,6 +9,7 @@ from prefcontent.accounts.services import audit_record
 from prefcontent.brands.models import Brand
 from prefcontent.brands.settings import brand_settings_clean, brand_settings_with
 from prefcontent.core.errors import Conflict, InvalidInput
+from prefcontent.core.hot_cache import hot_caches_clear
 from prefcontent.core.queue import enqueue_on_commit
 from prefcontent.tenancy import access
 from prefcontent.tenancy.principal import Principal
@@ -58,6 +59,7 @@ def brand_settings_update(*, principal: Principal, brand: Brand, changes: dict) 
     brand = Brand.objects.select_for_update().get(pk=brand.pk)
     brand.settings = brand_settings_with(brand, **changes)
     brand.save(update_fields=["settings"])
+    hot_caches_clear()  # assignment reads the holdout share from cached rows
     audit_record(principal=principal, organization_id=brand.organization_id, brand_id=brand.pk,
                  action="brand.update", target=brand, data={"fields": ["settings"], "settings": sorted(changes)})
     return brand
@@ -83,6 +85,7 @@ def brand_delete(*, principal: Principal, brand: Brand) -> None:
         _delete_schedules(brand)
         run_ids = list(TrainingRun.objects.filter(brand_id=brand_id).values_list("pk", flat=True))
         brand.delete()
+        hot_caches_clear()  # its keys and experiments stop answering in this process at once
         brand_erasure_record(brand_id=brand_id, run_ids=run_ids)
         enqueue_on_commit(ERASURE_SWEEP_TASK)
 

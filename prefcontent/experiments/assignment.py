@@ -6,8 +6,8 @@ a paused or stopped experiment serves a unit's stored arm or the control, a conc
 serves the winner to everyone. Readers in the brand's persistent holdout (holdout.py) are served
 the experiment's human-written (or base-model) arm in every state, stored with `holdout` set.
 
-The hot path is one query for the API key (authentication), one for the experiment with its
-arms, and one statement that inserts the assignment or reads the stored one.
+The hot path is one statement that inserts the assignment or reads the stored one: the API key and
+the experiment with its arms are read once per HOT_CACHE_SECONDS per process (core.hot_cache).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from prefcontent.brands.settings import brand_settings
 from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
 from prefcontent.core.fields import parse_id
+from prefcontent.core.hot_cache import HotCache
 from prefcontent.experiments.allocation import bucket, pick_arm
 from prefcontent.experiments.holdout import ArmKind, holdout_arm, is_held_out, variant_kind
 from prefcontent.experiments.models import (
@@ -57,21 +58,37 @@ class _Arm:
     kind: str  # holdout.variant_kind of the variant: adapter, base, human or other
 
 
+# A CMS key's page views read the experiment and its arms once per HOT_CACHE_SECONDS per process: a
+# status or weight change reaches other processes within that long (this one drops it at commit).
+EXPERIMENTS = HotCache("assignment_experiments")
+WINNERS = HotCache("assignment_winners")
+
+
+def assignment_cache_drop(experiment_id: int) -> None:
+    """Call on every write to an experiment's status, arms or weights."""
+    EXPERIMENTS.drop(experiment_id)
+    WINNERS.drop(experiment_id)
+
+
+def _arm_rows(qs) -> list[tuple]:
+    return list(qs.order_by("id").values_list(
+        "id", "weight", "is_control", "variant_id", "variant__text", "variant__source", "variant__adapter_version_id",
+        "experiment__status", "experiment__brand_id", "experiment__brand__organization_id",
+        "experiment__brand__settings"))
+
+
 def _experiment_arms(principal: Principal, experiment_id) -> tuple[dict, list[_Arm]]:
     """The experiment (status, brand, organization, the brand's holdout share) and its arms in one
     query; 404 when not visible."""
     pk = parse_id(str(experiment_id))
     if pk is None:  # also ids beyond 64 bits, which the foreign-key lookup would overflow on
         raise NotFound("Experiment not found.")
-    qs = Arm.objects.filter(experiment_id=pk)
     if principal.is_api_key:
-        qs = qs.filter(experiment__brand_id=principal.api_key_brand_id)
+        rows = EXPERIMENTS.read(pk, lambda: _arm_rows(Arm.objects.filter(experiment_id=pk)))
+        if rows and rows[0][8] != principal.api_key_brand_id:
+            rows = []
     else:
-        qs = qs.filter(experiment__brand_id__in=principal.visible_brand_ids())
-    rows = list(qs.order_by("id").values_list(
-        "id", "weight", "is_control", "variant_id", "variant__text", "variant__source", "variant__adapter_version_id",
-        "experiment__status", "experiment__brand_id", "experiment__brand__organization_id",
-        "experiment__brand__settings"))
+        rows = _arm_rows(Arm.objects.filter(experiment_id=pk, experiment__brand_id__in=principal.visible_brand_ids()))
     if not rows:
         raise NotFound("Experiment not found.")
     status, brand_id, org_id, stored = rows[0][7:]
@@ -153,7 +170,8 @@ def assignment_for_unit(*, principal: Principal, experiment_id, unit_id) -> Assi
     elif held:  # paused, stopped or concluded: a held-out reader never sees learned copy, not even the winner
         arm_id, sticky = held_arm, False
     elif status == CONCLUDED:
-        winner = Decision.objects.filter(experiment_id=pk).values_list("winner_arm_id", flat=True).first()
+        winner = WINNERS.read(pk, lambda: Decision.objects.filter(experiment_id=pk).values_list(
+            "winner_arm_id", flat=True).first())
         arm_id, sticky = winner or control, False
     else:  # paused or stopped: keep what the unit saw, new units see the control
         arm_id = _stored_arm(pk, hashed)

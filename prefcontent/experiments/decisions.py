@@ -26,6 +26,7 @@ from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidState
 from prefcontent.core.queue import enqueue, enqueue_on_commit
 from prefcontent.experiments.allocation import thompson_allocation
+from prefcontent.experiments.assignment import assignment_cache_drop
 from prefcontent.experiments.holdout import holdout_arm_counts, holdout_summary
 from prefcontent.experiments.models import (
     CONCLUDED,
@@ -174,6 +175,7 @@ def _conclude(experiment: Experiment, evaluation: Evaluation, principal: Princip
         evidence=evaluation.evidence, decided_by=_actor(principal),
     )
     experiment.status = status
+    assignment_cache_drop(experiment.pk)
     experiment.ended_at = decision.decided_at
     experiment.last_analysis = evaluation.evidence
     experiment.analyzed_at = decision.decided_at
@@ -369,6 +371,7 @@ def experiment_update_thompson_weights(*, experiment: Experiment) -> dict[int, f
     for arm in arms:
         arm.weight = weights[arm.pk]
     Arm.objects.bulk_update(arms, ["weight"])
+    assignment_cache_drop(experiment.pk)
     experiment.weights_updated_at = timezone.now()
     experiment.save(update_fields=["weights_updated_at"])
     return weights

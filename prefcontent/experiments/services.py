@@ -19,6 +19,7 @@ from prefcontent.brands.settings import brand_settings
 from prefcontent.content.models import Brief, Campaign, Variant
 from prefcontent.core.errors import InvalidInput, InvalidState, NotFound
 from prefcontent.experiments.allocation import normalise
+from prefcontent.experiments.assignment import assignment_cache_drop
 from prefcontent.experiments.holdout import needs_holdout_arm, variant_kind
 from prefcontent.experiments.models import (
     ALLOCATIONS,
@@ -142,6 +143,7 @@ def experiment_delete(*, principal: Principal, experiment: Experiment) -> None:
         raise InvalidState("Only a draft experiment can be deleted; stop it instead.",
                            details={"status": experiment.status})
     _audit(principal, experiment, "experiment.delete", {"name": experiment.name})
+    assignment_cache_drop(experiment.pk)
     experiment.delete()
 
 
@@ -158,6 +160,7 @@ def experiment_transition(*, principal: Principal, experiment: Experiment, actio
         experiment.started_at = timezone.now()
     experiment.status = target
     experiment.save(update_fields=["status", "started_at"])
+    assignment_cache_drop(experiment.pk)
     _audit(principal, experiment, f"experiment.{action}")
     return experiment
 
@@ -182,6 +185,7 @@ def experiment_set_weights(*, principal: Principal, experiment: Experiment, weig
     for arm, weight in zip(arms, normalised, strict=True):
         arm.weight = weight
     Arm.objects.bulk_update(arms, ["weight"])
+    assignment_cache_drop(experiment.pk)
     experiment.weights_updated_at = timezone.now()
     experiment.save(update_fields=["weights_updated_at"])
     _audit(principal, experiment, "experiment.weights", {str(a.pk): a.weight for a in arms})

@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from prefcontent.core import secrets
+from prefcontent.core.hot_cache import HotCache
 
 # last_used_at is written at most this often, so hot endpoints do not write per request.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -33,10 +34,29 @@ class ApiKeyUser:
         return self.username
 
 
+# Every page view authenticates: the key's row is read once per HOT_CACHE_SECONDS per process (a
+# revocation reaches other processes within that long; this one drops it at once, api_key_cache_drop).
+API_KEYS = HotCache("api_keys")
+
+
+def api_key_cache_drop(prefix: str) -> None:
+    API_KEYS.drop(prefix)
+
+
 def _touch(model, obj) -> None:
     now = timezone.now()
     if obj.last_used_at is None or now - obj.last_used_at > LAST_USED_GRANULARITY:
+        obj.last_used_at = now  # the cached row too, so a hot key writes once a granule, not once a request
         model.objects.filter(pk=obj.pk).update(last_used_at=now)
+
+
+def _api_key(prefix: str):
+    from prefcontent.accounts.models import ApiKey
+
+    found = API_KEYS.read(prefix, lambda: ApiKey.objects.select_related("brand").filter(prefix=prefix).first())
+    if found is None:
+        API_KEYS.drop(prefix)  # an unknown prefix is not remembered: a key made a moment ago works at once
+    return found
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -55,7 +75,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         from prefcontent.accounts.models import ApiKey
 
         prefix = secrets.parse_prefix(raw, settings.API_KEY_PREFIX)
-        key = ApiKey.objects.select_related("brand").filter(prefix=prefix).first() if prefix else None
+        key = _api_key(prefix) if prefix else None
         if key is None or not secrets.matches(raw, key.secret_hash):
             raise exceptions.AuthenticationFailed("Invalid API key.")
         if key.revoked_at is not None:

@@ -86,6 +86,8 @@ SERVICES = {
 SERVICES["prefcontent.experiments.visitor_erasure.visitor_erase"] = ServiceCase(
     "brands.manage", lambda w: {"brand": w.brand_a, "unit_id": "u1"})
 UNCHECKED = {
+    "prefcontent.experiments.assignment.assignment_cache_drop": "forgets this process's cached rows; the writes "
+                                                                "that call it check access",
     _DECISIONS + "experiment_evaluate": "a read: the analysis of the current counters",
     _DECISIONS + "experiment_latest_evidence": "a read: the stored analysis, or experiment_evaluate when counters moved",
     _DECISIONS + "experiments_decide_running": "beat: plans the pass and sends its chunks (SYSTEM)",

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from prefcontent.experiments.allocation import bucket, pick_arm
-from prefcontent.experiments.assignment import assignment_for_unit
+from prefcontent.experiments.assignment import assignment_cache_drop, assignment_for_unit
 from prefcontent.experiments.decisions import experiment_update_thompson_weights
 from prefcontent.experiments.models import Assignment, Decision
 from prefcontent.experiments.units import unit_hash
@@ -36,6 +36,7 @@ def test_assign_returns_arm_and_text_and_is_sticky_across_weight_changes(brand, 
     control, treatment = experiment.arms.order_by("id")
     control.weight, treatment.weight = 0.0, 1.0  # everyone new goes to the treatment
     control.save(), treatment.save()
+    assignment_cache_drop(experiment.pk)  # a direct write: seen once the cached rows expire, as from another process
     assert all(_assign(client, experiment, u).json()["arm"] == first[u] for u in units)
     assert _assign(client, experiment, "brand-new").json()["arm"] == treatment.pk
     assert Assignment.objects.filter(experiment=experiment).count() == 61
@@ -79,12 +80,14 @@ def test_paused_keeps_stored_arms_and_concluded_serves_the_winner(brand, make_ke
     assert _assign(client, experiment, "old").json()["arm"] == treatment.pk
     experiment.status = "paused"
     experiment.save()
+    assignment_cache_drop(experiment.pk)  # direct writes, as from another process once the cache expires
     assert _assign(client, experiment, "old").json()["arm"] == treatment.pk
     newcomer = _assign(client, experiment, "new").json()
     assert newcomer["arm"] == control.pk and newcomer["sticky"] is False
     experiment.status = "concluded"
     experiment.save()
     Decision.objects.create(experiment=experiment, outcome="winner", winner_arm=treatment, evidence={})
+    assignment_cache_drop(experiment.pk)
     assert _assign(client, experiment, "new").json()["arm"] == treatment.pk
     assert Assignment.objects.filter(experiment=experiment).count() == 1  # nothing stored outside running
 
