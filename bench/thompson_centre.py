@@ -5,8 +5,8 @@
 
 `info`: the readers the sequential rule needs over the fixed-horizon IPW z-test's, against the same
 ratio in information (n / variance of the IPW estimate): equal ratios mean the price is the test's
-tuning, not Thompson's falling information per reader. `centre`: the product's adaptive mixture and
-alternatives evaluated on the same Thompson paths (+20 % lift, and A/A with 50 looks of 500): the
+tuning, not Thompson's falling information per reader. `centre`: the product's adaptive mixture (since 2026-12-03
+centred at the floor split's effect), the one before it and alternatives evaluated on the same Thompson paths (+20 % lift, and A/A with 50 looks of 500): the
 readers ratio and the A/A false-winner rate of each. Prints `name=value` style lines.
 """
 import math
@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bench.decisions as bd  # noqa: E402
 from prefcontent.experiments.sequential import (  # noqa: E402
     SPREAD,
-    SPREAD_ADAPTIVE,
     always_valid_p,
     design_effect,
     fixed_horizon_readers,
@@ -28,6 +27,8 @@ from prefcontent.experiments.sequential import (  # noqa: E402
     tuning_readers,
 )
 from prefcontent.experiments.stats import ArmCounts, thompson_weights  # noqa: E402
+
+WIDE = 0.5  # the adaptive mixture's spread before 2026-12-03 (centre halfway to the floor's effect)
 
 
 def ipw_info(arms, plain=False):
@@ -107,11 +108,11 @@ def main_centre(n_exp, seed):
     sd = math.sqrt(bd.MEAN_IMPRESSIONS * bd.CTR * (1 - bd.CTR) + bd.CTR**2)
     analytic = fixed_horizon_readers(bd.CTR * bd.LIFT * bd.MEAN_IMPRESSIONS, sd, alpha=bd.ALPHA)
     step = max(10, int(analytic * 0.10 / 2)); looks = 150
-    variants = {"product(m*0.718,spread0.5)": (m_prod, SPREAD_ADAPTIVE),
+    variants = {"before(m*0.718,spread0.5)": (m_prod, WIDE),
                 "m*0.718,spread0.1": (m_prod, SPREAD),
                 "m*0.456,spread0.1": (m_eq * 0.456, SPREAD),
-                "m*0.456,spread0.5": (m_eq * 0.456, SPREAD_ADAPTIVE),
-                "m*sqrt(4f(1-f))=0.436,spread0.1": (m_eq * math.sqrt(4 * f * (1 - f)), SPREAD)}
+                "m*0.456,spread0.5": (m_eq * 0.456, WIDE),
+                "product(m*sqrt(4f(1-f))=0.436,spread0.1)": (m_eq * math.sqrt(4 * f * (1 - f)), SPREAD)}
     stops = {k: [] for k in variants}
     aa_wins = {k: 0 for k in variants}
     crit = sps.norm.isf(bd.ALPHA / 2)

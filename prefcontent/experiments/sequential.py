@@ -19,7 +19,7 @@ m (in standardized units: the effect a fixed-horizon test of `tuning_readers` re
 fixed-horizon readers at 80 % power, against 1.7x for the zero-centred mixture) and later on effects
 far from it, below or above (a tenfold lift on 40 readers an arm does not conclude for a brand tuned
 to +10 % at 5 %). Both are closed form (log_likelihood_ratio). Under adaptive allocation the centre
-moves toward the floor's smaller standardized effect and the mixture is wider (SPREAD_ADAPTIVE).
+is the same effect at the split the allocation converges to (adaptive_design_effect).
 
 Multiple arms: every pair of arms is compared and the p-values are Holm-adjusted. Holm is monotone
 in the p-values, so a false rejection at any look implies one by Holm on the running minima, which
@@ -142,10 +142,15 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
 
 
 SPREAD = 0.1  # the mixture's spread around +-the design effect, as a fraction of it (bench/decisions.py)
-# Under adaptive allocation the standardized effect depends on where the weights go: between the
-# equal split's and the floor's (1 / floor + 1 / (1 - floor) instead of 4 in the variance). The
-# mixture is centred between the two, wider.
-SPREAD_ADAPTIVE = 0.5
+
+
+def adaptive_design_effect(m: float, floor: float) -> float:
+    """The design effect under Thompson allocation: the same rule as under a fixed split (the effect the
+    test is built to find, in standardized units), at the split Thompson converges to when that effect
+    is real: the worse arm at its floor, so the IPW variance has 1 / floor + 1 / (1 - floor) where the
+    equal split has 4, and the standardized effect shrinks by sqrt(4 floor (1 - floor))."""
+    f = min(max(floor, 0.01), 0.5)
+    return m * math.sqrt(4 * f * (1 - f))
 
 
 def design_effect(tuning_readers: float, *, alpha: float, power: float = POWER) -> float:
@@ -270,8 +275,7 @@ def sequential_test(arms: Sequence[ArmReaders], *, alpha: float, minimum_detecta
     method = IPW if adaptive else DIFFERENCE_IN_MEANS
     m, spread = design_effect(tuning, alpha=alpha), SPREAD
     if adaptive:  # fixed before any data: the martingale stays a martingale
-        f = min(max(floor, 0.01), 0.5)
-        m, spread = m * (1 + math.sqrt(4 * f * (1 - f))) / 2, SPREAD_ADAPTIVE
+        m = adaptive_design_effect(m, floor)
     population = sum(a.readers for a in arms)
     second_moment = sum(a.total_sq for a in arms) / population if population else 0.0
     means = {a.arm_id: ((a.ipw_total or 0.0) / population if adaptive and population else a.mean) for a in arms}
