@@ -1,26 +1,36 @@
 """Dataset-level biases: what a model trained on these pairs is about to learn besides "better copy".
 
-For each surface feature we report how often the chosen text has it, how often the rejected
-text has it, and the share of pairs where only one side has it. A large gap between
+For each surface feature and each kind of claim a marketer's copy makes (read by the claim extractor)
+we report how often the chosen text has it, how often the rejected text has it, and the share of pairs
+where only one side has it. A large gap between
 `chosen_only` and `rejected_only` means the data rewards the feature itself.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
-URGENCY_WORDS = (
-    "today only", "ends tonight", "ends today", "ends soon", "last chance", "hours left", "while supplies last",
-    "hurry", "limited time", "don't miss", "now or never", "final hours", "act now", "only today", "before it's gone",
-)
+from prefcontent.content.claims.extract import DEADLINE, DISCOUNT, GUARANTEE, SUPERLATIVE, URGENCY, extract_claims
+
 _NUMBER = re.compile(r"\d")
-_URGENCY = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in URGENCY_WORDS) + r")", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
+def _claim_kinds(text: str) -> frozenset[str]:
+    """The claim kinds in `text`, read by the claim extractor (the one reading of claims in copy). Cached:
+    a brand's pairs repeat the same variants many times."""
+    return frozenset(c.kind for c in extract_claims(text))
+
 
 FEATURES = {
     "number": lambda t: bool(_NUMBER.search(t)),
     "question": lambda t: "?" in t,
-    "urgency": lambda t: bool(_URGENCY.search(t)),
+    "urgency": lambda t: bool(_claim_kinds(t) & {URGENCY, DEADLINE}),  # haste, or a stated end of the offer
     "exclamation": lambda t: "!" in t,
+    "discount": lambda t: DISCOUNT in _claim_kinds(t),
+    "superlative": lambda t: SUPERLATIVE in _claim_kinds(t),
+    "guarantee": lambda t: GUARANTEE in _claim_kinds(t),
 }
 
 

@@ -78,3 +78,17 @@ def test_bias_report_shows_what_the_chosen_side_has():
     assert report["question"]["chosen_only"] == 0.25 and report["question"]["rejected_only"] == 0.25
     assert report["urgency"]["chosen"] == 0.5 and report["urgency"]["rejected"] == 0.0
     assert bias_report([])["pairs"] == 0
+
+
+def test_bias_report_reads_claims_as_the_extractor_does():
+    """Claim kinds come from the claim extractor: "Sale ends Sunday" is urgency (a stated end), "half price" a
+    discount, "the lightest tent" a superlative; "100% cotton" is no discount."""
+    report = bias_report([
+        ("Sale ends Sunday: half price boots", "Boots for the trail"),
+        ("The lightest tent we make", "A tent, 100% cotton"),
+        ("Money-back guarantee on every mug", "Mugs for mornings"),
+    ])
+    assert report["urgency"] == {"chosen": 0.3333, "rejected": 0.0, "chosen_only": 0.3333, "rejected_only": 0.0}
+    assert report["discount"]["chosen"] == 0.3333 and report["discount"]["rejected"] == 0.0
+    assert report["superlative"]["chosen_only"] == 0.3333
+    assert report["guarantee"]["chosen_only"] == 0.3333
