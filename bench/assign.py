@@ -11,7 +11,8 @@ baseline, in the same run and at the same rate: /healthz, the cost of HTTP and D
 
 Prints assign_p50_ms, assign_p99_ms, healthz_p50_ms, healthz_p99_ms, assign_vs_healthz_p99 (floor:
 at most 2), assign_errors, and assign_uncached_p50_ms / assign_uncached_p99_ms: the same load on a
-server restarted with HOT_CACHE_SECONDS=0 (the key and arms read on every request), the baseline. The rate is a load well below saturation on a small machine; raise
+server restarted with HOT_CACHE_SECONDS=0 (the key and arms read on every request), the baseline.
+The rate is a load well below saturation on a small machine; raise
 it with --rate to find where the server saturates (latency then measures the queue, not the endpoint).
 """
 from __future__ import annotations
@@ -52,20 +53,22 @@ def main() -> None:
         rng = random.Random(11)
         base = f"/api/v1/experiments/{experiment.pk}/assign?unit_id="
         returning = [f"returning-{i}" for i in range(n // 2)]
-        # Warm-up (not measured): the returning units get their stored assignment, the workers warm up.
-        measure(server.port, key, [base + u for u in returning], rate * 4)
-        units = returning + [f"new-{i}" for i in range(n - len(returning))]
-        rng.shuffle(units)
+
+        def assign_phase(tag: str) -> tuple[float, float, int]:
+            """Warm-up (not measured: the returning units get their stored rows, the workers warm up), then
+            the returning units and as many new ones, shuffled, at the rate."""
+            measure(server.port, key, [base + u for u in returning], rate * 4)
+            units = returning + [f"{tag}-{i}" for i in range(n - len(returning))]
+            rng.shuffle(units)
+            return measure(server.port, key, [base + u for u in units], rate)
+
         h50, h99, _ = measure(server.port, key, ["/healthz"] * n, rate)
-        a50, a99, errors = measure(server.port, key, [base + u for u in units], rate)
+        a50, a99, errors = assign_phase("new")
         # The same load with the key and arms read from the database on every request (HOT_CACHE_SECONDS=0).
         server.stop_server()
         server.server_env = {"HOT_CACHE_SECONDS": "0"}
         server.start()
-        measure(server.port, key, [base + u for u in returning], rate * 4)
-        fresh = returning + [f"uncached-{i}" for i in range(n - len(returning))]
-        rng.shuffle(fresh)
-        u50, u99, uncached_errors = measure(server.port, key, [base + u for u in fresh], rate)
+        u50, u99, uncached_errors = assign_phase("uncached")
         print(f"assign_rate_per_s={rate:.0f}")
         print(f"assign_requests={n}")
         print(f"assign_p50_ms={a50:.2f}")

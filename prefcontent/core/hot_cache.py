@@ -34,7 +34,8 @@ class HotCache:
     def seconds() -> float:
         return float(getattr(settings, "HOT_CACHE_SECONDS", DEFAULT_SECONDS))
 
-    def read(self, key: Hashable, load: Callable[[], Any]) -> Any:
+    def read(self, key: Hashable, load: Callable[[], Any], *, keep_none: bool = True) -> Any:
+        """`keep_none=False`: a None loaded is not remembered (a row made a moment ago is found at once)."""
         ttl = self.seconds()
         if ttl <= 0:
             return load()
@@ -44,6 +45,8 @@ class HotCache:
             if hit is not _MISSING and hit[0] > now:
                 return hit[1]
         value = load()  # outside the lock: a slow query never blocks the other threads' hits
+        if value is None and not keep_none:
+            return value
         with self._lock:
             self._entries[key] = (now + ttl, value)
             self._entries.move_to_end(key)

@@ -53,10 +53,9 @@ def _touch(model, obj) -> None:
 def _api_key(prefix: str):
     from prefcontent.accounts.models import ApiKey
 
-    found = API_KEYS.read(prefix, lambda: ApiKey.objects.select_related("brand").filter(prefix=prefix).first())
-    if found is None:
-        API_KEYS.drop(prefix)  # an unknown prefix is not remembered: a key made a moment ago works at once
-    return found
+    # An unknown prefix is not remembered: a key made a moment ago works at once.
+    return API_KEYS.read(prefix, lambda: ApiKey.objects.select_related("brand").filter(prefix=prefix).first(),
+                         keep_none=False)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

@@ -52,3 +52,14 @@ def test_drop_and_clear_forget_at_once(settings):
     assert cache.read("k", lambda: "new") == "new"
     hot_cache.hot_caches_clear(at_commit=False)
     assert cache.read("k", lambda: "newer") == "newer"
+
+
+def test_a_none_is_not_remembered_when_told_so(settings):
+    settings.HOT_CACHE_SECONDS = 60
+    cache, loads = HotCache("t"), []
+    for _ in range(2):
+        cache.read("missing", lambda: loads.append(1), keep_none=False)
+    assert len(loads) == 2
+    cache.read("kept", lambda: loads.append(1))
+    cache.read("kept", lambda: loads.append(1))
+    assert len(loads) == 3
