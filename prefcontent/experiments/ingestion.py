@@ -125,10 +125,12 @@ def _arm_of(info: dict, arm: int | None, variant: int | None) -> int:
 
 
 def _insert_returning(rows: list[tuple]) -> set[tuple[int, str]]:
-    """Insert rows, skipping (brand, event_id) already present; return the keys actually inserted."""
+    """Insert rows, skipping (brand, event_id, occurred_at) already present; return the (brand, event_id) inserted."""
     table = Event._meta.db_table
     cols = "brand_id, experiment_id, arm_id, event_id, type, unit_hash, occurred_at, received_at"
-    tail = "ON CONFLICT (brand_id, event_id) DO NOTHING RETURNING brand_id, event_id"
+    # No conflict target: the dedup key is the table's one unique key besides the id, and naming none
+    # keeps this statement right on the plain table (before migration 0006) and on the partitioned one.
+    tail = "ON CONFLICT DO NOTHING RETURNING brand_id, event_id"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # unnest of 8 arrays: one statement with 8 parameters whatever the batch size. The arrays go

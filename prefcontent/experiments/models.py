@@ -126,9 +126,10 @@ class Assignment(models.Model):
 
 
 class Event(models.Model):
-    """One impression, click or conversion as a client reported it; `event_id` is the client's idempotency key."""
+    """One impression, click or conversion as a client reported it; `event_id` with the event's timestamp
+    is the client's idempotency key (a retry repeats the event as first sent)."""
 
-    # Few indexes on purpose: every one slows ingestion. (brand, event_id) is the dedup key.
+    # Few indexes on purpose: every one slows ingestion. (brand, event_id, occurred_at) is the dedup key.
     brand = models.ForeignKey("brands.Brand", on_delete=models.CASCADE, db_index=False, related_name="+")
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="events")
     arm = models.ForeignKey(Arm, on_delete=models.CASCADE, db_index=False, related_name="events")
@@ -139,7 +140,8 @@ class Event(models.Model):
     received_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["brand", "event_id"], name="uniq_event_id_per_brand")]
+        # The key holds the timestamp because PostgreSQL partitions the table by it (partitions.py).
+        constraints = [models.UniqueConstraint(fields=["brand", "event_id", "occurred_at"], name="uniq_event_key")]
 
 
 class Reader(models.Model):

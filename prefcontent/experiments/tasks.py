@@ -8,6 +8,7 @@ from prefcontent.experiments.decisions import (
     experiments_decide_running,
     experiments_update_thompson_weights,
 )
+from prefcontent.experiments.partitions import events_partitions_ensure
 from prefcontent.experiments.retention import events_retention_sweep
 
 
@@ -33,3 +34,9 @@ def update_thompson_weights() -> int:
 def sweep_event_retention() -> dict:
     """Drop the raw events of experiments that ended longer ago than their brand's retention window."""
     return events_retention_sweep()
+
+
+@shared_task(name="experiments.ensure_event_partitions", time_limit=600, soft_time_limit=540)
+def ensure_event_partitions() -> list[str]:
+    """Make the events table's day partitions for today and the week ahead (PostgreSQL; nothing on SQLite)."""
+    return [day.isoformat() for day in events_partitions_ensure()]

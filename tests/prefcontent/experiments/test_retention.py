@@ -56,11 +56,11 @@ def test_sweep_drops_only_ended_experiments_past_their_brands_window(db):
     assert all(b[0] == 30 and b[1] > 0 and b[2] > 0 for b in before.values())
 
     assert events_retention_sweep() == {"experiments": 3, "events": 90, "readers": sum(
-        before[e.pk][1] for e in (old_short, stopped_short, older_usual))}
+        before[e.pk][1] for e in (old_short, stopped_short, older_usual)), "partitions": 0}  # today's: shared
     for dropped in (old_short, stopped_short, older_usual):
         events, readers, hours, arms = _kept(dropped)
         assert (events, readers) == (0, 0)
         assert (hours, arms) == before[dropped.pk][2:]  # counters and roll-ups stay
     for kept in (recent_short, running_short, old_usual):
         assert _kept(kept) == before[kept.pk]
-    assert sweep_event_retention() == {"experiments": 0, "events": 0, "readers": 0}  # nothing left to drop
+    assert sweep_event_retention() == {"experiments": 0, "events": 0, "readers": 0, "partitions": 0}  # nothing left to drop
