@@ -170,6 +170,37 @@ def _cpu_s(pid: int) -> float:
     return total
 
 
+def _postgres_cpu_s() -> float:
+    """CPU seconds of every PostgreSQL server process alive now (backends of persistent connections live
+    through a phase; the measure of where the pass's cost lands besides the worker)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine spent busy (all cores, from /proc/stat): with a phase's length, how
+    close to saturated it ran."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _wal_bytes() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+        return int(cursor.fetchone()[0])
+
+
 def run_scale(args) -> None:
     broker_dir = tempfile.mkdtemp(prefix="pc-bench-broker-")
     os.environ["CELERY_BROKER_DIR"] = broker_dir
@@ -181,6 +212,7 @@ def run_scale(args) -> None:
         t = time.perf_counter()
         keys, experiments = seed(args.brands, args.per_brand, rng)
         print(f"seed_s={time.perf_counter() - t:.1f}")
+        from django.db.models import Q
         from django.utils import timezone
 
         from prefcontent.experiments.decisions import experiments_decide_running
@@ -192,7 +224,10 @@ def run_scale(args) -> None:
         warm_keys, warm = bodies(keys, experiments, hot, 4, "warm", rng)
         run_load_process(load, (server.port, warm_keys, warm, args.connections))  # connections, caches
         alone_keys, alone = bodies(keys, experiments, hot, args.batches, "alone", rng)  # before the pass
+        wal, pg_cpu, web_cpu, busy = _wal_bytes(), _postgres_cpu_s(), _cpu_s(server.proc.pid), _machine_busy_s()
         alone_s, alone_totals = run_load_process(load, (server.port, alone_keys, alone, args.connections))
+        alone_wal, alone_pg_cpu = _wal_bytes() - wal, _postgres_cpu_s() - pg_cpu
+        alone_web_cpu, alone_busy = _cpu_s(server.proc.pid) - web_cpu, _machine_busy_s() - busy
         during_keys, during = bodies(keys, experiments, hot, args.batches, "during", rng)
 
         running = set(Experiment.objects.filter(status="running").values_list("id", flat=True))
@@ -202,6 +237,7 @@ def run_scale(args) -> None:
         out = ctx.Queue()
         loader = ctx.Process(target=load, args=(server.port, during_keys, during, args.connections, out))
         worker_cpu = _cpu_s(worker.pid)
+        wal, pg_cpu, web_cpu, busy = _wal_bytes(), _postgres_cpu_s(), _cpu_s(server.proc.pid), _machine_busy_s()
         pass_start = timezone.now()
         t0 = time.perf_counter()
         loader.start()
@@ -211,16 +247,20 @@ def run_scale(args) -> None:
         while pass_end is None or load_result is None:
             if load_result is None and not out.empty():
                 load_result, load_end = out.get(), time.perf_counter()
+                load_busy, load_web_cpu = _machine_busy_s() - busy, _cpu_s(server.proc.pid) - web_cpu
             if pass_end is None:
-                left = (Experiment.objects.filter(pk__in=running, status="running")
-                        .exclude(analyzed_at__gte=pass_start).count())
+                # Every experiment running at the start is, unless it ended: no 5,000-id list to
+                # send and parse each time (a poll that cost the machine more than the pass did).
+                left = (Experiment.objects.filter(status="running")
+                        .filter(Q(analyzed_at__isnull=True) | Q(analyzed_at__lt=pass_start)).count())
                 if left == 0:
                     pass_end = time.perf_counter()
                     worker_cpu = _cpu_s(worker.pid) - worker_cpu
             if time.perf_counter() - t0 > 900:
                 raise RuntimeError("the pass did not finish in 900 s")
-            time.sleep(0.2)
+            time.sleep(0.5)
         loader.join(30)
+        during_wal, during_pg_cpu = _wal_bytes() - wal, _postgres_cpu_s() - pg_cpu
         during_s, during_totals = load_result
         # Ingestion alone again after the pass: the baseline is the mean of before and after, so a shared
         # machine's drift over the run is not read as the pass's cost.
@@ -246,6 +286,25 @@ def run_scale(args) -> None:
         print(f"ingest_during_pass_per_s={during_rate:.0f}")
         print(f"ingest_during_pass_ratio={during_rate / alone_rate:.3f}")
         print(f"ingest_overlap={overlap:.2f}")
+        # Where the pass's cost lands: WAL and PostgreSQL CPU beyond what the same events cost alone.
+        per_event_wal = alone_wal / max(alone_totals["accepted"], 1)
+        per_event_cpu = alone_pg_cpu / max(alone_totals["accepted"], 1)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT AVG(pg_column_size(last_analysis)) FROM experiments_experiment "
+                           "WHERE analyzed_at IS NOT NULL")
+            analysis_bytes = float(cursor.fetchone()[0] or 0)
+        print(f"ingest_wal_bytes_per_event={per_event_wal:.0f} ingest_pg_cpu_us_per_event={per_event_cpu * 1e6:.0f}")
+        print(f"decision_pass_wal_mb={(during_wal - per_event_wal * during_totals['accepted']) / 1e6:.1f} "
+              f"decision_pass_pg_cpu_s={during_pg_cpu - per_event_cpu * during_totals['accepted']:.1f} "
+              f"stored_analysis_bytes_mean={analysis_bytes:.0f}")
+        cores = os.cpu_count() or 1
+        print(f"machine_busy_alone={alone_busy / (alone_s * cores):.2f} "
+              f"machine_busy_during={load_busy / ((load_end - t0) * cores):.2f} "
+              f"web_cpu_us_per_event_alone={alone_web_cpu / max(alone_totals['accepted'], 1) * 1e6:.0f} "
+              f"web_cpu_us_per_event_during={load_web_cpu / max(during_totals['accepted'], 1) * 1e6:.0f} "
+              f"pg_cpu_us_per_event_during={during_pg_cpu / max(during_totals['accepted'], 1) * 1e6:.0f}")
     finally:
         if worker is not None and worker.poll() is None:
             worker.terminate()

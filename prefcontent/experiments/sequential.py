@@ -42,11 +42,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
+
+from prefcontent.experiments.distributions import norm_isf
 
 DIFFERENCE_IN_MEANS, IPW = "difference_in_means", "ipw"
 POWER = 0.8  # the power the tuning (and the "readers needed" estimate) aims at
@@ -100,7 +101,7 @@ class Comparison:
     # minimum detectable effect while there is none) would be established, at today's variance; None without one
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # flat: no deep copy (asdict) on the pass's path
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,9 @@ class SequentialResult:
     reason: str  # for people
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["arms"], data["comparisons"] = list(data["arms"]), list(data["comparisons"])
+        data = dict(vars(self))
+        data["means"] = dict(self.means)
+        data["arms"], data["comparisons"] = [dict(vars(a)) for a in self.arms], [c.to_dict() for c in self.comparisons]
         return data
 
 
@@ -158,7 +160,7 @@ def design_effect(tuning_readers: float, *, alpha: float, power: float = POWER) 
     `power`: the centre of the mixture."""
     if not 0 < alpha < 1 or tuning_readers <= 0:
         raise ValueError("need 0 < alpha < 1 and tuning_readers > 0")
-    return (sps.norm.isf(alpha / 2) + sps.norm.isf(1 - power)) / math.sqrt(tuning_readers)
+    return (norm_isf(alpha / 2) + norm_isf(1 - power)) / math.sqrt(tuning_readers)
 
 
 def log_likelihood_ratio(z: float, n: float, m: float, spread: float | None = None) -> float:
@@ -181,19 +183,31 @@ def always_valid_p(z: float, n: float, m: float, spread: float | None = None) ->
 
 
 def critical_z(n: float, m: float, alpha: float, spread: float | None = None) -> float:
-    """The |z| at which the mixture reaches 1 / alpha after n observations (the boundary)."""
+    """The |z| at which the mixture reaches 1 / alpha after n observations (the boundary).
+
+    Newton on s = z sqrt(n), from the root without the far component (the log-likelihood is at least
+    that component's, so the start lies right of the root; the function is convex and increasing
+    there, so the steps fall monotonically onto it)."""
     if n <= 0:
         return math.inf
-    target = -math.log(alpha)
-    low, high = 0.0, 4.0  # boundaries sit at |z| of 2.5 to 5 over the readers that matter
-    while log_likelihood_ratio(high, n, m, spread) < target:
-        low, high = high, high * 2
-        if high > 1e6:
-            return math.inf
-    while high - low > 1e-4 * high:
-        mid = (low + high) / 2
-        low, high = (mid, high) if log_likelihood_ratio(mid, n, m, spread) < target else (low, mid)
-    return high
+    tau2 = ((SPREAD if spread is None else spread) * m) ** 2
+    denominator = 2 * (n + 1 / tau2)
+    shift = m / tau2
+    target = -math.log(alpha) + 0.5 * math.log1p(n * tau2) + m * m / (2 * tau2) + math.log(2)
+    s = max(0.0, math.sqrt(denominator * target) - shift)  # near^2 / denominator = target
+    for _ in range(50):
+        near, far = (s + shift) ** 2 / denominator, (s - shift) ** 2 / denominator
+        top = max(near, far)
+        value = top + math.log(math.exp(near - top) + math.exp(far - top)) - target
+        weight = 1 / (1 + math.exp(far - near))  # the near component's share of the mixture
+        slope = 2 * (weight * (s + shift) + (1 - weight) * (s - shift)) / denominator
+        if slope <= 0:
+            break
+        step = value / slope
+        s -= step
+        if abs(step) <= 1e-12 * max(1.0, s):
+            break
+    return max(s, 0.0) / math.sqrt(n)
 
 
 def margin(n: float, m: float, alpha: float, spread: float | None = None) -> float:
@@ -207,7 +221,7 @@ def fixed_horizon_readers(effect: float, per_reader_sd: float, *, alpha: float, 
     `power`, `share` of them in one arm."""
     if effect <= 0 or per_reader_sd <= 0:
         return math.inf
-    crit = sps.norm.isf(alpha / 2) + sps.norm.isf(1 - power)
+    crit = norm_isf(alpha / 2) + norm_isf(1 - power)
     return crit**2 * per_reader_sd**2 * (1 / share + 1 / (1 - share)) / effect**2
 
 

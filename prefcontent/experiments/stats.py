@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import special
-from scipy import stats as sps
 
+from prefcontent.experiments.distributions import chi2_sf, norm_isf, norm_sf
 from prefcontent.experiments.sequential import (
     ArmReaders,
     holm_adjust,
@@ -64,7 +64,7 @@ class ArmCounts:
             raise ValueError(f"arm {self.arm_id!r}: expected_share must be positive")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # flat: no deep copy (asdict) on the pass's path
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class ArmStats:
     has_min_sample: bool  # trials >= min_sample
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # flat: no deep copy (asdict) on the pass's path
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,9 @@ class Analysis:
     srm_p: float  # SRM p-value below which the flag is raised
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["arms"] = list(data["arms"])
+        data = dict(vars(self))
+        data["arms"] = [a.to_dict() for a in self.arms]
+        data["sequential"] = dict(self.sequential)
         return data
 
     @classmethod
@@ -128,7 +129,7 @@ def wilson_interval(successes: int, trials: int, alpha: float = 0.05) -> tuple[f
     """Two-sided Wilson score interval, as statsmodels proportion_confint(method="wilson")."""
     if trials == 0:
         return 0.0, 1.0
-    crit = float(sps.norm.isf(alpha / 2))
+    crit = norm_isf(alpha / 2)
     p = successes / trials
     denom = 1 + crit**2 / trials
     center = (p + crit**2 / (2 * trials)) / denom
@@ -152,7 +153,7 @@ def two_proportion_ztest(s1: int, n1: int, s2: int, n2: int) -> tuple[float, flo
     if var <= 0:
         return 0.0, 1.0
     z = (s1 / n1 - s2 / n2) / math.sqrt(var)
-    return z, float(2 * sps.norm.sf(abs(z)))
+    return z, 2 * norm_sf(abs(z))
 
 
 def srm_p_value(arms: Sequence[ArmCounts]) -> float:
@@ -165,7 +166,7 @@ def srm_p_value(arms: Sequence[ArmCounts]) -> float:
         return 1.0
     expected = total * _planned_shares(arms)
     statistic = float(((observed - expected) ** 2 / expected).sum())
-    return float(sps.chi2.sf(statistic, len(arms) - 1))
+    return chi2_sf(statistic, len(arms) - 1)
 
 
 def posterior_summary(

@@ -91,3 +91,11 @@ def test_ipw_variance_is_never_below_its_value_under_no_difference():
     pooled = (60 / 1000) * (50 / 0.05**2 + 950 / 0.95**2) / 1000
     assert pooled > plain
     assert c.z == pytest.approx(c.difference / math.sqrt(pooled / 1000))
+
+
+@pytest.mark.parametrize("n", [1, 37, 2_000, 1e5, 3e7])
+@pytest.mark.parametrize("m,alpha,spread", [(0.05, 0.05, None), (0.3, 0.01, 0.1), (0.002, 0.2, 1.0)])
+def test_the_boundary_is_where_the_mixture_reaches_one_over_alpha(n, m, alpha, spread):
+    z = sq.critical_z(n, m, alpha, spread)
+    assert sq.log_likelihood_ratio(z, n, m, spread) == pytest.approx(-math.log(alpha), abs=1e-9)
+    assert sq.log_likelihood_ratio(z * (1 - 1e-6), n, m, spread) < -math.log(alpha)  # the first |z| that does
