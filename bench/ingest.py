@@ -80,6 +80,13 @@ class BenchServer:
         except psycopg.Error:
             pass
 
+    def sibling(self, *, workers: int) -> BenchServer:
+        """Another gunicorn, on its own port, over this server's database (a second web pool); stop it
+        with stop_server(), which keeps the database."""
+        other = BenchServer(workers=workers, prefix="unused")
+        other.db_name, other.db_url, other.server_env = self.db_name, self.db_url, dict(self.server_env)
+        return other
+
     def start(self) -> None:
         # A file, not a pipe: a full pipe nobody reads would block the server's logging.
         self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in stop()

@@ -116,11 +116,11 @@ def _seed(base: str, scratch: Path) -> list[tuple[int, str]]:
 class Worker:
     """One Celery worker process on the generate queue, its metrics in a folder of its own."""
 
-    def __init__(self, env: dict, *, pool: str, concurrency: int, scratch: Path):
+    def __init__(self, env: dict, *, pool: str, concurrency: int, scratch: Path, nice: int = 0):
         self.metrics_dir = Path(tempfile.mkdtemp(dir=scratch, prefix="metrics-"))
         self.log_path = scratch / f"worker-{pool}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "prefcontent", "worker", "-Q", "generate", "--pool", pool,
+            ["nice", "-n", str(nice), sys.executable, "-m", "celery", "-A", "prefcontent", "worker", "-Q", "generate", "--pool", pool,
              "-c", str(concurrency), "-n", f"bench-{pool}-{uuid.uuid4().hex[:6]}@%h", "--loglevel", "WARNING"],
             cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)},
             stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115
