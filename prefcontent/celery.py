@@ -36,6 +36,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "experiments-sweep-event-retention": {"task": "experiments.sweep_event_retention", "schedule": 3600.0},
     # experiments: keep a week of day partitions of the events table made ahead (PostgreSQL).
     "experiments-ensure-event-partitions": {"task": "experiments.ensure_event_partitions", "schedule": 3600.0},
+    # experiments: roll new assignments into the arms' counters, so a decision reads few assignment rows.
+    "experiments-roll-assignments": {"task": "experiments.roll_assignments", "schedule": 60.0},
     # experiments: Thompson allocation follows the posteriors (new units only; assignments are sticky).
     "experiments-thompson-weights": {"task": "experiments.update_thompson_weights", "schedule": 60.0},
     # generation: ping every generate shard (live shards own brands), and reap lost or stranded jobs.

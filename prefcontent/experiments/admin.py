@@ -1,7 +1,18 @@
-"""Admin for experiments, arms, decisions; assignments, events, readers and hourly roll-ups are read-only records."""
+"""Admin for experiments, arms, decisions; assignments, events, readers, hourly roll-ups and the assignment
+roll's watermark are read-only records."""
 from django.contrib import admin
 
-from prefcontent.experiments.models import Arm, ArmHour, Assignment, Decision, Event, Experiment, Reader
+from prefcontent.experiments.counters import READER_FIELDS
+from prefcontent.experiments.models import (
+    Arm,
+    ArmHour,
+    Assignment,
+    AssignmentRoll,
+    Decision,
+    Event,
+    Experiment,
+    Reader,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,7 +49,9 @@ class ArmAdmin(admin.ModelAdmin):
     list_display = ["id", "experiment", "variant", "is_control", "weight", "impressions", "clicks", "conversions"]
     list_filter = ["is_control"]
     search_fields = ["experiment__name", "variant__text"]
-    readonly_fields = ["impressions", "clicks", "conversions"]
+    # Counters move with the rows they count (ingestion, the assignment roll), never by hand.
+    readonly_fields = ["impressions", "clicks", "conversions", *READER_FIELDS, "assigned", "assigned_weighted",
+                       "assigned_inverse_square", "assigned_held"]
     raw_id_fields = ["experiment", "variant"]
 
 
@@ -77,3 +90,8 @@ class ReaderAdmin(ReadOnlyAdmin):
 class ArmHourAdmin(ReadOnlyAdmin):
     list_display = ["id", "arm", "hour", "impressions", "clicks", "conversions"]
     raw_id_fields = ["arm"]
+
+
+@admin.register(AssignmentRoll)
+class AssignmentRollAdmin(ReadOnlyAdmin):
+    list_display = ["id", "last_id", "rolled_at"]

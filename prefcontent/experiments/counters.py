@@ -7,9 +7,10 @@ caller runs this in the transaction that inserted the events, in sorted key orde
 readers, then hours, then arms), so concurrent batches take their locks in one order.
 
 Readers of the brand's holdout (their assignment says so) get a Reader row marked `holdout` and move
-no reader counter of the arm: the decision leaves them out and subtracts their events (holdout.py).
+no reader counter of the arm, only its `held_*` ones: the decision leaves them out and subtracts their
+events (holdout.py).
 
-`counters_rebuild` recomputes all of it from the raw events (the migration's backfill and the
+`counters_rebuild` recomputes all of it from the raw events (the migrations' backfills and the
 `experiments_rebuild_counters` repair command).
 """
 from __future__ import annotations
@@ -23,7 +24,8 @@ from prefcontent.experiments.models import ArmHour, Assignment, Reader
 
 # Arm fields a batch may add to besides the event counters.
 READER_FIELDS = ("readers", "exposed_units", "success_sq", "weighted_successes", "weighted_success_sq",
-                 "ipw_successes", "ipw_success_sq", "unweighted_readers")
+                 "ipw_successes", "ipw_success_sq", "unweighted_readers", "held_readers", "held_impressions",
+                 "held_successes")
 
 
 def _pg_array(values) -> str:
@@ -100,11 +102,14 @@ def count_batch(inserted: list[tuple], experiments: dict[int, tuple[str, bool]],
                      "holdout"),
                     rows)
     for exp_id, arm_id, unit, events, impressions, successes, p, holdout in after:
-        if holdout:
-            continue
         d_events, d_impressions, d_successes = deltas[exp_id, arm_id, unit]
         arm = increments[arm_id]
         new = events == d_events  # no events before this batch: the row is new
+        if holdout:  # the stored row's flag, as the decision's subtraction reads it
+            arm["held_readers"] += new
+            arm["held_impressions"] += d_impressions
+            arm["held_successes"] += d_successes
+            continue
         arm["readers"] += new
         arm["exposed_units"] += impressions > 0 and impressions == d_impressions
         y0 = successes - d_successes
@@ -127,10 +132,10 @@ def count_batch(inserted: list[tuple], experiments: dict[int, tuple[str, bool]],
     return increments
 
 
-def counters_rebuild(cursor, vendor: str, experiment_ids: list[int] | None = None) -> None:
+def counters_rebuild(cursor, vendor: str, experiment_ids: list[int] | None = None, *, held: bool = True) -> None:
     """Recompute the Reader rows, the arms' reader counters and the hourly roll-ups of these experiments
     (all when None) from their raw events; the event counters are left as they are. Plain SQL on the
-    tables as migration 0005 left them, so that migration's backfill can run it.
+    tables as migration 0005 left them (with `held`: as 0007 left them), so those backfills can run it.
 
     A reader's propensity is its assignment's (to the same arm, p > 0) as stored now."""
     if experiment_ids is not None and not experiment_ids:
@@ -167,6 +172,8 @@ def counters_rebuild(cursor, vendor: str, experiment_ids: list[int] | None = Non
         f"unweighted_readers = (SELECT COUNT(*) {of_arm} AND r.propensity IS NULL AND EXISTS (SELECT 1 FROM "
         f"experiments_experiment x WHERE x.id = r.experiment_id AND x.allocation = 'thompson')) WHERE {arm_scope}",
         params)
+    if held:
+        held_counters_rebuild(cursor, experiment_ids)
     hour = ("date_trunc('hour', e.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'" if vendor == "postgresql"
             else "strftime('%%Y-%%m-%%d %%H:00:00', e.occurred_at)")
     cursor.execute(
@@ -174,3 +181,16 @@ def counters_rebuild(cursor, vendor: str, experiment_ids: list[int] | None = Non
         "SUM(CASE WHEN e.type = 'impression' THEN 1 ELSE 0 END), SUM(CASE WHEN e.type = 'click' THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN e.type = 'conversion' THEN 1 ELSE 0 END) FROM experiments_event e WHERE e.{scope} "
         f"GROUP BY e.arm_id, {hour}", params)
+
+
+def held_counters_rebuild(cursor, experiment_ids: list[int] | None = None) -> None:
+    """Recompute the arms' `held_*` counters from the held-out Reader rows (all arms when None)."""
+    marks = ", ".join(["%s"] * len(experiment_ids or []))
+    scope = f"experiment_id IN ({marks})" if experiment_ids is not None else "experiment_id IS NOT NULL"
+    of_held = ("FROM experiments_reader r WHERE r.experiment_id = experiments_arm.experiment_id "
+               "AND r.arm_id = experiments_arm.id AND r.holdout")
+    cursor.execute(
+        f"UPDATE experiments_arm SET held_readers = (SELECT COUNT(*) {of_held}), "
+        f"held_impressions = (SELECT COALESCE(SUM(r.impressions), 0) {of_held}), "
+        f"held_successes = (SELECT COALESCE(SUM(r.successes), 0) {of_held}) WHERE experiments_arm.{scope}",
+        list(experiment_ids or []))

@@ -27,6 +27,7 @@ from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidState
 from prefcontent.core.queue import enqueue, enqueue_on_commit
 from prefcontent.experiments.allocation import thompson_allocation
+from prefcontent.experiments.assigned import AssignedTotals, assigned_totals, assignments_roll
 from prefcontent.experiments.assignment import assignment_cache_drop
 from prefcontent.experiments.holdout import holdout_arm_counts, holdout_summary
 from prefcontent.experiments.models import (
@@ -39,7 +40,7 @@ from prefcontent.experiments.models import (
     Experiment,
     success_counter,
 )
-from prefcontent.experiments.readers import AssignedTotals, assigned_totals, reader_stats
+from prefcontent.experiments.readers import reader_stats
 from prefcontent.experiments.sequential import ArmReaders
 from prefcontent.experiments.stats import Analysis, ArmCounts, analyze
 from prefcontent.tenancy import access
@@ -300,6 +301,7 @@ def experiments_decide_running(*, chunk_size: int = DECIDE_CHUNK) -> dict[str, i
     """The periodic pass: plan, then one `experiments.decide_chunk` task per chunk, sent by name (a pool of
     workers decides them side by side, oldest analysed first). A chunk the broker refuses is decided here
     (the work is delayed, not lost). Counts of what it planned, sent, and decided itself."""
+    assignments_roll()  # the chunks then read few assignments past the watermark
     plan = experiments_decide_plan(chunk_size=chunk_size)
     totals = {"chunks": len(plan.chunks), "sent": 0, "skipped": plan.skipped, "evaluated": 0, "concluded": 0}
     for chunk in plan.chunks:

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import Count, Sum
 from scipy import stats as sps
 
-from prefcontent.experiments.models import COUNTER_FIELD, Reader
+from prefcontent.experiments.models import COUNTER_FIELD, Arm
 
 ADAPTER, BASE, HUMAN, OTHER = "adapter", "base", "human", "other"
 HUMAN_SOURCES = ("human", "imported")
@@ -95,13 +94,12 @@ def holdout_share_p(held: int, total: int, share: float) -> float | None:
 
 def holdout_arm_counts(experiment_ids: list[int]) -> dict[int, dict[int, tuple[int, int, int]]]:
     """experiment id -> arm id -> (readers, impressions, primary-metric events) of held-out readers, from
-    their Reader rows (counters.py), in one aggregate: what the decision subtracts from the arms' event
-    counters, which ingestion increments for every reader."""
+    the arms' `held_*` counters that ingestion keeps (counters.py): what the decision subtracts from the
+    arms' event counters, which ingestion increments for every reader."""
     out: dict[int, dict[int, tuple[int, int, int]]] = {}
-    rows = (Reader.objects.filter(experiment_id__in=experiment_ids, holdout=True)
-            .values("experiment_id", "arm_id").annotate(n=Count("id"), i=Sum("impressions"), s=Sum("successes")))
-    for r in rows:
-        out.setdefault(r["experiment_id"], {})[r["arm_id"]] = (r["n"], int(r["i"] or 0), int(r["s"] or 0))
+    for exp_id, arm_id, n, i, s in Arm.objects.filter(experiment_id__in=experiment_ids, held_readers__gt=0).values_list(
+            "experiment_id", "id", "held_readers", "held_impressions", "held_successes"):
+        out.setdefault(exp_id, {})[arm_id] = (n, i, s)
     return out
 
 

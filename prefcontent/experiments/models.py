@@ -93,6 +93,17 @@ class Arm(models.Model):
     ipw_successes = models.FloatField(default=0.0)
     ipw_success_sq = models.FloatField(default=0.0)
     unweighted_readers = models.BigIntegerField(default=0)
+    # Readers of the brand's holdout (in the event counters above, never in the reader counters): kept by
+    # ingestion with them, so a decision subtracts them without reading the Reader rows.
+    held_readers = models.BigIntegerField(default=0, db_default=0)
+    held_impressions = models.BigIntegerField(default=0, db_default=0)
+    held_successes = models.BigIntegerField(default=0, db_default=0)  # of the experiment's primary metric
+    # Stored assignments to the arm up to the roll's watermark (assigned.py): outside the holdout, those
+    # with a propensity p > 0, the sum of 1/p^2 over them, and held-out ones.
+    assigned = models.BigIntegerField(default=0, db_default=0)
+    assigned_weighted = models.BigIntegerField(default=0, db_default=0)
+    assigned_inverse_square = models.FloatField(default=0.0, db_default=0.0)
+    assigned_held = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["id"]
@@ -178,6 +189,14 @@ class ArmHour(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["arm", "hour"], name="uniq_arm_hour")]
+        indexes = [models.Index(fields=["hour"], name="armhour_hour")]  # retention: which tests had events a day
+
+
+class AssignmentRoll(models.Model):
+    """The one row that says up to which assignment id the arms' `assigned*` counters hold (assigned.py)."""
+
+    last_id = models.BigIntegerField(default=0)
+    rolled_at = models.DateTimeField(null=True, blank=True)
 
 
 class Decision(models.Model):

@@ -102,16 +102,19 @@ def _experiments_by_day(days: list[date]) -> dict[date, set[int]]:
     return found
 
 
-def events_partitions_drop_expired(expired: set[int], *, now: datetime | None = None) -> list[date]:
-    """Drop whole day partitions, before today, whose events all belong to `expired` experiments (ended
-    and past their brand's retention window). A partition goes only after a scan finds no event of
-    another experiment in it, so a roll-up that missed an event (a bulk load) cannot cost that event.
+def events_partitions_drop_expired(expired: set[int], *, now: datetime | None = None,
+                                   min_retention_days: float = 0) -> list[date]:
+    """Drop whole day partitions whose events all belong to `expired` experiments (ended and past their
+    brand's retention window). Only days older than the shortest window are looked at (a younger day's
+    events cannot all be expired). A partition goes only after a scan finds no event of another
+    experiment in it, so a roll-up that missed an event (a bulk load) cannot cost that event.
     The days dropped."""
     if not partitioned():
         return []
-    today = (now or timezone.now()).astimezone(UTC).date()
+    now = now or timezone.now()
+    before = min(now.astimezone(UTC).date(), (now - timedelta(days=min_retention_days)).astimezone(UTC).date())
     with connection.cursor() as cursor:
-        days = sorted(d for d in day_partitions(cursor) if d < today)
+        days = sorted(d for d in day_partitions(cursor) if d < before)
     by_day = _experiments_by_day(days)
     dropped = []
     for day in days:

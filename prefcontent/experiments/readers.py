@@ -7,8 +7,8 @@ randomised), with the inverse-propensity sums; readers with events but no stored
 be weighted and are left out (counted in `unweighted_readers`). Readers of the brand's holdout
 (holdout.py) are no part of the test and are left out.
 
-`reader_stats` reads the arms' reader counters that ingestion keeps (counters.py) plus one
-aggregate over the assignments; `reader_stats_scan` computes the same from the raw events, for
+`reader_stats` reads the arms' reader counters that ingestion keeps (counters.py) and their assignment
+totals (assigned.py); `reader_stats_scan` computes the same from the raw events, for
 checks and the repair command. They differ in one case only: a reader whose assignment was stored
 after its first event stays unweighted in the counters.
 """
@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, FloatField, Q, Sum
-from django.db.models.functions import Cast
 
+from prefcontent.experiments.assigned import AssignedTotals
 from prefcontent.experiments.models import Arm, Assignment, Event, success_counter
 from prefcontent.experiments.sequential import ArmReaders
 
@@ -28,31 +27,6 @@ from prefcontent.experiments.sequential import ArmReaders
 class ReaderStats:
     arms: dict[int, ArmReaders]  # arm id -> statistics (arms without readers are absent)
     unweighted_readers: int  # Thompson only: readers with events but no stored propensity
-
-
-@dataclass(frozen=True)
-class AssignedTotals:
-    """An arm's stored assignments outside the holdout: all, those with a propensity p > 0, and the sum of
-    1/p^2 over them; and apart, the held-out readers assigned to it."""
-
-    assigned: int = 0
-    weighted: int = 0
-    inverse_square: float = 0.0
-    held_out: int = 0
-
-
-def assigned_totals(experiment_ids: list[int]) -> dict[int, dict[int, AssignedTotals]]:
-    """experiment id -> arm id -> AssignedTotals, in one aggregate query (one row per assigned reader read)."""
-    tested = Q(holdout=False)
-    weighted = tested & Q(propensity__gt=0)
-    rows = (Assignment.objects.filter(experiment_id__in=experiment_ids).values("experiment_id", "arm_id")
-            .annotate(n=Count("id", filter=tested), w=Count("id", filter=weighted),
-                      v=Sum(1.0 / (Cast(F("propensity"), FloatField()) * F("propensity")), filter=weighted),
-                      h=Count("id", filter=Q(holdout=True))))
-    out: dict[int, dict[int, AssignedTotals]] = {}
-    for r in rows:
-        out.setdefault(r["experiment_id"], {})[r["arm_id"]] = AssignedTotals(r["n"], r["w"], float(r["v"] or 0), r["h"])
-    return out
 
 
 def reader_stats(*, arms: list[Arm], metric: str, adaptive: bool, assigned: dict[int, AssignedTotals],

@@ -38,10 +38,12 @@ def events_retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     ended = Experiment.objects.filter(status__in=(CONCLUDED, STOPPED), ended_at__isnull=False)
     expired: list[int] = []
+    windows = []
     for brand in Brand.objects.filter(pk__in=ended.values("brand_id")):
-        cutoff = now - timedelta(days=brand_settings(brand).event_retention_days)
+        windows.append(brand_settings(brand).event_retention_days)
+        cutoff = now - timedelta(days=windows[-1])
         expired.extend(ended.filter(brand=brand, ended_at__lt=cutoff).values_list("id", flat=True))
-    partitions = len(events_partitions_drop_expired(set(expired), now=now))
+    partitions = len(events_partitions_drop_expired(set(expired), now=now, min_retention_days=min(windows, default=0)))
     swept = events = readers = 0
     for experiment_id in expired:
         dropped_events, dropped_readers = _drop(Event, experiment_id), _drop(Reader, experiment_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from prefcontent.experiments.assigned import assignments_roll
 from prefcontent.experiments.decisions import (
     experiments_decide_chunk,
     experiments_decide_running,
@@ -40,3 +41,9 @@ def sweep_event_retention() -> dict:
 def ensure_event_partitions() -> list[str]:
     """Make the events table's day partitions for today and the week ahead (PostgreSQL; nothing on SQLite)."""
     return [day.isoformat() for day in events_partitions_ensure()]
+
+
+@shared_task(name="experiments.roll_assignments", time_limit=300, soft_time_limit=270)
+def roll_assignments() -> int:
+    """Add the assignments stored since the last roll to their arms' counters (assigned.py)."""
+    return assignments_roll()

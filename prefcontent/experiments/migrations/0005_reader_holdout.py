@@ -6,7 +6,7 @@ from prefcontent.experiments.counters import counters_rebuild
 def backfill(apps, schema_editor):
     """Reader rows, reader counters and hourly roll-ups of every experiment from its events (holdout apart)."""
     with schema_editor.connection.cursor() as cursor:
-        counters_rebuild(cursor, schema_editor.connection.vendor)
+        counters_rebuild(cursor, schema_editor.connection.vendor, held=False)  # held_* come with 0007
 
 
 class Migration(migrations.Migration):

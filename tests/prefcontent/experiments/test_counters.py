@@ -8,18 +8,20 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from prefcontent.experiments.assigned import assigned_totals
 from prefcontent.experiments.counters import counters_rebuild
 from prefcontent.experiments.holdout import holdout_arm_counts
 from prefcontent.experiments.ingestion import events_ingest
 from prefcontent.experiments.models import Arm, ArmHour, Assignment, Event, Reader
-from prefcontent.experiments.readers import assigned_totals, reader_stats, reader_stats_scan
+from prefcontent.experiments.readers import reader_stats, reader_stats_scan
 from prefcontent.tenancy.principal import principal_for_api_key
 from tests.concurrently import run_together
 from tests.factories import ApiKeyFactory
 from tests.prefcontent.experiments.factories import make_experiment
 
 COUNTERS = ("impressions", "clicks", "conversions", "readers", "exposed_units", "success_sq", "weighted_successes",
-            "weighted_success_sq", "ipw_successes", "ipw_success_sq", "unweighted_readers")
+            "weighted_success_sq", "ipw_successes", "ipw_success_sq", "unweighted_readers", "held_readers",
+            "held_impressions", "held_successes")
 
 
 def _principal(brand):

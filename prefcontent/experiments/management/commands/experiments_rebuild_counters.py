@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
+from prefcontent.experiments.assigned import assigned_rebuild
 from prefcontent.experiments.counters import counters_rebuild
 from prefcontent.experiments.models import Experiment
 
@@ -20,4 +21,6 @@ class Command(BaseCommand):
         for start in range(0, len(ids), chunk):
             with transaction.atomic(), connection.cursor() as cursor:
                 counters_rebuild(cursor, connection.vendor, ids[start:start + chunk])
-        self.stdout.write(f"rebuilt the counters of {len(ids)} experiments")
+        with transaction.atomic(), connection.cursor() as cursor:
+            assigned_rebuild(cursor)  # every arm's assignment counters, from the Assignment rows
+        self.stdout.write(f"rebuilt the counters of {len(ids)} experiments and every arm's assignment totals")
