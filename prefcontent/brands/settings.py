@@ -130,6 +130,30 @@ class Origins:
 
 
 @dataclass(frozen=True)
+class Texts:
+    """A list of at most `most` non-empty texts of at most `chars` characters each (kept stripped)."""
+
+    most: int
+    chars: int
+
+    def _entry(self, value: Any) -> bool:
+        return isinstance(value, str) and bool(value.strip()) and len(value) <= self.chars
+
+    def __call__(self, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or len(value) > self.most or not all(map(self._entry, value)):
+            raise InvalidSetting(f"must be a list of at most {self.most} non-empty texts of at most "
+                                 f"{self.chars} characters.")
+        return tuple(v.strip() for v in value)
+
+    def salvage(self, value: Any) -> list | None:
+        return [v for v in value if self._entry(v)][:self.most] if isinstance(value, list) else None
+
+    def schema(self) -> dict:
+        return {"type": "array", "maxItems": self.most,
+                "items": {"type": "string", "minLength": 1, "maxLength": self.chars}}
+
+
+@dataclass(frozen=True)
 class SimulationRounds:
     """Round reports: objects of numbers (or null) under short word keys, with an integer "round" and a
     number "true_ctr" (what the dashboard charts)."""
@@ -212,6 +236,10 @@ class BrandSettings:
                                 '"block" drops generated copy with a claim its brief\'s facts contradict or do not '
                                 'support, and pairs whose chosen text has one are excluded; "flag" keeps such copy, '
                                 'marked; "off" judges no claims. Briefs without facts are never judged.')
+    allowed_claims: tuple[str, ...] = _setting((), Texts(50, 200),  # as a brief's allowed_claims
+                                               'Claims the brand may make in any copy ("rated 4.8 by 2,000 '
+                                               'customers", "organic"): a source for copy in every brief with '
+                                               "facts, beside the brief's own.")
     allowed_origins: tuple[str, ...] = _setting((), Origins(),
                                                 'Sites whose pages may call assign and events with the brand\'s API '
                                                 'key ("*": any, for development).')

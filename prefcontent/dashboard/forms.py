@@ -4,7 +4,7 @@ from __future__ import annotations
 from django import forms
 
 from prefcontent.brands.compliance import RULE_KINDS
-from prefcontent.brands.settings import SETTINGS, Boolean, Choice, Number, Origins
+from prefcontent.brands.settings import SETTINGS, Boolean, Choice, Number, Origins, Texts
 from prefcontent.content.models import CHANNELS
 from prefcontent.experiments.models import ALLOCATIONS, METRICS
 from prefcontent.preferences.models import EXCLUSION_REASONS, PAIR_STATUSES
@@ -52,6 +52,9 @@ def _setting_field(setting) -> forms.Field:
     if isinstance(check, Origins):
         return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                help_text=f"{doc} One per line; empty: none.")
+    if isinstance(check, Texts):
+        return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                               help_text=f"{doc} One per line; empty: none.")
     if isinstance(check, Number):
         return forms.FloatField(label=label, required=False, help_text=f"{doc} Empty: the default, {default:g}.",
                                 widget=forms.NumberInput(attrs={"step": "any", "placeholder": f"{default:g}"}))
@@ -77,7 +80,7 @@ class BrandSettingsForm(forms.Form):
             check = SETTINGS[name].metadata["check"]
             if isinstance(check, Boolean):
                 value = "true" if value else "false"
-            elif isinstance(check, Origins):
+            elif isinstance(check, (Origins, Texts)):
                 value = "\n".join(check(value))
             initial[name] = value
         return initial
@@ -86,8 +89,11 @@ class BrandSettingsForm(forms.Form):
         """{setting: value}, None where the field is empty (the brand goes back to the default)."""
         out = {}
         for name, value in self.cleaned_data.items():
-            if isinstance(SETTINGS[name].metadata["check"], Origins):
+            check = SETTINGS[name].metadata["check"]
+            if isinstance(check, Origins):
                 value = value.split() or None
+            elif isinstance(check, Texts):
+                value = [line.strip() for line in value.splitlines() if line.strip()] or None
             out[name] = value
         return out
 

@@ -46,8 +46,9 @@ class ClaimGuard:
 
 def claim_guard_for(brand, brief) -> ClaimGuard | None:
     """The guard for copy answering `brief`; None when the brand turned it off or the brief has no facts."""
-    mode = brand_settings(brand).claim_guard
-    facts = facts_read(getattr(brief, "facts", None)) if brief is not None else None
+    cfg = brand_settings(brand)
+    mode = cfg.claim_guard
+    facts = facts_read(getattr(brief, "facts", None), also_allowed=cfg.allowed_claims) if brief is not None else None
     if mode == OFF or facts is None:
         return None
     return ClaimGuard(facts=facts, mode=mode, today=timezone.localdate(), product=brief.product or "",

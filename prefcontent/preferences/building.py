@@ -345,8 +345,9 @@ def unsupported_claims(experiment: Experiment, text: str) -> list[dict]:
     """The claims of `text` that the experiment's brief's facts contradict or do not support, read for the day the
     experiment started ("ends tonight" then); [] when the brand's claim_guard is off or the brief has no facts."""
     brief = experiment.brief
-    facts = facts_read(brief.facts) if brief is not None else None
-    if facts is None or brand_settings(experiment.brand).claim_guard == OFF:
+    cfg = brand_settings(experiment.brand)
+    facts = facts_read(brief.facts, also_allowed=cfg.allowed_claims) if brief is not None else None
+    if facts is None or cfg.claim_guard == OFF:
         return []
     today = timezone.localdate(experiment.started_at or experiment.created_at)
     return [{k: p[k] for k in ("kind", "text", "verdict", "reason")}

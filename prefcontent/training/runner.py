@@ -292,10 +292,11 @@ def _claim_flags(run: TrainingRun, prompts: list[str]):
     from prefcontent.content.claims.facts import facts_read
     from prefcontent.preferences.channels import snapshot_holdout_briefs
 
-    if not prompts or brand_settings(run.brand).claim_guard == OFF:
+    cfg = brand_settings(run.brand)
+    if not prompts or cfg.claim_guard == OFF:
         return None
     briefs = snapshot_holdout_briefs(run.snapshot)
-    facts = {p: facts_read(b.facts) for p, b in briefs.items() if b is not None}
+    facts = {p: facts_read(b.facts, also_allowed=cfg.allowed_claims) for p, b in briefs.items() if b is not None}
     judged = [i for i, p in enumerate(prompts) if facts.get(p) is not None]
     if not judged:
         return None

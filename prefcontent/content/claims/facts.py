@@ -13,7 +13,7 @@ facts": copy for that brief is judged by the brand's compliance rules only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from prefcontent.content.claims.extract import KINDS
@@ -164,9 +164,14 @@ def facts_parse(raw) -> BriefFacts | None:
     return _parse(raw)
 
 
-def facts_read(raw) -> BriefFacts | None:
-    """Like facts_parse, for readers that must not fail (generation, the gate): bad facts read as none."""
+def facts_read(raw, *, also_allowed: tuple[str, ...] = ()) -> BriefFacts | None:
+    """Like facts_parse, for readers that must not fail (generation, the gate): bad facts read as none.
+    `also_allowed`: the brand's own allowed claims, a source for copy beside the brief's (briefs without
+    facts stay unjudged)."""
     try:
-        return _parse(raw)
+        facts = _parse(raw)
     except FactsError:
         return None
+    if facts is None or not also_allowed:
+        return facts
+    return replace(facts, allowed_claims=tuple(dict.fromkeys((*facts.allowed_claims, *also_allowed))))

@@ -119,3 +119,18 @@ def test_claim_guard_for_reads_the_brand_setting_and_the_brief(brand):
     assert claim_guard_for(brand, brief).mode == FLAG
     brand.settings = {"claim_guard": "off"}
     assert claim_guard_for(brand, brief) is None
+
+
+def test_the_brands_allowed_claims_back_copy_in_every_brief_with_facts(brand):
+    from prefcontent.brands.settings import brand_settings_with
+    from prefcontent.generation.checks import claim_guard_for
+    from tests.prefcontent.content.factories import BriefFactory
+
+    brief = BriefFactory(brand=brand, facts=CLAIM_FACTS)
+    line = "Rain jackets rated 4.8 by 2,000 customers"
+    assert {(p["kind"], p["verdict"]) for p in claim_guard_for(brand, brief).problems(line)} == {
+        ("rating", "unsupported"), ("quantity", "unsupported")}
+    brand.settings = brand_settings_with(brand, allowed_claims=["Rated 4.8 by 2,000 customers"])
+    assert claim_guard_for(brand, brief).problems(line) == []
+    assert claim_guard_for(brand, brief).problems("Save 20% on rain jackets")  # the offer still rules
+    assert claim_guard_for(brand, BriefFactory(brand=brand)) is None  # a brief without facts stays unjudged
