@@ -51,7 +51,7 @@ def _aggregate(rows) -> list[dict]:
 
 
 def _watermark() -> int:
-    return AssignmentRoll.objects.values_list("last_id", flat=True).first() or 0
+    return AssignmentRoll.objects.order_by("pk").values_list("last_id", flat=True).first() or 0  # the roll's row
 
 
 def assigned_totals(experiment_ids: list[int]) -> dict[int, dict[int, AssignedTotals]]:

@@ -124,6 +124,9 @@ def events_partitions_drop_expired(expired: set[int], *, now: datetime | None = 
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                # No insert into the day between the scan and the drop: a late event that got in first
+                # is found by the scan, one that comes after waits, fails, and its retry lands elsewhere.
+                cursor.execute(f"LOCK TABLE {name} IN SHARE MODE")
                 cursor.execute(f"SELECT 1 FROM {name} WHERE NOT (experiment_id = ANY(%s)) LIMIT 1",
                                [sorted(by_day.get(day, ()))])
                 if cursor.fetchone():
