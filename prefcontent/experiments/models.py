@@ -63,6 +63,8 @@ class Experiment(models.Model):
     # The arms' event counters summed when it was last analysed (None: never): they only grow, so an
     # unchanged sum means the decision pass would see the same data and skips it.
     analyzed_events = models.BigIntegerField(null=True, blank=True)
+    # When retention dropped its raw events and reader rows (an ended experiment receives none after).
+    events_dropped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -37,16 +37,19 @@ def events_retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
     ago (a system task: no principal). Counts of experiments swept, rows and day partitions dropped."""
     now = now or timezone.now()
     ended = Experiment.objects.filter(status__in=(CONCLUDED, STOPPED), ended_at__isnull=False)
-    expired: list[int] = []
+    expired: dict[int, bool] = {}  # experiment id -> its rows were dropped before
     windows = []
     for brand in Brand.objects.filter(pk__in=ended.values("brand_id")):
         windows.append(brand_settings(brand).event_retention_days)
         cutoff = now - timedelta(days=windows[-1])
-        expired.extend(ended.filter(brand=brand, ended_at__lt=cutoff).values_list("id", flat=True))
+        expired.update(ended.filter(brand=brand, ended_at__lt=cutoff).values_list("id", "events_dropped_at"))
+    # Every expired experiment counts for whole days, also those swept before (their roll-ups stay).
     partitions = len(events_partitions_drop_expired(set(expired), now=now, min_retention_days=min(windows, default=0)))
     swept = events = readers = 0
-    for experiment_id in expired:
+    for experiment_id in sorted(e for e, dropped in expired.items() if dropped is None):
         dropped_events, dropped_readers = _drop(Event, experiment_id), _drop(Reader, experiment_id)
+        # Swept once: an ended experiment takes no new events, so the next sweeps skip it.
+        Experiment.objects.filter(pk=experiment_id).update(events_dropped_at=timezone.now())
         if dropped_events or dropped_readers:
             swept += 1
             events += dropped_events

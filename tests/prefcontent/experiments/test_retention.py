@@ -63,4 +63,6 @@ def test_sweep_drops_only_ended_experiments_past_their_brands_window(db):
         assert (hours, arms) == before[dropped.pk][2:]  # counters and roll-ups stay
     for kept in (recent_short, running_short, old_usual):
         assert _kept(kept) == before[kept.pk]
+    swept = set(Experiment.objects.filter(events_dropped_at__isnull=False).values_list("id", flat=True))
+    assert swept == {old_short.pk, stopped_short.pk, older_usual.pk}  # the next sweeps skip them
     assert sweep_event_retention() == {"experiments": 0, "events": 0, "readers": 0, "partitions": 0}  # nothing left to drop
