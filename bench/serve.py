@@ -214,14 +214,15 @@ def _through_api(server: BenchServer, brands, work, worker: Worker, timeout: flo
 
 
 def _engine_direct(base: str, jobs) -> dict:
-    """The jobs' own requests (prompt, adapter, seed, budget, channel shape) submitted at once to one Engine."""
-    from ml.prompts import channel_shape
+    """The jobs' own requests (prompt, adapter, seed, budget, channel form: as generation.facade builds
+    them) submitted at once to one Engine."""
     from ml.serving import Engine, EngineConfig, GenerateRequest, SamplingCaps
     from prefcontent.adapters.selectors import adapter_local_path
+    from prefcontent.content.channels import channel_form
     from prefcontent.generation.facade import brand_adapter_id
 
     def request(job, seed_offset: int = 0) -> GenerateRequest:
-        adapter, shape, params = job.adapter_version, channel_shape(job.channel), job.params
+        adapter, shape, params = job.adapter_version, channel_form(job.channel), job.params
         return GenerateRequest(
             prompt=job.prompt, adapter_id=brand_adapter_id(brand_id=adapter.brand_id, version=adapter.version,
                                                            adapter_pk=adapter.pk),
