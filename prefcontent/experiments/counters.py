@@ -10,7 +10,7 @@ Readers of the brand's holdout (their assignment says so) get a Reader row marke
 no reader counter of the arm, only its `held_*` ones: the decision leaves them out and subtracts their
 events (holdout.py).
 
-`counters_rebuild` recomputes all of it from the raw events (the migrations' backfills and the
+`counters_rebuild` recomputes all of it from the raw events (migration 0005's backfill and the
 `experiments_rebuild_counters` repair command).
 """
 from __future__ import annotations
@@ -135,7 +135,8 @@ def count_batch(inserted: list[tuple], experiments: dict[int, tuple[str, bool]],
 def counters_rebuild(cursor, vendor: str, experiment_ids: list[int] | None = None, *, held: bool = True) -> None:
     """Recompute the Reader rows, the arms' reader counters and the hourly roll-ups of these experiments
     (all when None) from their raw events; the event counters are left as they are. Plain SQL on the
-    tables as migration 0005 left them (with `held`: as 0007 left them), so those backfills can run it.
+    tables as migration 0005 left them, so its backfill can run it (`held=False` there: the held-out
+    counters come with 0007, whose backfill calls held_counters_rebuild).
 
     A reader's propensity is its assignment's (to the same arm, p > 0) as stored now."""
     if experiment_ids is not None and not experiment_ids:
