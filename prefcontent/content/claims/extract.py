@@ -108,7 +108,7 @@ _NEG_BEST = re.compile(
     r"\bthe\s+most\s+(?:of|out\s+of)\b|\bit'?s\s+best\b|\bmake\s+the\s+most\b|\bbest\s+(?:part|bit)\b)", re.IGNORECASE)
 # "not guaranteed", "no guarantee": a disclaimer, not a promise.
 _NEGATED = re.compile(r"\b(?:not|never|no|without|nothing(?:'s|\s+is)?)\s+(?:\w+\s+)?$", re.IGNORECASE)
-_OFFER_BEFORE = re.compile(r"\b(?:off|sale|savings?|deals?|offer|discount|half[\s-]price|free\s+(?:shipping|delivery|returns))\b"
+_OFFER_BEFORE = re.compile(r"\b(?:off|sale|savings?|deals?|offer|discount|half[\s-]price|free\s+(?:shipping|delivery))\b"
                            r"[^.!?;:]{0,40}$",
                            re.IGNORECASE)
 # Delivery speed, not the offer's end: "arrives by Friday", "ships within 2 days".
@@ -116,6 +116,10 @@ _DELIVERY_BEFORE = re.compile(r"\b(?:arrives?|arriving|delivered|ships?|shipped|
                               r"there)\b(?:\s+\w+){0,3}\s*$", re.IGNORECASE)
 # Opening hours, not the offer's end: "open until 8pm", "doors open till midnight".
 _HOURS_BEFORE = re.compile(r"\b(?:open|opens|opening|doors)\b(?:\s+\w+){0,2}\s*$", re.IGNORECASE)
+_ORDER_BEFORE = re.compile(r"\border(?:ed)?\s*$", re.IGNORECASE)
+_DELIVERY_WORDS = re.compile(r"\b(?:deliver(?:y|ed|s)?|ships?|shipped|shipping|dispatch(?:ed)?|arrives?)\b", re.IGNORECASE)
+_RATED_BEFORE = re.compile(r"\b(?:rated|reviewed|loved|trusted|chosen|used|worn|tested|backed|recommended|"
+                           r"approved)\b(?:[^.!?;]|\.(?=\d))*$", re.IGNORECASE)
 # An order cut-off, not the offer's end: "order by 2pm for next-day delivery".
 _DELIVERY_AFTER = re.compile(r"^\s*(?:for|to\s+get(?:\s+it)?)\s+(?:[\w-]+\s+){0,2}(?:delivery|dispatch|shipping)\b",
                              re.IGNORECASE)
@@ -140,6 +144,7 @@ class _Patterns:
     superlatives: tuple[re.Pattern, ...]
     rating: tuple[re.Pattern, ...]
     quantity: re.Pattern
+    counted_by: re.Pattern
     spf: re.Pattern
 
 
@@ -177,14 +182,15 @@ def _patterns(code: str) -> _Patterns:
                   rf"(?!\s*(?:%|hours?|days?|years?|minutes?))\b|"
                   rf"\b(?:second|2nd|third|3rd)\s+(?:[a-z]+\s+)?(?:is\s+)?(?:free|half[\s-]price)\b|"
                   rf"\bhalf[\s-]+(?:off|price)\s+(?:on\s+)?(?:your|the|a|any|every)\s+(?:second|2nd|third|3rd|next)\b|"
-                  rf"\b(?P<x2>{nums})\s+(?:\w+\s+){{0,3}}for\s+the\s+price\s+of\s+(?P<y2>{nums})\b"),
+                  rf"\b(?P<x2>{nums})\s+(?:\w+\s+){{0,3}}for\s+the\s+price\s+of\s+(?P<y2>{nums})\b|"
+                  rf"\btwo[\s-]for[\s-]one\b"),
         money=_c(money),
         deadlines=(
             _c(rf"\b(?:ends?|ending|expires?|expiring|closes?|closing|finishes)\s+"
                rf"(?:(?:at|on|by|until|till|through|thru)\s+)?(?:at\s+)?{_WHEN}\b"),
             _c(rf"\b(?:ends?|ending|expires?|closes?)\s+in\s+(?:just\s+)?{nums}\s*(?:hours?|hrs?|h|days?|minutes?)\b"),
             _c(rf"\b(?:until|till|til|through|thru|before|by)\s+{_WHEN}\b"),
-            _c(rf"\b(?:(?:for\s+)?(?:today|tonight)|this\s+weekend|this\s+week|(?:this\s+)?{_WEEKDAY}|"
+            _c(rf"\b(?:(?:for\s+)?(?:today|tonight)|(?:this\s+|the\s+)?weekend|this\s+week|(?:this\s+)?{_WEEKDAY}|"
                rf"one\s+(?:day|night|week)|"
                rf"{nums}\s*[- ]?(?:days?|hours?|hrs?|h|nights?))\s+only\b"),
             _c(rf"\b(?:only\s+|just\s+)?{nums}\s*[- ]?(?:hours?|hrs?|days?|minutes?)\s+(?:left|to\s+go|remaining)\b"),
@@ -196,6 +202,8 @@ def _patterns(code: str) -> _Patterns:
             _c(r"\b(?:last|final)\s+day\b|\bone\s+day\s+sale\b|\bmidnight\s+tonight\b"),
             _c(r"\b(?:last|final)\s+(?:weekend|week)\b"),
             _c(rf"\b(?:prices?\s+)?(?:go(?:es)?|goes|going)\s+back\s+up\s+(?:at\s+|on\s+)?{_WHEN}\b"),
+            # The offer's end said as the price's return: "prices rise on Monday".
+            _c(rf"\bprices?\s+(?:rises?|rising|increases?|go(?:es)?\s+up|jumps?)\s+(?:at\s+|on\s+|from\s+)?{_WHEN}\b"),
         ),
         offer_window=_c(rf"\b(?:for|over)\s+(?:just\s+|only\s+)?{nums}\s+(?:hours?|days?)\b"),
         urgency_time=_c(r"\b(?:hurry|last\s+chance|final\s+chance|last\s+call|final\s+call|don'?t\s+miss(?:\s+out)?|"
@@ -215,10 +223,13 @@ def _patterns(code: str) -> _Patterns:
                     r"worldwide|international|tracked|fast|global|home|click\s*(?:&|and)\s*collect)\s+)*"
                     r"(?:shipping|delivery|postage|p&p|p\s*&\s*p)(?:\s+(?:and|&)\s+returns)?\b|\bships?\s+(?:for\s+)?free\b|"
                     r"\b(?:shipping|delivery|postage)(?:'s|\s+is)?\s+(?:on\s+(?:us|the\s+house)|free|included)\b|"
-                    r"\bno\s+(?:shipping|delivery|postage)\s+(?:fees?|charges?|costs?)\b|\bfree\s+click\s*(?:&|and)\s*collect\b"),
+                    r"\bno\s+(?:shipping|delivery|postage)\s+(?:fees?|charges?|costs?)\b|\bfree\s+click\s*(?:&|and)\s*collect\b|"
+                    r"\b(?:shipping|delivery|postage)\?\s+(?:always\s+|it'?s\s+)?free\b"),
         returns=_c(r"\bfree\s+(?:returns|exchanges|returns\s+(?:and|&)\s+exchanges)\b|"
+                   r"\bfree\s+\d+[\s-]day\s+(?P<ret>returns|exchanges)\b|"
+                   r"\bwe\s+(?:cover|pay(?:\s+for)?)\s+(?:the\s+|your\s+)?returns?\s+(?:shipping|postage|delivery)\b|"
                    r"\b(?:returns|exchanges)\s+(?:are|is)\s+(?:always\s+)?(?:free|on\s+(?:us|the\s+house))\b|"
-                   r"\bfree\s+to\s+return\b|\b(?:and\s+)?so\s+are\s+(?:returns|exchanges)\b"),
+                   r"\bfree\s+to\s+return\b|\b(?:returns|exchanges)\?\s+(?:always\s+|they'?re\s+)?free\b|\b(?:and\s+)?so\s+are\s+(?:returns|exchanges)\b"),
         guarantee=_c(r"\b(?:100%\s+)?(?:money[\s-]back|satisfaction|price[\s-]match|lifetime|happiness|fit|comfort|"
                      r"best[\s-]price|\d+[\s-]day|\d+[\s-]year|low[\s-]price|freshness)\s+guarantee[ds]?\b|"
                      r"\b(?:100%\s+)?satisfaction\s+guaranteed\b|\bguarantee[ds]?\b|\brisk[\s-]free\b|"
@@ -246,6 +257,8 @@ def _patterns(code: str) -> _Patterns:
                     rf"(?P<u>%(?!\s+(?:behind|with|for|sure|yours?|you|committed|focused|here|there|that|right|on)\b)|"
                     rf"(?:{_UNITS})\b)|"
                     rf"(?P<q2>{num}|{_QTY_WORDS})[- ](?:pack|piece|layer)\b"),
+        # Who rated or chose it, counted: "rated 4.9 by 500 campers" (any plural noun after a rating verb).
+        counted_by=_c(rf"\bby\s+(?:over\s+|more\s+than\s+)?(?P<q>{num})\+?\s+(?P<u>[a-z]+s)\b"),
         spf=_c(r"\bSPF\s?(?P<q>\d+)\b|\bIP(?P<q2>\d\d)\b"),
     )
 
@@ -400,8 +413,13 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
     for regex in p.deadlines:
         for m in regex.finditer(text):
             before = text[max(0, m.start() - 40):m.start()]
-            if _DELIVERY_BEFORE.search(before) or _HOURS_BEFORE.search(before) or _DELIVERY_AFTER.match(text[m.end():]):
+            if _HOURS_BEFORE.search(before) or _DELIVERY_AFTER.match(text[m.end():]):
                 continue
+            delivery = _DELIVERY_BEFORE.search(before)
+            if delivery and not (delivery.group(0).lower().startswith("get") and m.group(0).lower().startswith("before")):
+                continue  # "get it by Friday" is delivery; "get it before Tuesday, when the sale ends" the offer
+            if _ORDER_BEFORE.search(before) and _DELIVERY_WORDS.search(text):
+                continue  # "Delivered by Wednesday, order before 3pm": an order cut-off
             found.add(DEADLINE, m, None, "", _deadline_detail(m.group(0)))
     for m in p.offer_window.finditer(text):  # "20% off for 48 hours": the offer's window, not a duration
         if _OFFER_BEFORE.search(text[max(0, m.start() - 30):m.start()]):
@@ -419,7 +437,10 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
     for m in p.shipping.finditer(text):
         found.add(SHIPPING, m, detail="shipping+returns" if "return" in m.group(0).lower() else "shipping")
     for m in p.returns.finditer(text):
-        found.add(SHIPPING, m, detail="returns")
+        if m.group("ret"):  # "free 30-day returns": the claim is the returns; "30-day" stays a quantity
+            found.claims.append(Claim(SHIPPING, m.group(0), m.start("ret"), m.end("ret"), detail="returns"))
+        else:
+            found.add(SHIPPING, m, detail="returns")
     for m in p.guarantee.finditer(text):
         if not _NEGATED.search(text[max(0, m.start() - 20):m.start()]):
             found.add(GUARANTEE, m, detail=re.sub(r"[\s-]+", " ", m.group(0).lower()))
@@ -446,6 +467,9 @@ def extract_claims(text: str, locale: str = "en") -> list[Claim]:
             if unit in ("a", "an") or raw.lower() in ("a", "an"):
                 continue
             found.add(QUANTITY, m, _number(raw, loc), "%" if unit in ("%", "percent", "per cent") else unit)
+    for m in p.counted_by.finditer(text):
+        if _RATED_BEFORE.search(text[max(0, m.start() - 40):m.start()]):
+            found.add(QUANTITY, m, _number(m.group("q"), loc), m.group("u").lower())
     return _resolve(found.claims, text)
 
 
