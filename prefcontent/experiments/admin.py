@@ -11,6 +11,7 @@ from prefcontent.experiments.models import (
     Decision,
     Event,
     Experiment,
+    LiftCluster,
     Reader,
 )
 
@@ -90,6 +91,12 @@ class ReaderAdmin(ReadOnlyAdmin):
 class ArmHourAdmin(ReadOnlyAdmin):
     list_display = ["id", "arm", "hour", "impressions", "clicks", "conversions"]
     raw_id_fields = ["arm"]
+
+
+@admin.register(LiftCluster)
+class LiftClusterAdmin(ReadOnlyAdmin):
+    list_display = ["id", "experiment", "metric", "week", "holdout", "readers", "total"]
+    raw_id_fields = ["experiment"]
 
 
 @admin.register(AssignmentRoll)

@@ -12,17 +12,17 @@ weekly lift falling more than `lift_alert_drop` below its established peak; each
 `prefcontent_lift_alert` gauge. The sample-ratio check compares the held-out share of the window's
 assignments with the brand's holdout share.
 
-One aggregate over the window's events, readers grouped per experiment and week.
+One aggregate over the window's events, readers grouped per experiment and week. An experiment whose
+events retention dropped is read from the readers frozen before the drop (lift_frozen.py): its weeks
+that meet the window, and its whole life for the window's total.
 """
 from __future__ import annotations
 
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection
 from django.db.models import Count, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -33,6 +33,8 @@ from prefcontent.brands.settings import brand_settings
 from prefcontent.core import metrics
 from prefcontent.core.errors import InvalidInput
 from prefcontent.experiments.holdout import ArmKind, holdout_arm, holdout_share_p, variant_kind
+from prefcontent.experiments.lift_frozen import frozen_ids, frozen_totals
+from prefcontent.experiments.lift_readers import LiftWindow, reader_totals
 from prefcontent.experiments.lift_stats import (
     ALERT_KINDS,
     MIXING_SD,
@@ -42,7 +44,7 @@ from prefcontent.experiments.lift_stats import (
     lift_alerts,
     lift_estimate,
 )
-from prefcontent.experiments.models import METRICS, Arm, Assignment, Event, Experiment
+from prefcontent.experiments.models import METRICS, Arm, Assignment, Experiment
 from prefcontent.tenancy.principal import Principal
 
 DEFAULT_WEEKS = 12
@@ -50,12 +52,6 @@ MAX_WEEKS = 104
 UNSPECIFIED = "unspecified"  # experiments with no campaign (or brief campaign) to name a channel
 INTERVAL = ("normal-mixture confidence sequence (mSPRT) on log(1 + lift), variance clustered by experiment "
             "with the within-experiment variance as its floor")
-
-
-@dataclass(frozen=True)
-class LiftWindow:
-    since: datetime  # inclusive
-    until: datetime  # exclusive
 
 
 def lift_window(*, weeks=None, since=None, until=None, now: datetime | None = None) -> LiftWindow:
@@ -91,35 +87,6 @@ def lift_window(*, weeks=None, since=None, until=None, now: datetime | None = No
     if end - start > timedelta(weeks=MAX_WEEKS):
         raise InvalidInput(f"A window is at most {MAX_WEEKS} weeks.", code="invalid_window")
     return LiftWindow(start, end)
-
-
-def _week_sql() -> str:
-    if connection.vendor == "postgresql":
-        return "to_char(date_trunc('week', e.occurred_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
-    return "date(e.occurred_at, 'weekday 0', '-6 days')"  # SQLite stores UTC text: back to the Monday
-
-
-def _reader_totals(brand_id: int, window: LiftWindow, metric: str, experiment_ids: list[int], *,
-                   by_week: bool) -> dict[tuple[int, str, bool], GroupTotals]:
-    """(experiment id, week or "all", held out) -> readers, sum and sum of squares of their outcome."""
-    if not experiment_ids:
-        return {}
-    events, assignments = Event._meta.db_table, Assignment._meta.db_table
-    week = _week_sql() if by_week else "'all'"
-    group_week = f"{week}, " if by_week else ""  # PostgreSQL refuses a constant in GROUP BY
-    adapt = connection.ops.adapt_datetimefield_value
-    marks = ", ".join(["%s"] * len(experiment_ids))
-    sql = (f"SELECT r.experiment_id, r.week, r.holdout, COUNT(*), SUM(r.y), SUM(r.y * r.y) FROM ("
-           f"SELECT e.experiment_id AS experiment_id, {week} AS week, a.holdout AS holdout, e.unit_hash, "
-           f"SUM(CASE WHEN e.type = %s THEN 1 ELSE 0 END) AS y FROM {events} e JOIN {assignments} a "
-           f"ON a.experiment_id = e.experiment_id AND a.unit_hash = e.unit_hash "
-           f"WHERE e.brand_id = %s AND e.occurred_at >= %s AND e.occurred_at < %s AND e.experiment_id IN ({marks}) "
-           f"GROUP BY e.experiment_id, {group_week}a.holdout, e.unit_hash) r GROUP BY r.experiment_id, r.week, r.holdout")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [metric, brand_id, adapt(window.since), adapt(window.until), *experiment_ids])
-        rows = cursor.fetchall()
-    return {(exp, str(wk)[:10], bool(held)): GroupTotals(int(n), float(s or 0), float(q or 0))
-            for exp, wk, held, n, s, q in rows}
 
 
 def _clusters(totals: dict[tuple[int, str, bool], GroupTotals], experiment_ids: Iterable[int], week: str) -> list[Cluster]:
@@ -176,8 +143,12 @@ def lift_report_for_brand(*, brand: Brand, window: LiftWindow, metric: str = "cl
     tau = MIXING_SD
     by_channel, without = _experiments(brand.pk, window, experiment_ids)
     everyone = sorted(e for ids in by_channel.values() for e in ids)
-    overall = _reader_totals(brand.pk, window, metric, everyone, by_week=False)
-    weekly = _reader_totals(brand.pk, window, metric, everyone, by_week=True)
+    frozen = frozen_ids(everyone)  # retention dropped their events: their readers were kept (lift_frozen.py)
+    live = [e for e in everyone if e not in frozen]
+    overall = {**reader_totals(brand.pk, window, metric, live, by_week=False),
+               **frozen_totals(sorted(frozen), window, metric, by_week=False)}
+    weekly = {**reader_totals(brand.pk, window, metric, live, by_week=True),
+              **frozen_totals(sorted(frozen), window, metric, by_week=True)}
     weeks = sorted({wk for _, wk, _ in weekly})
     channels, alerts = [], []
     for channel, ids in sorted(by_channel.items()):

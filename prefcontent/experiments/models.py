@@ -194,6 +194,25 @@ class ArmHour(models.Model):
         indexes = [models.Index(fields=["hour"], name="armhour_hour")]  # retention: which tests had events a day
 
 
+class LiftCluster(models.Model):
+    """An experiment's readers for the lift report, kept when retention drops its events (lift_frozen.py).
+
+    Per metric, week ("YYYY-MM-DD", its Monday, UTC; "all" for the whole experiment) and side (held out
+    or treated): readers, and the sum and sum of squares of their count of the metric's events."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, db_index=False, related_name="+")
+    metric = models.CharField(max_length=16)
+    week = models.CharField(max_length=10)
+    holdout = models.BooleanField()
+    readers = models.BigIntegerField()
+    total = models.FloatField()
+    total_sq = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["experiment", "metric", "week", "holdout"],
+                                               name="uniq_lift_cluster")]
+
+
 class AssignmentRoll(models.Model):
     """The one row that says up to which assignment id the arms' `assigned*` counters hold (assigned.py)."""
 

@@ -1,11 +1,11 @@
 """Event retention: the raw events of ended experiments go after the brand's `event_retention_days`.
 
-What a decision or a page needs outlives them: the arms' counters, the hourly roll-ups (ArmHour)
-and the decision's evidence stay. The per-reader rows (Reader) go with the events: they only serve
-to count readers while events arrive, and they hold unit hashes. Deletes run in bounded batches, each
-its own transaction, so the sweep never holds a long lock or a huge transaction. On PostgreSQL a day
-partition whose events all belong to expired experiments is dropped whole first (partitions.py): no
-delete, nothing for VACUUM.
+What a decision or a page needs outlives them: the arms' counters, the hourly roll-ups (ArmHour),
+the decision's evidence, and the readers the lift report counts (frozen first, lift_frozen.py). The
+per-reader rows (Reader) go with the events: they only serve to count readers while events arrive,
+and they hold unit hashes. Deletes run in bounded batches, each its own transaction, so the sweep
+never holds a long lock or a huge transaction. On PostgreSQL a day partition whose events all belong
+to expired experiments is dropped whole first (partitions.py): no delete, nothing for VACUUM.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from prefcontent.brands.models import Brand
 from prefcontent.brands.settings import brand_settings
+from prefcontent.experiments.lift_frozen import lift_clusters_freeze
 from prefcontent.experiments.models import CONCLUDED, STOPPED, Event, Experiment, Reader
 from prefcontent.experiments.partitions import events_partitions_drop_expired
 
@@ -43,6 +44,8 @@ def events_retention_sweep(*, now: datetime | None = None) -> dict[str, int]:
         windows.append(brand_settings(brand).event_retention_days)
         cutoff = now - timedelta(days=windows[-1])
         expired.update(ended.filter(brand=brand, ended_at__lt=cutoff).values_list("id", "events_dropped_at"))
+    # Their readers for the lift report are kept before any of their events go (lift_frozen.py).
+    lift_clusters_freeze(e for e, dropped in expired.items() if dropped is None)
     # Every expired experiment counts for whole days, also those swept before (their roll-ups stay).
     partitions = len(events_partitions_drop_expired(set(expired), now=now, min_retention_days=min(windows, default=0)))
     swept = events = readers = 0

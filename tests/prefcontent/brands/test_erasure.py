@@ -13,6 +13,7 @@ from prefcontent.brands.ownership import brand_rows
 from prefcontent.brands.services import brand_artifact_prefix
 from prefcontent.experiments.assignment import assignment_for_unit
 from prefcontent.experiments.ingestion import events_ingest
+from prefcontent.experiments.lift_frozen import lift_clusters_freeze
 from prefcontent.generation.models import GeneratedCandidate
 from prefcontent.preferences.history_import import history_import
 from prefcontent.preferences.services import pairs_build_on_demand
@@ -39,6 +40,7 @@ def populate(brand, make_key, tmp_path) -> None:
     events_ingest(principal=principal_for_api_key(key), events=[
         {"event_id": f"e-{brand.pk}", "experiment": live.pk, "arm": arm, "type": "impression", "unit_id": "reader-1",
          "timestamp": time.time()}])
+    lift_clusters_freeze([live.pk])  # what retention keeps of the experiment's readers before dropping its events
     pairs_build_on_demand(principal=SYSTEM, experiment=clear_win(brand))
     history_import(principal=SYSTEM, brand=brand, data=HISTORY, filename="h.csv", min_sample_per_arm=100)
     snapshot = snapshot_create(principal=SYSTEM, brand=brand, holdout_fraction=0.0)

@@ -148,3 +148,46 @@ def test_api_keys_read_it_with_content_read_and_other_tenants_get_404(brand, own
         f"/api/v1/brands/{brand.pk}/lift").status_code == 200
     other = BrandFactory()
     assert client_for_user(owner).get(f"/api/v1/brands/{other.pk}/lift").status_code == 404
+
+
+def test_report_is_the_same_after_retention_drops_the_events(two_weeks):
+    """Retention freezes the readers before it drops the events: the report reads the frozen clusters."""
+    from django.utils import timezone
+
+    from prefcontent.experiments.models import LiftCluster
+    from prefcontent.experiments.retention import events_retention_sweep
+
+    window = _window()
+    before = lift_report_for_brand(brand=two_weeks, window=window)
+    conversions_before = lift_report_for_brand(brand=two_weeks, window=window, metric="conversion")
+    ids = list(Experiment.objects.filter(brand=two_weeks).values_list("id", flat=True))
+    two_weeks.settings = {**two_weeks.settings, "event_retention_days": 1}
+    two_weeks.save(update_fields=["settings"])
+    ended = MONDAY + timedelta(days=13)  # in the window, and more than a day ago
+    assert ended < timezone.now() - timedelta(days=1)
+    Experiment.objects.filter(pk__in=ids).update(status="concluded", ended_at=ended)
+    events_retention_sweep()
+    assert not Event.objects.filter(experiment_id__in=ids).exists()
+    frozen = LiftCluster.objects.filter(experiment_id__in=ids)
+    assert set(frozen.values_list("metric", flat=True)) == {"click", "conversion"}
+    assert set(frozen.values_list("week", flat=True)) == {"all", "2026-11-02", "2026-11-09"}
+
+    after = lift_report_for_brand(brand=two_weeks, window=window)
+    assert after["channels"] == before["channels"] and after["alerts"] == before["alerts"]
+    assert lift_report_for_brand(brand=two_weeks, window=window, metric="conversion")["channels"] == \
+        conversions_before["channels"]
+    # A window that holds only the second week reads that week; its total is each experiment's whole life.
+    second = lift_report_for_brand(brand=two_weeks, window=lift_window(
+        since=(MONDAY + timedelta(days=7)).isoformat(), until=(MONDAY + timedelta(days=14)).isoformat()))
+    (channel,) = second["channels"]
+    assert [w["week"] for w in channel["weeks"]] == ["2026-11-09"]
+    assert channel["weeks"][0]["lift"] == pytest.approx(0.0)
+    assert channel["overall"]["treated_rate"] == pytest.approx(0.22)
+    # A week that starts where the window ends is out of it.
+    first_only = lift_report_for_brand(brand=two_weeks, window=lift_window(
+        since=MONDAY.isoformat(), until=(MONDAY + timedelta(days=7) - timedelta(hours=9)).isoformat()))
+    assert [w["week"] for w in first_only["channels"][0]["weeks"]] == ["2026-11-02"]
+    # Frozen once: a later sweep keeps the rows (the events cannot give them again).
+    count = frozen.count()
+    events_retention_sweep()
+    assert LiftCluster.objects.filter(experiment_id__in=ids).count() == count
