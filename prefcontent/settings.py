@@ -318,3 +318,7 @@ USER_TOKEN_TTL = timedelta(days=env.int("USER_TOKEN_TTL_DAYS", default=30))
 # Seconds an API key and a running experiment's arms stay cached per web process (core.hot_cache): a
 # revocation or a pause reaches every process within this long. 0 reads the database on every request.
 HOT_CACHE_SECONDS = env.float("HOT_CACHE_SECONDS", default=2.0)
+# A new reader's assignment commits without waiting for its WAL flush (PostgreSQL synchronous_commit off for
+# that one transaction): the flush is most of a page view's wait when the disk is busy. A database crash can
+# forget the last fraction of a second of assignments, never an event; the unit is then assigned again.
+ASSIGNMENT_ASYNC_COMMIT = env.bool("ASSIGNMENT_ASYNC_COMMIT", default=True)

@@ -7,14 +7,18 @@ serves the winner to everyone. Readers in the brand's persistent holdout (holdou
 the experiment's human-written (or base-model) arm in every state, stored with `holdout` set.
 
 The hot path is one statement that inserts the assignment or reads the stored one: the API key and
-the experiment with its arms are read once per HOT_CACHE_SECONDS per process (core.hot_cache).
+the experiment with its arms are read once per HOT_CACHE_SECONDS per process (core.hot_cache). On
+PostgreSQL a new assignment commits asynchronously (ASSIGNMENT_ASYNC_COMMIT): a crash may forget the
+last moments of assignments, and `bucket` gives a forgotten unit the same arm again under the same
+weights.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from prefcontent.brands.settings import brand_settings
@@ -118,15 +122,25 @@ def _store(experiment_id: int, arm_id: int, hashed: str, propensity: float | Non
               "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (experiment_id, unit_hash) DO NOTHING RETURNING arm_id, holdout")
     params = [experiment_id, arm_id, hashed, propensity, holdout,
               connection.ops.adapt_datetimefield_value(timezone.now())]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One round trip: the new row, or the one already stored (visible to this statement's snapshot).
-            cursor.execute(f"WITH ins AS ({insert}) SELECT arm_id, holdout FROM ins UNION ALL "
-                           f"SELECT arm_id, holdout FROM {table} WHERE experiment_id = %s AND unit_hash = %s LIMIT 1",
-                           [*params, experiment_id, hashed])
+    if connection.vendor == "postgresql":
+        # One statement: the new row, or the one already stored (visible to this statement's snapshot).
+        sql = (f"WITH ins AS ({insert}) SELECT arm_id, holdout FROM ins UNION ALL "
+               f"SELECT arm_id, holdout FROM {table} WHERE experiment_id = %s AND unit_hash = %s LIMIT 1")
+        params = [*params, experiment_id, hashed]
+        if settings.ASSIGNMENT_ASYNC_COMMIT and not connection.in_atomic_block:
+            # Its own transaction, so the setting cannot reach a caller's writes (events stay flushed at commit).
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
         else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+    else:
+        with connection.cursor() as cursor:
             cursor.execute(insert, params)
-        row = cursor.fetchone()
+            row = cursor.fetchone()
     if row is not None:
         return row[0], bool(row[1])
     # A concurrent request stored this unit after our snapshot began: its row is committed now.

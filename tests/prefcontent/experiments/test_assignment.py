@@ -114,6 +114,35 @@ def test_concurrent_first_requests_agree_on_one_arm():
     assert Assignment.objects.filter(experiment=experiment).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_new_assignment_alone_commits_without_waiting_for_the_flush(settings):
+    """Only the assignment's own transaction: the session, and a caller's transaction, keep synchronous commit."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    experiment = make_experiment(BrandFactory())
+
+    def assign(unit: str) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assignment_for_unit(principal=SYSTEM, experiment_id=experiment.pk, unit_id=unit)
+        return [q["sql"] for q in queries.captured_queries]
+
+    assert "SET LOCAL synchronous_commit TO OFF" in assign("first")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    with transaction.atomic():  # a caller's transaction (its writes may be events): left as it is
+        assert "SET LOCAL synchronous_commit TO OFF" not in assign("second")
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    settings.ASSIGNMENT_ASYNC_COMMIT = False
+    assert "SET LOCAL synchronous_commit TO OFF" not in assign("third")
+    assert Assignment.objects.filter(experiment=experiment).count() == 3
+
+
 def test_thompson_weights_warm_up_then_follow_the_posterior(brand):
     experiment = make_experiment(brand, arms=3, allocation="thompson", thompson_floor=0.05, thompson_warmup=100)
     arms = list(experiment.arms.order_by("id"))
