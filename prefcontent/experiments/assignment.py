@@ -14,6 +14,7 @@ weights.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -122,25 +123,19 @@ def _store(experiment_id: int, arm_id: int, hashed: str, propensity: float | Non
               "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (experiment_id, unit_hash) DO NOTHING RETURNING arm_id, holdout")
     params = [experiment_id, arm_id, hashed, propensity, holdout,
               connection.ops.adapt_datetimefield_value(timezone.now())]
-    if connection.vendor == "postgresql":
+    sql, postgres = insert, connection.vendor == "postgresql"
+    if postgres:
         # One statement: the new row, or the one already stored (visible to this statement's snapshot).
         sql = (f"WITH ins AS ({insert}) SELECT arm_id, holdout FROM ins UNION ALL "
                f"SELECT arm_id, holdout FROM {table} WHERE experiment_id = %s AND unit_hash = %s LIMIT 1")
         params = [*params, experiment_id, hashed]
-        if settings.ASSIGNMENT_ASYNC_COMMIT and not connection.in_atomic_block:
-            # Its own transaction, so the setting cannot reach a caller's writes (events stay flushed at commit).
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(insert, params)
-            row = cursor.fetchone()
+    # Its own transaction, so the setting cannot reach a caller's writes (events stay flushed at commit).
+    async_commit = postgres and settings.ASSIGNMENT_ASYNC_COMMIT and not connection.in_atomic_block
+    with transaction.atomic() if async_commit else nullcontext(), connection.cursor() as cursor:
+        if async_commit:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
     if row is not None:
         return row[0], bool(row[1])
     # A concurrent request stored this unit after our snapshot began: its row is committed now.

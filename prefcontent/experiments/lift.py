@@ -3,17 +3,15 @@
 Per channel, over every experiment with events in the window: the click (or conversion) rate per
 treated reader against the rate per held-out reader (holdout.py), pooled over experiments, with an
 always-valid interval clustered by experiment (lift_stats.py), for the whole window and for each
-week (Monday to Monday, UTC), so that decay shows. A reader counts in a week when they have an event
-of the experiment in it; their outcome is their count of the metric's events there. Readers are
-known through their stored assignment: events of a unit never assigned (or erased) are left out.
+week (Monday to Monday, UTC), so that decay shows; who counts as a reader, and when, is
+lift_readers.py's.
 
 Alerts per channel: the interval reaching below zero for `lift_alert_weeks` weeks in a row, or the
 weekly lift falling more than `lift_alert_drop` below its established peak; each sets the
 `prefcontent_lift_alert` gauge. The sample-ratio check compares the held-out share of the window's
 assignments with the brand's holdout share.
 
-One aggregate over the window's events, readers grouped per experiment and week. An experiment whose
-events retention dropped is read from the readers frozen before the drop (lift_frozen.py): its weeks
+An experiment whose events retention dropped is read from the readers frozen before the drop (lift_frozen.py): its weeks
 that meet the window, and its whole life for the window's total.
 """
 from __future__ import annotations

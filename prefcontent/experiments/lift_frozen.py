@@ -32,8 +32,9 @@ def lift_clusters_freeze(experiment_ids: Iterable[int]) -> int:
     for exp_id, brand_id in Experiment.objects.filter(pk__in=todo).values_list("id", "brand_id"):
         by_brand[brand_id].append(exp_id)
     for brand_id, ids in sorted(by_brand.items()):
+        ids.sort()
         for start in range(0, len(ids), CHUNK):
-            chunk = sorted(ids)[start:start + CHUNK]
+            chunk = ids[start:start + CHUNK]
             rows = [LiftCluster(experiment_id=exp, metric=metric, week=week, holdout=held, readers=t.readers,
                                 total=t.total, total_sq=t.squares)
                     for metric in METRICS for by_week in (False, True)
@@ -64,11 +65,10 @@ def frozen_totals(experiment_ids: list[int], window: LiftWindow, metric: str, *,
         return {}
     rows = LiftCluster.objects.filter(experiment_id__in=experiment_ids, metric=metric)
     if by_week:
-        first, last = _monday(window.since).date().isoformat(), window.until.astimezone(UTC).date().isoformat()
-        rows = rows.exclude(week="all").filter(week__gte=first, week__lte=last)  # weeks are "YYYY-MM-DD" Mondays
-        until = window.until.astimezone(UTC)
-        if until == until.replace(hour=0, minute=0, second=0, microsecond=0):  # a week starting at `until` is out
-            rows = rows.exclude(week=last)
+        # Weeks are "YYYY-MM-DD" Mondays: those starting before `until` and ending after `since`.
+        first = _monday(window.since).date().isoformat()
+        last = (window.until.astimezone(UTC) - timedelta(microseconds=1)).date().isoformat()
+        rows = rows.exclude(week="all").filter(week__gte=first, week__lte=last)
     else:
         rows = rows.filter(week="all")
     return {(exp, week, held): GroupTotals(int(n), float(total), float(sq))

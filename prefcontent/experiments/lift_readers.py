@@ -48,5 +48,3 @@ def reader_totals(brand_id: int, window: LiftWindow, metric: str, experiment_ids
         rows = cursor.fetchall()
     return {(exp, str(wk)[:10], bool(held)): GroupTotals(int(n), float(s or 0), float(q or 0))
             for exp, wk, held, n, s, q in rows}
-
-

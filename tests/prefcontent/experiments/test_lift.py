@@ -4,10 +4,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from prefcontent.experiments.lift import lift_report_for_brand, lift_window
-from prefcontent.experiments.models import Arm, Assignment, Event, Experiment
+from prefcontent.experiments.models import Arm, Assignment, Event, Experiment, LiftCluster
+from prefcontent.experiments.retention import events_retention_sweep
 from tests.conftest import client_for_key, client_for_user
 from tests.factories import BrandFactory
 from tests.prefcontent.content.factories import CampaignFactory, VariantFactory
@@ -152,11 +154,6 @@ def test_api_keys_read_it_with_content_read_and_other_tenants_get_404(brand, own
 
 def test_report_is_the_same_after_retention_drops_the_events(two_weeks):
     """Retention freezes the readers before it drops the events: the report reads the frozen clusters."""
-    from django.utils import timezone
-
-    from prefcontent.experiments.models import LiftCluster
-    from prefcontent.experiments.retention import events_retention_sweep
-
     window = _window()
     before = lift_report_for_brand(brand=two_weeks, window=window)
     conversions_before = lift_report_for_brand(brand=two_weeks, window=window, metric="conversion")
