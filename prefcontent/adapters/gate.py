@@ -7,7 +7,7 @@ so the thresholds can be tested directly; the runner gathers the inputs.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from django.conf import settings
 
@@ -80,6 +80,35 @@ class GateInputs:
     # Per generation for a held-out brief with facts: does it make a claim those facts contradict or do not support
     # (prefcontent.content.claims)? Of the candidate, the baseline, and the base when the baseline is the active
     # adapter. None when no held-out brief has facts or the brand's claim_guard is off: no claim check then.
+    adapter_unsupported_claims: list[bool] | None = None
+    baseline_unsupported_claims: list[bool] | None = None
+    base_unsupported_claims: list[bool] | None = None
+    # The same generations for the brand's recent briefs (those it generated copy for, with their facts): the
+    # held-out briefs are the tested copy's, and an adapter can narrow or overclaim on the briefs it serves
+    # while it looks fine on those. None when the brand has generated for no brief yet.
+    recent: GenerationSet | None = None
+
+    def held_out(self) -> GenerationSet:
+        return GenerationSet(
+            base_texts=self.base_texts, adapter_texts=self.adapter_texts, adapter_violations=self.adapter_violations,
+            baseline_violations=self.baseline_violations, base_well_formed=self.base_well_formed,
+            adapter_well_formed=self.adapter_well_formed, base_violations=self.base_violations,
+            adapter_unsupported_claims=self.adapter_unsupported_claims,
+            baseline_unsupported_claims=self.baseline_unsupported_claims,
+            base_unsupported_claims=self.base_unsupported_claims)
+
+
+@dataclass(frozen=True)
+class GenerationSet:
+    """Aligned generations of one set of briefs, with the per-generation verdicts (see GateInputs' fields)."""
+
+    base_texts: list[str]
+    adapter_texts: list[str]
+    adapter_violations: list[bool]
+    baseline_violations: list[bool]
+    base_well_formed: list[bool]
+    adapter_well_formed: list[bool]
+    base_violations: list[bool] | None = None
     adapter_unsupported_claims: list[bool] | None = None
     baseline_unsupported_claims: list[bool] | None = None
     base_unsupported_claims: list[bool] | None = None
@@ -232,6 +261,48 @@ def _non_duplicate_check(t: GateThresholds, candidate: float | None, base: float
                  f"({verdict})")
 
 
+def _generation_checks(g: GenerationSet, t: GateThresholds, label: str, *, suffix: str = "",
+                       briefs: str = "held-out briefs") -> list[Check]:
+    """The checks read off one set's generations, in report order; `suffix` names the set's checks apart."""
+    base, cand = g.base_texts, g.adapter_texts
+    have_gen = bool(base) and len(base) == len(cand)
+    base_d2 = distinct_n(base, 2) if have_gen else None
+    cand_d2 = distinct_n(cand, 2) if have_gen else None
+    jac = t.near_duplicate_jaccard
+    base_uniq = 1 - metrics.word_overlap_rate(base, jac) if have_gen else None
+    cand_uniq = 1 - metrics.word_overlap_rate(cand, jac) if have_gen else None
+    length_ratio = _ratio(metrics.mean_words(cand), metrics.mean_words(base)) if have_gen else None
+    checks = [_compliance_check("compliance_violation_rate", t, g.adapter_violations, g.baseline_violations, label)]
+    if g.base_violations is not None:
+        checks.append(_compliance_check("compliance_vs_base", t, g.adapter_violations, g.base_violations, "base"))
+    if g.adapter_unsupported_claims is not None and g.baseline_unsupported_claims is not None:
+        checks.append(_claims_check("unsupported_claim_rate", t, g.adapter_unsupported_claims,
+                                    g.baseline_unsupported_claims, label))
+        if g.base_unsupported_claims is not None:
+            checks.append(_claims_check("unsupported_claims_vs_base", t, g.adapter_unsupported_claims,
+                                        g.base_unsupported_claims, "base"))
+    checks += [
+        _well_formed_check(t, g.adapter_well_formed, g.base_well_formed) if have_gen
+        else _cmp("well_formed_rate", None, 0.0, ">=", "share of well-formed generations"),
+        _well_formed_floor_check(t, g.adapter_well_formed if have_gen else []),
+        _cmp("distinct_2", cand_d2, round(t.min_diversity_ratio * (base_d2 or 0.0), 6), ">=",
+             f"distinct-2 of generations (base {base_d2})"),
+        _non_duplicate_check(t, cand_uniq, base_uniq, len(cand)),
+        _cmp("length_ratio", length_ratio, [t.min_length_ratio, t.max_length_ratio], "between",
+             "mean generation length relative to the base"),
+    ]
+    if not suffix:
+        return checks
+    return [replace(c, name=c.name + suffix, detail=f"{briefs}: {c.detail}") for c in checks]
+
+
+def _claims_summary(g: GenerationSet) -> dict | None:
+    if g.adapter_unsupported_claims is None:
+        return None
+    return {"adapter": _rate(g.adapter_unsupported_claims), "baseline": _rate(g.baseline_unsupported_claims or []),
+            "judged_generations": len(g.adapter_unsupported_claims)}
+
+
 def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
     h = inputs.holdout or {}
     pairs = int(h.get("pairs", 0))
@@ -246,46 +317,26 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
         drop = max(0.0, -delta) / abs(reference) if reference else 0.0
     base, cand = inputs.base_texts, inputs.adapter_texts
     have_gen = bool(base) and len(base) == len(cand)
-    base_d2 = distinct_n(base, 2) if have_gen else None
-    cand_d2 = distinct_n(cand, 2) if have_gen else None
-    jac = t.near_duplicate_jaccard
-    base_uniq = 1 - metrics.word_overlap_rate(base, jac) if have_gen else None
-    cand_uniq = 1 - metrics.word_overlap_rate(cand, jac) if have_gen else None
-    length_ratio = _ratio(metrics.mean_words(cand), metrics.mean_words(base)) if have_gen else None
+    held_out = inputs.held_out()
     checks = [
         _cmp("reward_accuracy", acc, t.min_reward_accuracy, ">=", f"held-out reward accuracy on {pairs} pairs"),
         _cmp("reward_accuracy_significance", p_value, t.significance_alpha, "<",
              "one-sided binomial p-value of the accuracy against 0.5"),
-        _compliance_check("compliance_violation_rate", t, inputs.adapter_violations, inputs.baseline_violations,
-                          inputs.baseline_label),
-        _well_formed_check(t, inputs.adapter_well_formed, inputs.base_well_formed) if have_gen
-        else _cmp("well_formed_rate", None, 0.0, ">=", "share of well-formed generations"),
-        _well_formed_floor_check(t, inputs.adapter_well_formed if have_gen else []),
-        _cmp("distinct_2", cand_d2, round(t.min_diversity_ratio * (base_d2 or 0.0), 6), ">=",
-             f"distinct-2 of generations (base {base_d2})"),
-        _non_duplicate_check(t, cand_uniq, base_uniq, len(cand)),
-        _cmp("length_ratio", length_ratio, [t.min_length_ratio, t.max_length_ratio], "between",
-             "mean generation length relative to the base"),
+        *_generation_checks(held_out, t, inputs.baseline_label),
         _cmp("chosen_logp_drop", drop, t.max_chosen_logp_drop, "<=",
              "relative fall of held-out chosen log-probs below the reference (likelihood displacement)"),
         _cmp("changed_fraction", metrics.changed_fraction(base, cand) if have_gen else None,
              t.min_changed_fraction, ">=", "share of same-seed generations that differ from the base"),
     ]
-    if inputs.base_violations is not None:
-        checks.insert(3, _compliance_check("compliance_vs_base", t, inputs.adapter_violations, inputs.base_violations,
-                                           "base"))
-    claims = inputs.adapter_unsupported_claims
-    if claims is not None and inputs.baseline_unsupported_claims is not None:
-        at = next(i for i, c in enumerate(checks) if c.name == "well_formed_rate")
-        extra = [_claims_check("unsupported_claim_rate", t, claims, inputs.baseline_unsupported_claims,
-                               inputs.baseline_label)]
-        if inputs.base_unsupported_claims is not None:
-            extra.append(_claims_check("unsupported_claims_vs_base", t, claims, inputs.base_unsupported_claims, "base"))
-        checks[at:at] = extra
     summary = {"holdout_pairs": pairs, "generations": len(cand), "baseline": inputs.baseline_label,
                "samples": {"base": base[:5], "adapter": cand[:5]}}
-    if claims is not None:
-        summary["unsupported_claim_rate"] = {"adapter": _rate(claims),
-                                             "baseline": _rate(inputs.baseline_unsupported_claims or []),
-                                             "judged_generations": len(claims)}
+    if (claims := _claims_summary(held_out)) is not None:
+        summary["unsupported_claim_rate"] = claims
+    if inputs.recent is not None and inputs.recent.adapter_texts:
+        recent = inputs.recent
+        checks += _generation_checks(recent, t, inputs.baseline_label, suffix="_recent", briefs="recent briefs")
+        summary["recent"] = {"generations": len(recent.adapter_texts),
+                             "samples": {"base": recent.base_texts[:5], "adapter": recent.adapter_texts[:5]}}
+        if (claims := _claims_summary(recent)) is not None:
+            summary["recent"]["unsupported_claim_rate"] = claims
     return GateReport(passed=all(c.passed for c in checks), checks=checks, summary=summary)

@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db.models import Prefetch, QuerySet
 
 from prefcontent.brands.compliance import CompiledRules, check_text
-from prefcontent.content.models import Variant
+from prefcontent.content.models import Brief, Variant
 from prefcontent.core.errors import NotFound
 from prefcontent.core.knobs import knob
 from prefcontent.core.text import TrigramMatrix, TrigramMatrixCache
@@ -67,6 +67,22 @@ def recent_generated_texts(*, brand_id: int, limit: int, created_before: datetim
     if created_before is not None:
         variants = variants.filter(created_at__lt=created_before)
     return list(variants.order_by("-pk").values_list("text", flat=True)[:limit])
+
+
+def recent_briefs(*, brand_id: int, limit: int) -> list[tuple[Brief, str, dict]]:
+    """(brief, channel, params of its newest job) for the brief and channel pairs the brand's last generation jobs
+    wrote for, newest first, each once; at most `limit`. Worker-side, no principal: the gate samples the
+    candidate on the briefs the brand serves, as they were served."""
+    if limit <= 0:
+        return []
+    rows = (GenerationJob.objects.filter(brand_id=brand_id, kind=GenerationJob.Kind.GENERATE, brief__isnull=False)
+            .order_by("-created_at", "-pk").values_list("brief_id", "channel", "params")[:limit * 20])
+    newest: dict[tuple[int, str], dict] = {}
+    for brief_id, channel, params in rows:
+        newest.setdefault((brief_id, channel), params or {})
+    keys = list(newest)[:limit]
+    briefs = Brief.objects.in_bulk({brief_id for brief_id, _ in keys})
+    return [(briefs[key[0]], key[1], newest[key]) for key in keys if key[0] in briefs]
 
 
 # Trigram matrices of each brand's tested copy and recent variants, kept between the jobs of a generate

@@ -100,9 +100,12 @@ class GateGenerations:
 
 def generate_for_gate(*, base_model_path: str, prompts: Sequence[str], candidate: GateAdapter,
                       baseline: GateAdapter | None, samples_per_prompt: int, max_new_tokens: int,
-                      temperature: float, seed: int, channels: Sequence[str] | None = None) -> GateGenerations:
+                      temperature: float, seed: int, channels: Sequence[str] | None = None,
+                      sampling: Sequence[tuple[float, float] | None] | None = None) -> GateGenerations:
     """Sample the base, the candidate (and the active adapter) on the same prompts and seeds, each
     prompt ending where its channel's copy ends (prefcontent.content.channels), as generation serves it.
+    `sampling`: per prompt, the (temperature, top_p) to sample it at; None (or a None entry) for
+    `temperature` and top_p 0.95.
 
     A private engine, closed afterwards: the gate runs once per training, and a long-lived
     engine in the training worker would hold a second copy of the base model for nothing.
@@ -112,6 +115,7 @@ def generate_for_gate(*, base_model_path: str, prompts: Sequence[str], candidate
     from ml.serving import Engine, EngineConfig, GenerateRequest
 
     shapes = [channel_form(c) for c in (channels if channels is not None else ["headline"] * len(prompts))]
+    at = [(s if s is not None else (temperature, 0.95)) for s in (sampling or [None] * len(prompts))]
 
     cuda = torch.cuda.is_available()
     engine = Engine(base_model_path, EngineConfig(max_adapters=2, device="cuda" if cuda else "cpu",
@@ -120,7 +124,7 @@ def generate_for_gate(*, base_model_path: str, prompts: Sequence[str], candidate
         def sample(adapter: GateAdapter | None) -> list[str]:
             futures = [
                 engine.submit(GenerateRequest(
-                    prompt=prompt, n=samples_per_prompt, temperature=temperature, top_p=0.95,
+                    prompt=prompt, n=samples_per_prompt, temperature=at[i][0], top_p=at[i][1],
                     max_new_tokens=max_new_tokens, seed=seed + i,
                     one_line=shapes[i].one_line, max_chars=shapes[i].max_chars,
                     adapter_id=adapter.adapter_id if adapter else None,

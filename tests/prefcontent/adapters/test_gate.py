@@ -241,3 +241,20 @@ def test_an_unsupported_claim_rate_within_noise_passes_and_the_base_stays_the_fl
 def test_without_briefs_with_facts_the_gate_runs_no_claim_check():
     names = [c.name for c in evaluate_gate(inputs(), GateThresholds()).checks]
     assert "unsupported_claim_rate" not in names and "unsupported_claims_vs_base" not in names
+
+
+def test_recent_briefs_are_checked_apart_and_a_collapse_there_fails_the_gate():
+    """Held-out generations look fine; on the briefs the brand serves the candidate repeats itself."""
+    from prefcontent.adapters.gate import GenerationSet
+
+    collapsed = ["buy now shoes today"] * 16
+    recent = GenerationSet(base_texts=BASE, adapter_texts=collapsed, adapter_violations=[False] * 16,
+                           baseline_violations=[False] * 16, base_well_formed=[True] * 16,
+                           adapter_well_formed=[True] * 16)
+    report = evaluate_gate(inputs(recent=recent), GateThresholds())
+    assert not report.passed
+    assert {c.name for c in report.checks if not c.passed} == {"distinct_2_recent", "non_duplicate_rate_recent"}
+    assert check(report, "distinct_2").passed and check(report, "distinct_2_recent").detail.startswith("recent briefs")
+    assert report.summary["recent"]["generations"] == 16
+    healthy = dataclasses.replace(recent, adapter_texts=ADAPTED)
+    assert evaluate_gate(inputs(recent=healthy), GateThresholds()).passed

@@ -215,3 +215,35 @@ def test_a_real_run_records_its_steps_gate_checks_promotion_duration_and_queue_w
     assert delta("prefcontent_adapters_promoted_total", brand=brand.pk, how="auto") == 1
     assert delta("prefcontent_run_duration_seconds_count", kind="training", outcome="succeeded") == 1
     assert delta("prefcontent_queue_wait_seconds_count", kind="training") == 1
+
+
+def test_the_gate_also_judges_the_briefs_the_brand_generates_for(owner_client, brand, training_env, no_broker):
+    """The held-out briefs are the tested copy's; the candidate is sampled on the brand's recent briefs too (with
+    their facts, so the claim check runs there) and those generations are checked apart."""
+    from prefcontent.content.models import Brief
+    from prefcontent.generation.models import GenerationJob
+
+    offer = Brief.objects.create(brand=brand, title="winter sale", product="trail shoes",
+                                 facts={"offer": {"discount_percent": 10}})
+    plain = Brief.objects.create(brand=brand, title="no offer", product="rain jackets")
+    # The same brief twice: sampled once, as its newest job asked (the plain brief's job asked for the defaults).
+    for brief, params in ((offer, {"temperature": 1.3}), (plain, {}), (offer, {"temperature": 0.7, "top_p": 0.9})):
+        GenerationJob.objects.create(brand=brand, brief=brief, channel="headline", prompt="old rendering",
+                                     prompt_version="v0", params=params)
+    run_id = start(owner_client, brand, make_snapshot(brand))
+    training_run_execute(run_id=run_id)
+    report = TrainingRun.objects.get(pk=run_id).adapter_version.eval_report
+    summary = report["summary"]
+    assert summary["recent_briefs"] == [
+        {"brief_id": offer.pk, "channel": "headline", "temperature": 0.7, "top_p": 0.9},
+        {"brief_id": plain.pk, "channel": "headline", "temperature": 0.9, "top_p": 0.95}]
+    # 16 generations a recent brief (4 seeds of 4), 4 a held-out one.
+    assert summary["recent"]["generations"] == 2 * 16 and summary["generations"] == 8 * 4
+    # Only the brief with facts is judged for claims: its 16 generations.
+    assert summary["recent"]["unsupported_claim_rate"]["judged_generations"] == 16
+    names = [c["name"] for c in report["checks"]]
+    assert {"distinct_2_recent", "well_formed_rate_recent", "compliance_violation_rate_recent",
+            "unsupported_claim_rate_recent"} <= set(names)
+    assert "unsupported_claim_rate" not in names  # the held-out briefs carry no facts
+    recent = next(c for c in report["checks"] if c["name"] == "distinct_2_recent")
+    assert recent["detail"].startswith("recent briefs: distinct-2")
