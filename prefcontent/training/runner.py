@@ -263,7 +263,7 @@ def _gate(run: TrainingRun, examples: list, adapter_dir: Path, holdout: dict) ->
     briefs = [brief_of.get(prompt) for prompt in held] + [row.brief for row in sampled]
     # Held-out briefs at the gate's temperature; recent ones as their last job sampled them: an adapter that
     # repeats one phrasing shows it at the temperature it is served at and hides it under hotter sampling.
-    temps = [None] * len(held) + [row.sampling for row in sampled]
+    sampled_at = [None] * len(held) + [row.sampling for row in sampled]
     gens = facade.GateGenerations(prompts=[], base=[], candidate=[], baseline=None)
     if prompts:
         gens = facade.generate_for_gate(
@@ -271,7 +271,7 @@ def _gate(run: TrainingRun, examples: list, adapter_dir: Path, holdout: dict) ->
             candidate=facade.GateAdapter(f"candidate-run-{run.pk}", adapter_dir, facade.adapter_checksum(adapter_dir)),
             baseline=baseline, samples_per_prompt=sampling.samples_per_prompt,
             max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature, seed=sampling.seed,
-            sampling=temps,
+            sampling=sampled_at,
         )
     rules = compliance_rules_for(run.brand)
     claims_of = _claim_flags(run)
@@ -334,8 +334,9 @@ def _recent_prompts(run: TrainingRun, limit: int) -> list[_RecentBrief]:
 
     found = []
     for brief, channel, params in recent_briefs(brand_id=run.brand_id, limit=limit):
-        temperature = params.get("temperature", SamplingParams.temperature)
-        top_p = params.get("top_p", SamplingParams.top_p)
+        temperature, top_p = params.get("temperature"), params.get("top_p")
+        temperature = SamplingParams.temperature if temperature is None else temperature
+        top_p = SamplingParams.top_p if top_p is None else top_p
         found.append(_RecentBrief(render_prompt(brand=run.brand, brief=brief, channel=channel), channel, brief,
                                   (float(temperature), float(top_p))))
     return found
