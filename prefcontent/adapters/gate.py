@@ -60,11 +60,9 @@ def gate_feasibility(*, train_pairs: int, holdout_pairs: int, t: GateThresholds)
 
 
 @dataclass(frozen=True)
-class GateInputs:
-    """What the gate looks at; generation lists are aligned (same prompt and seed at each index)."""
+class GenerationSet:
+    """Aligned generations of one set of briefs (same prompt and seed at each index), with their verdicts."""
 
-    holdout: dict  # ml TrainResult.holdout: pairs, reward_accuracy, chosen_logps_mean, rewards_chosen
-    beta: float  # DPO beta, to turn rewards back into log-prob differences
     base_texts: list[str]  # generations of the base model
     adapter_texts: list[str]  # generations of the candidate
     adapter_violations: list[bool]  # compliance verdict per candidate generation
@@ -72,46 +70,29 @@ class GateInputs:
     # Per generation, well-formed copy for its channel (prefcontent.content.wellformed), of each model.
     base_well_formed: list[bool]
     adapter_well_formed: list[bool]
-    baseline_label: str = "base"  # "base" or "adapter vN" (the active adapter)
     # Per generation of the base model when the baseline is the active adapter: the candidate must not
     # break rules significantly more often than the base either, or a rate could creep up a little
     # (within noise) with every promotion. None when the baseline already is the base.
     base_violations: list[bool] | None = None
-    # Per generation for a held-out brief with facts: does it make a claim those facts contradict or do not support
+    # Per generation for a brief with facts: does it make a claim those facts contradict or do not support
     # (prefcontent.content.claims)? Of the candidate, the baseline, and the base when the baseline is the active
-    # adapter. None when no held-out brief has facts or the brand's claim_guard is off: no claim check then.
+    # adapter. None when no brief of the set has facts or the brand's claim_guard is off: no claim check then.
     adapter_unsupported_claims: list[bool] | None = None
     baseline_unsupported_claims: list[bool] | None = None
     base_unsupported_claims: list[bool] | None = None
-    # The same generations for the brand's recent briefs (those it generated copy for, with their facts): the
-    # held-out briefs are the tested copy's, and an adapter can narrow or overclaim on the briefs it serves
-    # while it looks fine on those. None when the brand has generated for no brief yet.
-    recent: GenerationSet | None = None
-
-    def held_out(self) -> GenerationSet:
-        return GenerationSet(
-            base_texts=self.base_texts, adapter_texts=self.adapter_texts, adapter_violations=self.adapter_violations,
-            baseline_violations=self.baseline_violations, base_well_formed=self.base_well_formed,
-            adapter_well_formed=self.adapter_well_formed, base_violations=self.base_violations,
-            adapter_unsupported_claims=self.adapter_unsupported_claims,
-            baseline_unsupported_claims=self.baseline_unsupported_claims,
-            base_unsupported_claims=self.base_unsupported_claims)
 
 
 @dataclass(frozen=True)
-class GenerationSet:
-    """Aligned generations of one set of briefs, with the per-generation verdicts (see GateInputs' fields)."""
+class GateInputs:
+    """What the gate looks at."""
 
-    base_texts: list[str]
-    adapter_texts: list[str]
-    adapter_violations: list[bool]
-    baseline_violations: list[bool]
-    base_well_formed: list[bool]
-    adapter_well_formed: list[bool]
-    base_violations: list[bool] | None = None
-    adapter_unsupported_claims: list[bool] | None = None
-    baseline_unsupported_claims: list[bool] | None = None
-    base_unsupported_claims: list[bool] | None = None
+    holdout: dict  # ml TrainResult.holdout: pairs, reward_accuracy, chosen_logps_mean, rewards_chosen
+    beta: float  # DPO beta, to turn rewards back into log-prob differences
+    held_out: GenerationSet  # generations for held-out briefs (the tested copy's)
+    baseline_label: str = "base"  # "base" or "adapter vN" (the active adapter)
+    # The same for the brand's recent briefs (those it generated copy for, with their facts): an adapter can
+    # narrow or overclaim on the briefs it serves while the tested copy's look fine. None: none yet.
+    recent: GenerationSet | None = None
 
 
 @dataclass(frozen=True)
@@ -262,7 +243,7 @@ def _non_duplicate_check(t: GateThresholds, candidate: float | None, base: float
 
 
 def _generation_checks(g: GenerationSet, t: GateThresholds, label: str, *, suffix: str = "",
-                       briefs: str = "held-out briefs") -> list[Check]:
+                       where: str = "") -> list[Check]:
     """The checks read off one set's generations, in report order; `suffix` names the set's checks apart."""
     base, cand = g.base_texts, g.adapter_texts
     have_gen = bool(base) and len(base) == len(cand)
@@ -293,7 +274,7 @@ def _generation_checks(g: GenerationSet, t: GateThresholds, label: str, *, suffi
     ]
     if not suffix:
         return checks
-    return [replace(c, name=c.name + suffix, detail=f"{briefs}: {c.detail}") for c in checks]
+    return [replace(c, name=c.name + suffix, detail=f"{where}: {c.detail}") for c in checks]
 
 
 def _claims_summary(g: GenerationSet) -> dict | None:
@@ -315,9 +296,9 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
         delta = rewards_chosen / inputs.beta
         reference = chosen_logps - delta
         drop = max(0.0, -delta) / abs(reference) if reference else 0.0
-    base, cand = inputs.base_texts, inputs.adapter_texts
+    held_out = inputs.held_out
+    base, cand = held_out.base_texts, held_out.adapter_texts
     have_gen = bool(base) and len(base) == len(cand)
-    held_out = inputs.held_out()
     checks = [
         _cmp("reward_accuracy", acc, t.min_reward_accuracy, ">=", f"held-out reward accuracy on {pairs} pairs"),
         _cmp("reward_accuracy_significance", p_value, t.significance_alpha, "<",
@@ -334,7 +315,7 @@ def evaluate_gate(inputs: GateInputs, t: GateThresholds) -> GateReport:
         summary["unsupported_claim_rate"] = claims
     if inputs.recent is not None and inputs.recent.adapter_texts:
         recent = inputs.recent
-        checks += _generation_checks(recent, t, inputs.baseline_label, suffix="_recent", briefs="recent briefs")
+        checks += _generation_checks(recent, t, inputs.baseline_label, suffix="_recent", where="recent briefs")
         summary["recent"] = {"generations": len(recent.adapter_texts),
                              "samples": {"base": recent.base_texts[:5], "adapter": recent.adapter_texts[:5]}}
         if (claims := _claims_summary(recent)) is not None:

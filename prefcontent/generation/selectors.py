@@ -76,7 +76,7 @@ def recent_briefs(*, brand_id: int, limit: int) -> list[tuple[Brief, str, dict]]
     if limit <= 0:
         return []
     rows = (GenerationJob.objects.filter(brand_id=brand_id, kind=GenerationJob.Kind.GENERATE, brief__isnull=False)
-            .order_by("-created_at", "-pk").values_list("brief_id", "channel", "params")[:limit * 20])
+            .order_by("-created_at", "-pk").values_list("brief_id", "channel", "params")[:limit * 20])  # jobs repeat a brief
     newest: dict[tuple[int, str], dict] = {}
     for brief_id, channel, params in rows:
         newest.setdefault((brief_id, channel), params or {})

@@ -115,7 +115,7 @@ def generate_for_gate(*, base_model_path: str, prompts: Sequence[str], candidate
     from ml.serving import Engine, EngineConfig, GenerateRequest
 
     shapes = [channel_form(c) for c in (channels if channels is not None else ["headline"] * len(prompts))]
-    at = [(s if s is not None else (temperature, 0.95)) for s in (sampling or [None] * len(prompts))]
+    sampled_at = [s if s is not None else (temperature, 0.95) for s in (sampling or [None] * len(prompts))]
 
     cuda = torch.cuda.is_available()
     engine = Engine(base_model_path, EngineConfig(max_adapters=2, device="cuda" if cuda else "cpu",
@@ -124,7 +124,7 @@ def generate_for_gate(*, base_model_path: str, prompts: Sequence[str], candidate
         def sample(adapter: GateAdapter | None) -> list[str]:
             futures = [
                 engine.submit(GenerateRequest(
-                    prompt=prompt, n=samples_per_prompt, temperature=at[i][0], top_p=at[i][1],
+                    prompt=prompt, n=samples_per_prompt, temperature=sampled_at[i][0], top_p=sampled_at[i][1],
                     max_new_tokens=max_new_tokens, seed=seed + i,
                     one_line=shapes[i].one_line, max_chars=shapes[i].max_chars,
                     adapter_id=adapter.adapter_id if adapter else None,

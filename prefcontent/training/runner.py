@@ -5,7 +5,6 @@ lease owner, so a worker that lost its lease (the reaper requeued the run) chang
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
@@ -55,8 +54,8 @@ class GateSampling:
 
     max_prompts: int = 16  # distinct held-out briefs used
     recent_briefs: int = 8  # and up to this many of the brand's recent briefs (generation's), judged apart
-    # completions per recent brief and model: distinct-2 of a few dozen short lines stays near 1 while the
-    # adapter repeats one phrasing across briefs (the loop's 0.66 at 120 texts read 0.93 at 32)
+    # completions per recent brief and model: distinct-2 of a few dozen short lines stays near 1 whatever the
+    # adapter repeats across briefs
     recent_samples: int = 16
     samples_per_prompt: int = 4  # completions per brief and model
     max_new_tokens: int = 48  # completion budget
@@ -303,11 +302,9 @@ def _gate(run: TrainingRun, examples: list, adapter_dir: Path, holdout: dict) ->
             base_unsupported_claims=unsupported(base) if line is not None else None,
         )
 
-    own = generation_set(0, len(held))
     report = evaluate_gate(GateInputs(
         holdout=holdout, beta=float(run.hyperparameters.get("beta", 0.1)), baseline_label=label,
-        **{f.name: getattr(own, f.name) for f in dataclasses.fields(GenerationSet)},
-        recent=generation_set(len(held), len(prompts)) if recent else None,
+        held_out=generation_set(0, len(held)), recent=generation_set(len(held), len(prompts)) if recent else None,
     ), gate_thresholds()).to_dict()
     report["summary"]["held_out_briefs"] = len(held)
     report["summary"]["recent_briefs"] = [{"brief_id": row.brief.pk, "channel": row.channel,
@@ -329,16 +326,14 @@ class _RecentBrief:
 def _recent_prompts(run: TrainingRun, limit: int) -> list[_RecentBrief]:
     """The brand's last briefs it generated copy for, each with the sampling its newest job asked for."""
     from prefcontent.generation.selectors import recent_briefs
-    from prefcontent.generation.services import SamplingParams
+    from prefcontent.generation.services import sampling_params
     from prefcontent.preferences.prompting import render_prompt
 
     found = []
     for brief, channel, params in recent_briefs(brand_id=run.brand_id, limit=limit):
-        temperature, top_p = params.get("temperature"), params.get("top_p")
-        temperature = SamplingParams.temperature if temperature is None else temperature
-        top_p = SamplingParams.top_p if top_p is None else top_p
+        served = sampling_params(temperature=params.get("temperature"), top_p=params.get("top_p"))  # None: default
         found.append(_RecentBrief(render_prompt(brand=run.brand, brief=brief, channel=channel), channel, brief,
-                                  (float(temperature), float(top_p))))
+                                  (float(served.temperature), float(served.top_p))))
     return found
 
 

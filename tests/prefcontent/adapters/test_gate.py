@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from prefcontent.adapters.gate import GateInputs, GateThresholds, evaluate_gate
+from prefcontent.adapters.gate import GateInputs, GateThresholds, GenerationSet, evaluate_gate
 from prefcontent.content.wellformed import well_formed_flags
 
 BASE = [f"headline number {i} about shoes and {w}" for i, w in enumerate("abcdefghijklmnop")]
@@ -14,13 +14,16 @@ HOLDOUT = {"pairs": 40, "reward_accuracy": 0.8, "chosen_logps_mean": -39.0, "rew
 
 
 def inputs(**changes) -> GateInputs:
+    """GateInputs from the defaults below; a change to a GenerationSet field goes to the held-out set."""
     values = {"holdout": HOLDOUT, "beta": 0.1, "base_texts": BASE, "adapter_texts": ADAPTED,
               "adapter_violations": [False] * 16, "baseline_violations": [False] * 15 + [True]}
     values.update(changes)
     # Well-formedness read off the texts by the product's check, unless a case gives its own flags.
     values.setdefault("base_well_formed", well_formed_flags(values["base_texts"], "headline"))
     values.setdefault("adapter_well_formed", well_formed_flags(values["adapter_texts"], "headline"))
-    return GateInputs(**values)
+    names = {f.name for f in dataclasses.fields(GenerationSet)}
+    held_out = GenerationSet(**{k: v for k, v in values.items() if k in names})
+    return GateInputs(held_out=held_out, **{k: v for k, v in values.items() if k not in names})
 
 
 def check(report, name):
@@ -245,8 +248,6 @@ def test_without_briefs_with_facts_the_gate_runs_no_claim_check():
 
 def test_recent_briefs_are_checked_apart_and_a_collapse_there_fails_the_gate():
     """Held-out generations look fine; on the briefs the brand serves the candidate repeats itself."""
-    from prefcontent.adapters.gate import GenerationSet
-
     collapsed = ["buy now shoes today"] * 16
     recent = GenerationSet(base_texts=BASE, adapter_texts=collapsed, adapter_violations=[False] * 16,
                            baseline_violations=[False] * 16, base_well_formed=[True] * 16,
