@@ -1,6 +1,7 @@
 """The anonymous rate limit (the brute-force guard of POST /auth/token) across real web processes."""
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -76,7 +77,9 @@ class WebProcess:
 def test_the_anonymous_limit_holds_across_two_web_processes_and_forged_forwarded_for(tmp_path):
     # A day's window: the ten requests cannot straddle a window boundary (but at midnight UTC).
     env = {"CACHE_URL": _shared_cache_url(tmp_path), "THROTTLE_ANON_RATE": "6/d", "NUM_PROXIES": "1"}
-    client = f"203.0.113.{uuid.uuid4().int % 250 + 1}"  # a fresh bucket in a shared Redis
+    # A fresh bucket in a Redis that earlier runs of the same day share: 250 IPv4 addresses collided
+    # after a few runs (the first request already over the limit), 2**64 IPv6 addresses do not.
+    client = str(ipaddress.IPv6Address((0x20010DB8 << 96) | (uuid.uuid4().int >> 64)))
     first, second = WebProcess(tmp_path, **env), WebProcess(tmp_path, **env)
     try:
         # Behind one proxy the client address is the last X-Forwarded-For entry; what the client wrote
