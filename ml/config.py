@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "cdpo", "robust")
+F_DIVERGENCES = ("reverse_kl", "js_divergence")  # see ml.losses
 LORA_RANKS = (8, 16, 32, 64)
 SPLITS = ("train", "holdout")
 
@@ -19,10 +20,16 @@ class TrainConfig:
     beta: float = 0.1  # strength of the KL anchor to the reference model
     loss_type: str = "sigmoid"  # one of LOSS_TYPES
     label_smoothing: float = 0.0  # assumed label-flip rate for "cdpo" and "robust" (0 <= eps < 0.5)
+    # How the log-ratios to the reference enter the loss (ml.losses): "reverse_kl" (DPO) or "js_divergence",
+    # which stops rewarding a winner once it is likely and so keeps the base model's spread.
+    f_divergence: str = "reverse_kl"
     # Weight of the chosen text's per-token NLL added to the loss (RPO; 0: plain DPO). 1.0 with lr 5e-4 makes a
     # real model end its copy: on SmolLM2 after 8 steps, P(end of turn) after a winner 0.60 (plain DPO at
     # 5e-5: 0.007) and 75 % of headlines ended by their end token (36 %); bench/ending.py, RESULTS.md.
     rpo_alpha: float = 1.0
+    # Weight of the penalty on next-token entropy lost against the reference at the pairs' positions (ml.losses;
+    # 0: none). It keeps the spread that the NLL term's imitation of a few winning phrasings takes away.
+    entropy_floor: float = 0.0
     lr: float = 5e-4  # peak AdamW learning rate
     weight_decay: float = 0.0  # AdamW decoupled weight decay
     warmup_steps: int = 0  # linear warm-up from 0 to `lr` over this many optimizer steps
@@ -48,6 +55,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
+        if self.f_divergence not in F_DIVERGENCES:
+            raise ValueError(f"f_divergence must be one of {F_DIVERGENCES}, got {self.f_divergence!r}")
         if self.lora_rank not in LORA_RANKS:
             raise ValueError(f"lora_rank must be one of {LORA_RANKS}, got {self.lora_rank}")
         if not 0.0 <= self.label_smoothing < 0.5:
@@ -58,6 +67,8 @@ class TrainConfig:
             raise ValueError("beta must be positive")
         if self.rpo_alpha < 0:
             raise ValueError("rpo_alpha must be >= 0")
+        if self.entropy_floor < 0:
+            raise ValueError("entropy_floor must be >= 0")
         if self.batch_size < 1 or self.grad_accum < 1 or self.epochs < 1:
             raise ValueError("batch_size, grad_accum and epochs must be >= 1")
         if self.max_steps is not None and self.max_steps < 1:

@@ -109,8 +109,9 @@ def causal_lm_of(model: torch.nn.Module) -> torch.nn.Module:
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
-def completion_logps(model: torch.nn.Module, batch: PackedBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed log-probs (B, K) in fp32 of every completion, and their token counts (B, K)."""
+def completion_logps(model: torch.nn.Module, batch: PackedBatch, *, entropies: bool = False) -> tuple[torch.Tensor, ...]:
+    """Summed log-probs (B, K) in fp32 of every completion, and their token counts (B, K); with
+    `entropies`, also the next-token entropy (B, K, T) at every completion position (0 on padding)."""
     lm = causal_lm_of(model)
     attn_impl = getattr(lm.config, "_attn_implementation", None) or "sdpa"
     param_dtype = next(lm.parameters()).dtype
@@ -128,7 +129,7 @@ def completion_logps(model: torch.nn.Module, batch: PackedBatch) -> tuple[torch.
     softcap = getattr(lm.config, "final_logit_softcapping", None)
     if softcap:
         logits = torch.tanh(logits.float() / softcap) * softcap
-    return target_logps(logits, batch)
+    return target_logps(logits, batch, entropies=entropies)
 
 
 def forward_kwargs(batch: PackedBatch, attn_implementation: str, dtype: torch.dtype) -> dict:
@@ -147,11 +148,16 @@ def forward_kwargs(batch: PackedBatch, attn_implementation: str, dtype: torch.dt
     }
 
 
-def target_logps(logits: torch.Tensor, batch: PackedBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed fp32 log-probs (B, K) of the target tokens from logits (B, K * T, V) at the target positions."""
+def target_logps(logits: torch.Tensor, batch: PackedBatch, *, entropies: bool = False) -> tuple[torch.Tensor, ...]:
+    """Summed fp32 log-probs (B, K) of the target tokens from logits (B, K * T, V) at the target positions,
+    their counts (B, K), and with `entropies` the entropy of each position's distribution (B, K, T)."""
     b, k, t = batch.target_pos.shape
     logits = logits.float()
+    lse = torch.logsumexp(logits, dim=-1)
     picked = logits.gather(-1, batch.target_ids.reshape(b, k * t, 1).to(logits.device)).squeeze(-1)
-    token_logps = (picked - torch.logsumexp(logits, dim=-1)).reshape(b, k, t)
+    token_logps = (picked - lse).reshape(b, k, t)
     mask = batch.target_mask.to(logits.device)
-    return (token_logps * mask).sum(-1), mask.sum(-1)
+    if not entropies:
+        return (token_logps * mask).sum(-1), mask.sum(-1)
+    entropy = (lse - (torch.softmax(logits, dim=-1) * logits).sum(-1)).reshape(b, k, t) * mask
+    return (token_logps * mask).sum(-1), mask.sum(-1), entropy

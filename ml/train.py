@@ -69,28 +69,46 @@ def _imitate(pairs: list[TokenizedPair], device: torch.device) -> torch.Tensor |
     return torch.tensor([p.imitate for p in pairs], device=device)
 
 
-def pair_logps(model, pairs: list[TokenizedPair], pad_id: int, device: torch.device):
-    """Policy (or reference) log-probs of chosen and rejected, and their token counts, for one batch."""
+def pair_logps(model, pairs: list[TokenizedPair], pad_id: int, device: torch.device, *, entropies: bool = False):
+    """Policy (or reference) log-probs of chosen and rejected, and their token counts, for one batch; with
+    `entropies`, also each position's next-token entropy (B, 2, T) last."""
     batch = pack_rows([(p.prompt_ids, (p.chosen_ids, p.rejected_ids)) for p in pairs], pad_id=pad_id, device=device)
     with autocast_for(device):
-        logps, counts = completion_logps(model, batch)
-    return logps[:, 0], logps[:, 1], counts[:, 0], counts[:, 1], batch.n_tokens
+        logps, counts, *entropy = completion_logps(model, batch, entropies=entropies)
+    return (logps[:, 0], logps[:, 1], counts[:, 0], counts[:, 1], batch.n_tokens, *entropy)
+
+
+def entropy_width(pairs: list[TokenizedPair]) -> int:
+    """Completion positions to keep per text for the entropy floor (the longest text of the split)."""
+    return max((max(len(p.chosen_ids), len(p.rejected_ids)) for p in pairs), default=1)
+
+
+def entropy_shortfall(policy: torch.Tensor, reference: torch.Tensor, mask_counts: torch.Tensor) -> torch.Tensor:
+    """(B,) mean over both texts' positions of how far the policy's entropy fell below the reference's
+    (`TrainConfig.entropy_floor`); positions where the policy is as uncertain as the reference cost nothing."""
+    width = policy.shape[-1]
+    shortfall = torch.relu(reference[..., :width] - policy)
+    return shortfall.sum((1, 2)) / mask_counts.clamp(min=1)
 
 
 @torch.no_grad()
 def reference_logps(model, pairs: list[TokenizedPair], *, pad_id: int, device: torch.device, batch_size: int,
-                    disable_adapter: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Reference log-probs of every pair, indexed by `pair.index`."""
+                    disable_adapter: bool, entropies: bool = False) -> tuple[torch.Tensor, ...]:
+    """Reference log-probs of every pair, indexed by `pair.index`; with `entropies`, also the reference's
+    next-token entropy at every position of both texts, (N, 2, entropy_width(pairs))."""
     chosen = torch.zeros(len(pairs), device=device)
     rejected = torch.zeros(len(pairs), device=device)
+    entropy = torch.zeros((len(pairs), 2, entropy_width(pairs)), device=device) if entropies else None
     model.eval()
     ctx = model.disable_adapter() if disable_adapter else contextlib.nullcontext()
     with ctx:
         for batch in sorted_batches(pairs, batch_size):
             idx = torch.tensor([p.index for p in batch], device=device)
-            c, r, _, _, _ = pair_logps(model, batch, pad_id, device)
+            c, r, _, _, _, *h = pair_logps(model, batch, pad_id, device, entropies=entropies)
             chosen[idx], rejected[idx] = c, r
-    return chosen, rejected
+            if entropies:
+                entropy[idx, :, : h[0].shape[-1]] = h[0]
+    return (chosen, rejected) if entropy is None else (chosen, rejected, entropy)
 
 
 @torch.no_grad()
@@ -105,7 +123,8 @@ def evaluate(model, pairs: list[TokenizedPair], ref_chosen: torch.Tensor, ref_re
         idx = torch.tensor([p.index for p in batch], device=device)
         c, r, nc, nr, _ = pair_logps(model, batch, pad_id, device)
         out = preference_loss(c, r, ref_chosen[idx], ref_rejected[idx], beta=config.beta, loss_type=config.loss_type,
-                              label_smoothing=config.label_smoothing, chosen_tokens=nc, rejected_tokens=nr,
+                              label_smoothing=config.label_smoothing, f_divergence=config.f_divergence,
+                              chosen_tokens=nc, rejected_tokens=nr,
                               rpo_alpha=config.rpo_alpha, imitate=_imitate(batch, device))
         rows.append(torch.stack([out.per_pair, out.chosen_rewards, out.rejected_rewards, c.float(), r.float()], 1))
     loss, chosen_rw, rejected_rw, chosen_lp, rejected_lp = torch.cat(rows).T
@@ -158,9 +177,11 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
         state = TrainingState(step=0, micro_batches=0, history=[])
         fresh = job.parent_adapter_path is None
         ref_kw = {"pad_id": pad_id, "device": device, "batch_size": cfg.batch_size, "disable_adapter": fresh}
-        tc, tr = reference_logps(model, train_pairs, **ref_kw)
+        tc, tr, *th = reference_logps(model, train_pairs, entropies=cfg.entropy_floor > 0, **ref_kw)
         hc, hr = reference_logps(model, holdout_pairs, **ref_kw)
         reference = {"train_chosen": tc, "train_rejected": tr, "holdout_chosen": hc, "holdout_rejected": hr}
+        if th:
+            reference["train_entropy"] = th[0]
         # The dropout stream starts from a known state whatever the reference pass consumed.
         torch.manual_seed(cfg.seed + 1)
 
@@ -197,12 +218,15 @@ def train_dpo(job: TrainJob, progress: Callable[[dict], None] | None = None,
         step_weight = sum(p.weight for batch in micro for p in batch)
         for batch in micro:
             idx = torch.tensor([p.index for p in batch], device=device)
-            c, r, nc, nr, tokens = pair_logps(model, batch, pad_id, device)
+            c, r, nc, nr, tokens, *h = pair_logps(model, batch, pad_id, device, entropies=cfg.entropy_floor > 0)
+            shortfall = entropy_shortfall(h[0], reference["train_entropy"][idx], nc + nr) if h else None
             out = preference_loss(c, r, reference["train_chosen"][idx], reference["train_rejected"][idx],
                                   beta=cfg.beta, loss_type=cfg.loss_type, label_smoothing=cfg.label_smoothing,
+                                  f_divergence=cfg.f_divergence,
                                   weights=torch.tensor([p.weight for p in batch], device=device),
                                   chosen_tokens=nc, rejected_tokens=nr, rpo_alpha=cfg.rpo_alpha,
-                                  imitate=_imitate(batch, device), weight_total=step_weight)
+                                  imitate=_imitate(batch, device), weight_total=step_weight,
+                                  entropy_floor=cfg.entropy_floor, entropy_shortfall=shortfall)
             out.loss.backward()
             stats.append(torch.stack([out.chosen_rewards, out.rejected_rewards, c.detach(), r.detach()], 1))
             step_loss += out.loss.item()

@@ -59,6 +59,7 @@ class SimConfig:
     loss_type: str = "cdpo"
     label_smoothing: float = 0.2
     rpo_alpha: float = 1.0  # NLL on the winners keeps the copy grammatical while DPO moves it (see ml.losses)
+    entropy_floor: float = 0.0  # the price of next-token entropy lost against the base (ml.losses); see simulate
     # Rule-repair pairs (prefcontent.preferences.building): each rule-breaking arm of the imported history,
     # repaired, over itself; they train without the NLL term. Off, as for a new brand (see bench/RESULTS.md).
     repair_pairs: bool = False
@@ -388,7 +389,8 @@ class BrandLoop:
                 principal=self.principal, brand=self.brand, snapshot=snapshot, parent_adapter=None,
                 hyperparameters={"epochs": self.cfg.train_epochs, "lr": self.cfg.learning_rate, "beta": self.cfg.beta,
                                  "loss_type": self.cfg.loss_type, "label_smoothing": self.cfg.label_smoothing,
-                                 "rpo_alpha": self.cfg.rpo_alpha, "seed": self.cfg.seed},
+                                 "rpo_alpha": self.cfg.rpo_alpha, "entropy_floor": self.cfg.entropy_floor,
+                                 "seed": self.cfg.seed},
             )
         except DomainError as exc:  # too few pairs, or a snapshot the gate could never pass
             self.log(f"{self.sim.name}: no training this round ({exc.message})")

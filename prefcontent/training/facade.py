@@ -13,17 +13,17 @@ from prefcontent.content.channels import channel_form
 
 # Fields of TrainConfig a client may set; the rest (device, bucketing, token budgets) are the operator's.
 CLIENT_HYPERPARAMETERS = (
-    "beta", "loss_type", "label_smoothing", "rpo_alpha", "lr", "weight_decay", "warmup_steps", "lr_schedule", "epochs",
+    "beta", "loss_type", "label_smoothing", "f_divergence", "rpo_alpha", "entropy_floor", "lr", "weight_decay", "warmup_steps", "lr_schedule", "epochs",
     "max_steps", "batch_size", "grad_accum", "max_grad_norm", "lora_rank", "lora_alpha", "lora_dropout",
     "checkpoint_every", "eval_every", "seed",
 )
 
 
-def train_config_choices() -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """(loss types, LoRA ranks) that TrainConfig accepts (ml.config imports no torch)."""
-    from ml.config import LORA_RANKS, LOSS_TYPES
+def train_config_choices() -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
+    """(loss types, f-divergences, LoRA ranks) that TrainConfig accepts (ml.config imports no torch)."""
+    from ml.config import F_DIVERGENCES, LORA_RANKS, LOSS_TYPES
 
-    return LOSS_TYPES, LORA_RANKS
+    return LOSS_TYPES, F_DIVERGENCES, LORA_RANKS
 
 
 def train_config(hyperparameters: dict):

@@ -73,12 +73,14 @@ class _Choice:
 def _schema() -> dict:
     from prefcontent.training.facade import train_config_choices
 
-    loss_types, lora_ranks = train_config_choices()
+    loss_types, f_divergences, lora_ranks = train_config_choices()
     return {
         "beta": _Float(0, 100, low_open=True),
         "loss_type": _Choice(loss_types),
         "label_smoothing": _Float(0, 0.5, high_open=True),
+        "f_divergence": _Choice(f_divergences),
         "rpo_alpha": _Float(0, 100),
+        "entropy_floor": _Float(0, 100),
         "lr": _Float(0, 1, low_open=True),
         "weight_decay": _Float(0, 10),
         "warmup_steps": _Int(0, MAX_STEPS),

@@ -65,3 +65,40 @@ def test_rpo_skips_the_pairs_not_to_imitate():
 def test_rpo_needs_token_counts():
     with pytest.raises(ValueError, match="token counts"):
         preference_loss(PC, PR, RC, RR, beta=0.5, loss_type="sigmoid", rpo_alpha=1.0)
+
+
+def test_js_divergence_scores_the_log_ratios_through_log_two_plus_log_sigmoid():
+    js = run("sigmoid", f_divergence="js_divergence")
+    score = lambda ratio: math.log(2) + F.logsigmoid(ratio)  # noqa: E731
+    assert torch.allclose(js.per_pair, -F.logsigmoid(0.5 * (score(PC - RC) - score(PR - RR))))
+    assert torch.equal(js.chosen_rewards, run("sigmoid").chosen_rewards)  # reported rewards stay beta * ratio
+    at_reference = preference_loss(PC, PR, PC, PR, beta=0.1, loss_type="sigmoid", f_divergence="js_divergence")
+    assert at_reference.loss.item() == pytest.approx(math.log(2))
+
+
+def test_js_divergence_stops_rewarding_a_winner_made_ever_more_likely():
+    """At the same margin, reverse KL pays as much for a pair moved far above the reference as for one at
+    it; JS's score saturates at log 2, so its pull on a winner already made likely fades."""
+    def pull_on_chosen(divergence, lift):
+        chosen = torch.tensor([-10.0 + lift], requires_grad=True)
+        preference_loss(chosen, torch.tensor([-11.0 + lift]), torch.tensor([-10.0]), torch.tensor([-10.0]), beta=1.0,
+                        loss_type="sigmoid", f_divergence=divergence).loss.backward()
+        return -chosen.grad.item()
+
+    assert pull_on_chosen("reverse_kl", 6.0) == pytest.approx(pull_on_chosen("reverse_kl", 0.0))
+    assert pull_on_chosen("js_divergence", 6.0) < 0.05 * pull_on_chosen("js_divergence", 0.0)
+
+
+def test_an_unknown_divergence_is_refused():
+    with pytest.raises(ValueError, match="f_divergence"):
+        run("sigmoid", f_divergence="forward_kl")
+
+
+def test_entropy_floor_adds_the_weighted_shortfall():
+    shortfall = torch.tensor([0.0, 0.4, 1.5])
+    plain, floored = run("cdpo", label_smoothing=0.2), run("cdpo", label_smoothing=0.2, entropy_floor=0.5,
+                                                           entropy_shortfall=shortfall)
+    assert torch.allclose(floored.per_pair, plain.per_pair + 0.5 * shortfall)
+    assert torch.equal(floored.chosen_rewards, plain.chosen_rewards)
+    with pytest.raises(ValueError, match="shortfall"):
+        run("sigmoid", entropy_floor=0.5)

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from ml.config import LORA_RANKS, TrainConfig, TrainJob
 from ml.data import tokenize_pairs
 from ml.losses import preference_loss
-from ml.train import lr_at, pair_logps, reference_logps, train_dpo
+from ml.train import entropy_shortfall, lr_at, pair_logps, reference_logps, train_dpo
 
 from .helpers import adapter_model, marketing_pairs
 
@@ -72,6 +72,54 @@ def test_pairs_not_to_imitate_train_without_the_nll_term(tiny_base, tmp_path):
     assert masked["rewards_chosen"] == pytest.approx(plain["rewards_chosen"], abs=1e-5)
     assert masked["chosen_logps_mean"] == pytest.approx(plain["chosen_logps_mean"], abs=1e-4)
     assert abs(rpo["chosen_logps_mean"] - plain["chosen_logps_mean"]) > 1e-2  # the term does move the policy
+
+
+def test_entropy_floor_costs_nothing_at_the_reference_and_records_its_entropies(tiny_base, tmp_path):
+    examples = marketing_pairs(24, holdout=8)
+    common = {"max_steps": 3, "batch_size": 8, "lr": 5e-3, "beta": 0.1, "rpo_alpha": 1.0}
+    seen = []
+    plain = train_dpo(job(tiny_base, tmp_path / "plain", examples, **common)).history
+    floored = train_dpo(job(tiny_base, tmp_path / "floor", examples, entropy_floor=5.0, checkpoint_every=1, **common),
+                        progress=seen.append)
+    assert floored.steps == 3 and seen[0]["loss"] == pytest.approx(plain[0]["loss"], abs=1e-5)  # policy == reference
+    reference = load_file(str(next((tmp_path / "floor" / "ckpt").iterdir()) / "reference_logps.safetensors"))
+    assert reference["train_entropy"].shape[:2] == (24, 2) and reference["train_entropy"].max() > 0
+
+
+def test_entropy_floor_keeps_a_distribution_from_collapsing_onto_the_imitated_token():
+    """The NLL term alone drives one position's distribution onto the winner's token; with the floor the
+    position stays about as uncertain as the reference was, and the winner still becomes the likeliest."""
+    from ml.logprobs import pack_rows, target_logps
+
+    batch = pack_rows([((1,), ((3,), (5,)))], pad_id=0, device="cpu")
+    reference = torch.zeros(1, 2, 8)
+    _, _, ref_entropy = target_logps(reference, batch, entropies=True)
+
+    def train(floor: float) -> tuple[float, int]:
+        logits = torch.zeros(1, 2, 8, requires_grad=True)
+        optimizer = torch.optim.Adam([logits], lr=0.1)
+        for _ in range(300):
+            logps, counts, entropy = target_logps(logits, batch, entropies=True)
+            out = preference_loss(logps[:, 0], logps[:, 1], logps[:, 0].detach(), logps[:, 1].detach(), beta=0.1,
+                                  loss_type="sigmoid", chosen_tokens=counts[:, 0], rejected_tokens=counts[:, 1],
+                                  rpo_alpha=1.0, entropy_floor=floor,
+                                  entropy_shortfall=entropy_shortfall(entropy, ref_entropy, counts.sum(-1)))
+            optimizer.zero_grad()
+            out.loss.backward()
+            optimizer.step()
+        _, _, entropy = target_logps(logits.detach(), batch, entropies=True)
+        return entropy[0, 0, 0].item(), int(logits[0, 0].argmax())
+
+    base = ref_entropy[0, 0, 0].item()
+    collapsed, kept = train(0.0), train(2.0)
+    assert collapsed[0] < 0.1 * base and collapsed[1] == 3
+    assert kept[0] > 0.6 * base and kept[1] == 3
+
+
+def test_entropy_shortfall_counts_only_positions_that_lost_entropy():
+    policy = torch.tensor([[[1.0, 2.0, 0.0], [0.5, 0.0, 0.0]]])
+    reference = torch.tensor([[[1.5, 1.0, 0.0, 9.0], [0.5, 0.0, 0.0, 9.0]]])  # wider: the split's longest text
+    assert entropy_shortfall(policy, reference, torch.tensor([3.0])).tolist() == [pytest.approx(0.5 / 3)]
 
 
 def test_adapter_is_plain_peft_lora(tiny_base, tmp_path):

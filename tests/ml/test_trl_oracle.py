@@ -12,8 +12,11 @@ from .helpers import marketing_pairs
 pytest.importorskip("trl")
 
 
-@pytest.mark.parametrize("loss_type,smoothing", [("sigmoid", 0.0), ("ipo", 0.0), ("hinge", 0.0), ("robust", 0.1)])
-def test_loss_and_rewards_match_trl(tiny_base, tokenizer, tmp_path, loss_type, smoothing):
+@pytest.mark.parametrize("loss_type,smoothing,divergence", [
+    ("sigmoid", 0.0, "reverse_kl"), ("ipo", 0.0, "reverse_kl"), ("hinge", 0.0, "reverse_kl"), ("robust", 0.1, "reverse_kl"),
+    ("sigmoid", 0.0, "js_divergence"), ("ipo", 0.0, "js_divergence"),
+])
+def test_loss_and_rewards_match_trl(tiny_base, tokenizer, tmp_path, loss_type, smoothing, divergence):
     from datasets import Dataset
     from peft import LoraConfig
     from trl import DPOConfig, DPOTrainer
@@ -23,7 +26,7 @@ def test_loss_and_rewards_match_trl(tiny_base, tokenizer, tmp_path, loss_type, s
     data = Dataset.from_list([{"prompt": "<s>" + e.prompt, "chosen": e.chosen, "rejected": e.rejected}
                               for e in examples])
     args = DPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=6, beta=0.1, loss_type=[loss_type],
-                     label_smoothing=smoothing, report_to=[], use_cpu=True, bf16=False, max_length=None,
+                     label_smoothing=smoothing, f_divergence_type=divergence, report_to=[], use_cpu=True, bf16=False, max_length=None,
                      dataset_num_proc=None, seed=0)
     base = load_base_model(tiny_base, torch.device("cpu"))
     lora = LoraConfig(r=8, lora_alpha=16, target_modules=lora_targets(base)[0], task_type="CAUSAL_LM")
@@ -51,7 +54,7 @@ def test_loss_and_rewards_match_trl(tiny_base, tokenizer, tmp_path, loss_type, s
     with torch.no_grad():
         c, r, nc, nr, _ = pair_logps(model, pairs, tokenizer.pad_token_id, cpu)
         ours = preference_loss(c, r, ref_c, ref_r, beta=0.1, loss_type=loss_type, label_smoothing=smoothing,
-                               chosen_tokens=nc, rejected_tokens=nr)
+                               f_divergence=divergence, chosen_tokens=nc, rejected_tokens=nr)
     assert ours.loss.item() == pytest.approx(trl_loss, abs=1e-5)
     assert ours.chosen_rewards.mean().item() == pytest.approx(metrics["rewards/chosen"], abs=1e-5)
     assert ours.rejected_rewards.mean().item() == pytest.approx(metrics["rewards/rejected"], abs=1e-5)

@@ -6,7 +6,8 @@
 
 `--quick` is 2 brands, round 0 (base model) and rounds 1-3 (each after a training run) on the
 configured base model (the dev model by default). `--base` runs it on another base model, a local
-Hugging Face directory, with the training recipe for a pretrained model (REAL_BASE_LEARNING_RATE, REAL_BASE_MAX_EPOCHS).
+Hugging Face directory, with the training recipe for a pretrained model (REAL_BASE_LEARNING_RATE, REAL_BASE_MAX_EPOCHS,
+REAL_BASE_ENTROPY_FLOOR).
 `--smoke` is the CI plumbing check: 1 brand, 1 trained round, small traffic, and whatever base model
 is configured (the tests point it at a tiny model).
 """
@@ -36,6 +37,9 @@ PRESETS = {
 # and is slow on a CPU, so it trains at most two passes.
 REAL_BASE_LEARNING_RATE = 2e-4
 REAL_BASE_MAX_EPOCHS = 2
+# A pretrained model imitating winners that share a few phrasings loses its spread (the NLL term); the
+# entropy floor keeps most of it for most of the lift (bench/recipe_diversity.py, RESULTS.md).
+REAL_BASE_ENTROPY_FLOOR = 1.0
 
 
 def resolve_base(value: str) -> Path:
@@ -90,7 +94,7 @@ class Command(BaseCommand):
         if options["base"]:
             base = resolve_base(options["base"])
             if base != Path(settings.DEV_MODEL_DIR).resolve():
-                cfg = replace(cfg, learning_rate=REAL_BASE_LEARNING_RATE,
+                cfg = replace(cfg, learning_rate=REAL_BASE_LEARNING_RATE, entropy_floor=REAL_BASE_ENTROPY_FLOOR,
                               train_epochs=min(cfg.train_epochs, REAL_BASE_MAX_EPOCHS))
             # This process submits the runs and jobs (they record the base); the worker it starts serves and trains it.
             settings.PREFCONTENT_BASE_MODEL = env["PREFCONTENT_BASE_MODEL"] = str(base)
