@@ -33,7 +33,7 @@ from django.utils import timezone
 from prefcontent.brands.compliance import check_text, compliance_rules_for
 from prefcontent.brands.repair import repair_text
 from prefcontent.brands.settings import OFF, brand_settings
-from prefcontent.content.claims import check_claims, claim_problems
+from prefcontent.content.claims import BriefFacts, check_claims, claim_problems
 from prefcontent.content.claims.facts import facts_read
 from prefcontent.content.hashing import content_hash
 from prefcontent.content.models import Variant
@@ -341,18 +341,21 @@ def _evidence_shortfall(chosen_trials: int, rejected_trials: int, prob_better: f
     return None
 
 
-def unsupported_claims(experiment: Experiment, text: str) -> list[dict]:
+def unsupported_claims(experiment: Experiment, text: str, *, factless: bool = False) -> list[dict]:
     """The claims of `text` that the experiment's brief's facts contradict or do not support, read for the day the
-    experiment started ("ends tonight" then); [] when the brand's claim_guard is off or the brief has no facts."""
+    experiment started ("ends tonight" then); [] when the brand's claim_guard is off, or the brief has no facts
+    (with `factless`, a brief without facts is read as one that backs nothing but the brand's allowed claims)."""
     brief = experiment.brief
     cfg = brand_settings(experiment.brand)
     facts = facts_read(brief.facts, also_allowed=cfg.allowed_claims) if brief is not None else None
+    if facts is None and factless:
+        facts = BriefFacts(allowed_claims=tuple(cfg.allowed_claims))
     if facts is None or cfg.claim_guard == OFF:
         return []
     today = timezone.localdate(experiment.started_at or experiment.created_at)
     return [{k: p[k] for k in ("kind", "text", "verdict", "reason")}
-            for p in claim_problems(check_claims(text, facts, today=today, locale=brief.locale or "en",
-                                                 product=brief.product or ""))]
+            for p in claim_problems(check_claims(text, facts, today=today, locale=getattr(brief, "locale", "") or "en",
+                                                 product=getattr(brief, "product", "") or ""))]
 
 
 def _exclusions(evidence: dict, compliance, chosen: str, rejected: str, min_sample: int,

@@ -60,10 +60,11 @@ def snapshot_create(*, principal: Principal, brand: Brand, name: str = "",
         # and a rule the adapter has learned would flatter that figure. Their chosen texts are edits, not
         # winners: training leaves them out of the NLL term (imitate=False).
         repairs = {pk for pk, *_, key in pairs if key.startswith(REPAIR_KEY_PREFIX)}
+        unbacked = _unbacked_winners(pairs)
         rows = [SnapshotPair(pair_id=pk, experiment_id=exp_id, pair_hash=h, prompt=prompt, chosen=chosen,
                              rejected=rejected, weight=weight,
                              split=TRAIN if pk in repairs else split_for(h, holdout_fraction),
-                             imitate=pk not in repairs)
+                             imitate=pk not in repairs and pk not in unbacked)
                 for pk, exp_id, h, prompt, chosen, rejected, weight, _, _ in pairs]
         train = sum(r.split == TRAIN for r in rows)
         if train == 0:
@@ -76,6 +77,7 @@ def snapshot_create(*, principal: Principal, brand: Brand, name: str = "",
             brand=brand, name=name, content_hash=_content_hash(rows, split_rule),
             prompt_versions=sorted({p[7] for p in pairs}), split_rule=split_rule,
             counts={"pairs": len(rows), "train": train, "holdout": len(rows) - train, "repair": len(repairs),
+                "not_imitated_unbacked_claims": len(unbacked - repairs),
                     "excluded_by_reason": excluded},
             bias_report=bias_report((r.chosen, r.rejected) for r in rows),
             source_experiment_ids=sorted({r.experiment_id for r in rows}),
@@ -88,3 +90,19 @@ def snapshot_create(*, principal: Principal, brand: Brand, name: str = "",
                      action="dataset_snapshot.create", target=snapshot,
                      data={"pairs": len(rows), "content_hash": snapshot.content_hash})
     return snapshot
+
+
+def _unbacked_winners(pairs) -> set[int]:
+    """Pairs whose chosen text makes a claim that no fact backs, a brief without facts backing none.
+
+    Such a winner still teaches its preference (DPO), but training does not imitate it (no NLL term):
+    imitating winners is how a pretrained model learns their phrasing, and with it "free shipping" or
+    "top-rated" that this campaign may not offer (bench/RESULTS.md, 2026-12-04). A brief's facts, or the
+    brand's allowed claims, make its claims backed and the winner imitated again.
+    """
+    from prefcontent.experiments.models import Experiment
+    from prefcontent.preferences.building import unsupported_claims
+
+    experiments = Experiment.objects.select_related("brief", "brand").in_bulk({p[1] for p in pairs if p[1]})
+    return {pk for pk, exp_id, _, _, chosen, *_ in pairs
+            if exp_id in experiments and unsupported_claims(experiments[exp_id], chosen, factless=True)}

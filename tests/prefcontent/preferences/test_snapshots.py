@@ -136,3 +136,22 @@ def test_build_on_demand_and_usable_since(owner_client, brand):
     tie = concluded_experiment(brand, [("Same same", 3000, 150), ("Other text", 3000, 151)])
     r = owner_client.post("/api/v1/preference-pairs/build/", {"experiment": tie.pk}, format="json")
     assert r.status_code == 409 and r.json()["error"]["code"] == "no_winner"
+
+
+def test_a_winner_whose_claims_no_fact_backs_is_not_imitated(brand):
+    """It still teaches its preference; imitating it would teach claims this campaign may not offer."""
+    claims = clear_win(brand, winner="Free shipping on every order. Shop now")
+    plain = clear_win(brand)  # "Fresh kicks for every run. Shop now": no claim
+    backed = clear_win(brand, winner="Free shipping on every order. Shop now")
+    backed.brief.facts = {"offer": {"free_shipping": True}}
+    backed.brief.save(update_fields=["facts"])
+    pairs_build(experiment_ids=[claims.pk, plain.pk, backed.pk])
+    snapshot = snapshot_create(principal=SYSTEM, brand=brand, holdout_fraction=0.0)
+    imitate = dict(snapshot.rows.values_list("experiment_id", "imitate"))
+    assert imitate == {claims.pk: False, plain.pk: True, backed.pk: True}
+    assert snapshot.counts["not_imitated_unbacked_claims"] == 1
+    # The brand's own allowed claims back it too.
+    brand.settings = {"allowed_claims": ["free shipping on every order"]}
+    brand.save(update_fields=["settings"])
+    again = snapshot_create(principal=SYSTEM, brand=brand, holdout_fraction=0.0)
+    assert set(again.rows.values_list("imitate", flat=True)) == {True}
