@@ -53,7 +53,7 @@ import torch  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 from ml.config import PreferenceExample, TrainConfig, TrainJob  # noqa: E402
-from ml.prompts import Brief, ChannelShape, format_of_model  # noqa: E402
+from ml.prompts import Brief, format_of_model  # noqa: E402
 from ml.serving import Engine, EngineConfig, GenerateRequest  # noqa: E402
 from ml.serving.stops import ENDED  # noqa: E402
 from ml.train import train_dpo  # noqa: E402
@@ -99,7 +99,7 @@ def history_pairs(sim, fmt, *, tests: int, seed: int) -> tuple[list[PreferenceEx
     for row in rows:
         by_test[row["test_id"]].append(row)
     pairs, winners, everything = [], [], []
-    shape = _shape(sim)
+    shape = channel_shape(sim.channel)
     for i, arms in enumerate(by_test.values()):
         arms.sort(key=lambda r: -int(r["clicks"]))
         winners.append(arms[0]["variant_text"])
@@ -117,10 +117,6 @@ def history_pairs(sim, fmt, *, tests: int, seed: int) -> tuple[list[PreferenceEx
     return pairs, winners, everything
 
 
-def _shape(sim) -> ChannelShape:
-    return channel_shape(sim.channel)
-
-
 def _rules(sim) -> tuple[str, ...]:
     """The brand's rules in the words prefcontent.preferences.prompting.rules_in_words gives them."""
     words = [f'Never write "{phrase}".' for phrase in sim.rules.get("banned_phrases", ())]
@@ -131,7 +127,7 @@ def _rules(sim) -> tuple[str, ...]:
 
 def sample(engine: Engine, fmt, sim, adapter: str | None, seed: int) -> tuple[list[str], list[str]]:
     """The loop's briefs (product x tone), 16 samples each (two requests of 8: the engine's cap), at the loop's temperature."""
-    shape, futures = _shape(sim), []
+    shape, futures = channel_shape(sim.channel), []
     for i in range(LOOP.briefs):
         product, tone = sim.products[i % len(sim.products)], sim.tones[i % len(sim.tones)]
         prompt = fmt.render(Brief(brand=sim.name, voice=sim.voice, channel=sim.channel, product=product,
